@@ -1,0 +1,12 @@
+//! Protocol analyzers: bytes in, [`model::Event`]s out.
+//!
+//! One folder per protocol (`wire.rs` pure parsing, `analyzer.rs` per-flow state machine,
+//! `event.rs` anomaly codes and event builders) and one line in [`registry`]. Analyzers
+//! never depend on the capture crate: they are fed reassembled bytes through
+//! [`model::StreamAnalyzer`] or datagrams through [`model::DatagramAnalyzer`], so they are
+//! tested and fuzzed with no libpcap present.
+#![forbid(unsafe_code)]
+
+pub mod registry;
+
+pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -1,0 +1,43 @@
+//! The list of analyzers, their probes and port hints.
+//!
+//! Detection: for each new TCP flow the pipeline runs the probes of analyzers whose port
+//! hints match first, then all others, on the first bytes of each direction. A port hint
+//! only orders the probes; it never decides alone (DICOM on 4242 and HL7 on 6661 are
+//! normal in hospitals). A flow on which every probe says `NoMatch` is bypassed.
+
+use model::{DatagramAnalyzer, Direction, Probe, StreamAnalyzer};
+use serde::{Deserialize, Serialize};
+
+/// A stream (TCP) analyzer's registration.
+pub struct StreamSpec {
+    /// Lowercase protocol noun: module, config key, metric label and `app_proto` alike.
+    pub name: &'static str,
+    /// Ports tried first; never trusted alone.
+    pub port_hints: &'static [u16],
+    /// Looks at the first bytes of one direction.
+    pub probe: fn(Direction, &[u8]) -> Probe,
+    /// Whether the analyzer is enabled in this configuration.
+    pub enabled: fn(&AnalyzersConfig) -> bool,
+    /// Makes the per-flow analyzer.
+    pub build: fn(&AnalyzersConfig) -> Box<dyn StreamAnalyzer>,
+}
+
+/// A datagram (UDP) analyzer's registration.
+pub struct DatagramSpec {
+    pub name: &'static str,
+    pub port_hints: &'static [u16],
+    pub probe: fn(Direction, &[u8]) -> Probe,
+    pub enabled: fn(&AnalyzersConfig) -> bool,
+    pub build: fn(&AnalyzersConfig) -> Box<dyn DatagramAnalyzer>,
+}
+
+/// Per-analyzer configuration (`[analyzers.<name>]` in the TOML config).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyzersConfig {}
+
+/// Every stream analyzer, in probe order for flows without a port hint.
+pub static STREAM_ANALYZERS: &[StreamSpec] = &[];
+
+/// Every datagram analyzer.
+pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[];

@@ -1,0 +1,22 @@
+//! wardwatch's shared model: the events it reports (and their EVE JSON contract), flow
+//! identity, capture time, metric names, and the analyzer interface.
+//!
+//! No I/O here; only std and serde. Every other crate depends on this one, and analyzers
+//! are written and tested against it alone.
+
+pub mod analyzer;
+pub mod event;
+pub mod flow;
+pub mod metrics;
+pub mod time;
+
+pub use analyzer::{AnomalyCounts, Cx, DatagramAnalyzer, Probe, Progress, StreamAnalyzer};
+pub use event::{
+    AnomalyRecord, Eve, Event, EventKind, FlowEndReason, FlowRecord, FlowState, StreamRecord,
+    TcpRecord,
+};
+pub use flow::{Direction, FlowKey, FlowMeta, IpProto, MacAddr};
+pub use time::Timestamp;
+
+#[cfg(test)]
+mod eve_contract_tests;

@@ -1,0 +1,111 @@
+//! Capture timestamps. Every timer in wardwatch runs on these, never on the wall clock.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// A packet's capture time, microseconds since the Unix epoch (UTC).
+///
+/// Microseconds match Suricata's EVE precision; nanosecond captures are truncated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const ZERO: Timestamp = Timestamp(0);
+
+    pub fn from_secs_micros(secs: i64, micros: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+    pub fn from_secs_nanos(secs: i64, nanos: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(nanos / 1000))
+    }
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+    pub fn subsec_micros(self) -> i64 {
+        self.0.rem_euclid(1_000_000)
+    }
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+    pub fn saturating_add_secs(self, s: u64) -> Self {
+        Timestamp(self.0.saturating_add((s as i64).saturating_mul(1_000_000)))
+    }
+    /// Microseconds from `earlier` to `self`, zero if `earlier` is later.
+    pub fn micros_since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0).max(0) as u64
+    }
+    /// Milliseconds (fractional) from `earlier` to `self`, zero if negative.
+    pub fn millis_since(self, earlier: Timestamp) -> f64 {
+        self.micros_since(earlier) as f64 / 1000.0
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl fmt::Display for Timestamp {
+    /// Suricata's EVE form: `2025-03-03T08:00:00.123456+0000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.secs();
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000",
+            y,
+            m,
+            d,
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60,
+            self.subsec_micros()
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_formats_like_suricata() {
+        // 2025-03-03T08:00:00.123456 UTC
+        let t = Timestamp::from_secs_micros(1_740_988_800, 123_456);
+        assert_eq!(t.to_string(), "2025-03-03T08:00:00.123456+0000");
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000+0000");
+        // Leap day and a pre-epoch time (hostile pcaps carry negative timestamps).
+        assert_eq!(
+            Timestamp::from_secs_micros(951_782_400, 1).to_string(),
+            "2000-02-29T00:00:00.000001+0000"
+        );
+        assert_eq!(
+            Timestamp(-1).to_string(),
+            "1969-12-31T23:59:59.999999+0000"
+        );
+    }
+
+    #[test]
+    fn timestamp_extremes_do_not_panic() {
+        let _ = Timestamp(i64::MIN).to_string();
+        let _ = Timestamp(i64::MAX).to_string();
+        assert_eq!(Timestamp(5).micros_since(Timestamp(10)), 0);
+    }
+}
