@@ -1,1 +1,8 @@
-//! placeholder
+//! Capture: packet sources (pcap/pcapng files, libpcap live, AF_PACKET fanout), lax L2-L4
+//! decoding, IPv4/IPv6 fragment reassembly, the flow table, and TCP reassembly.
+//!
+//! This crate owns flows but not analyzer state: [`flow::FlowTable`] is generic over the
+//! per-flow state `S` that the pipeline attaches. It is the only crate allowed `unsafe`
+//! (socket options on capture handles) and `-sys` dependencies.
+
+pub mod decode;
