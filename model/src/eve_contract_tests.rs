@@ -160,3 +160,50 @@ fn cx_anomaly_budget_limits_events_not_counts() {
     assert_eq!(events.len(), 2);
     assert_eq!(counts.0[&("dicom", "pdu_too_large")], 5);
 }
+
+#[test]
+fn eve_hl7_event_shape() {
+    // Pins the hl7 object: field names, order, omitted empties, segment ids as strings.
+    let mut h = crate::hl7::Hl7Event::new(Direction::ToServer, "mllp");
+    h.bytes = 120;
+    h.message_time = Timestamp::from_secs_micros(1_740_988_800, 0);
+    h.field_separator = "|".into();
+    h.encoding_characters = "^~\\&".into();
+    h.sending_application = Some("LAB".into());
+    h.message_type = Some("ORU^R01".into());
+    h.control_id = Some("42".into());
+    h.segments = vec![crate::hl7::SegmentId(*b"MSH"), crate::hl7::SegmentId(*b"PID")];
+    h.acknowledged = Some(true);
+    h.ack_code = Some("AA".into());
+    h.ack_latency_ms = Some(1.5);
+    h.phi_fields = vec!["PID-5".into()];
+    h.device_evidence =
+        vec![crate::hl7::Hl7DeviceEvidence { source: "MSH-3", value: "LAB".into() }];
+    let mut m = meta();
+    m.app_proto = Some("hl7");
+    let ev = Event {
+        ts: Timestamp::from_secs_micros(1_740_988_800, 1500),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Hl7(Box::new(h)),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "hl7");
+    assert_eq!(v["app_proto"], "hl7");
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    let start = line.find(r#""hl7":"#).unwrap();
+    let end = line.find(r#","ether":"#).unwrap();
+    assert_eq!(
+        &line[start..end],
+        concat!(
+            r#""hl7":{"direction":"to_server","framing":"mllp","bytes":120,"#,
+            r#""message_time":"2025-03-03T08:00:00.000000+0000","field_separator":"|","#,
+            r#""encoding_characters":"^~\\&","sending_application":"LAB","#,
+            r#""message_type":"ORU^R01","control_id":"42","segments":["MSH","PID"],"#,
+            r#""ack_code":"AA","acknowledged":true,"ack_latency_ms":1.5,"#,
+            r#""phi_fields":["PID-5"],"cleartext":true,"#,
+            r#""device_evidence":[{"source":"MSH-3","value":"LAB"}]}"#
+        )
+    );
+}

@@ -27,6 +27,10 @@ pub struct Event {
 pub enum EventKind {
     Flow(FlowRecord),
     Anomaly(AnomalyRecord),
+    /// `event_type: "dicom"`: a DICOM association or DIMSE message record.
+    Dicom(crate::dicom::DicomEvent),
+    /// `event_type: "hl7"`: one HL7 v2 message (boxed: it is much larger than the rest).
+    Hl7(Box<crate::hl7::Hl7Event>),
 }
 
 impl EventKind {
@@ -35,6 +39,8 @@ impl EventKind {
         match self {
             EventKind::Flow(_) => "flow",
             EventKind::Anomaly(_) => "anomaly",
+            EventKind::Dicom(_) => "dicom",
+            EventKind::Hl7(_) => "hl7",
         }
     }
 }
@@ -191,6 +197,8 @@ impl Serialize for Eve<'_> {
         match &ev.kind {
             EventKind::Flow(r) => m.serialize_entry("flow", r)?,
             EventKind::Anomaly(r) => m.serialize_entry("anomaly", r)?,
+            EventKind::Dicom(r) => m.serialize_entry("dicom", r)?,
+            EventKind::Hl7(r) => m.serialize_entry("hl7", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

@@ -5,8 +5,10 @@
 //! are written and tested against it alone.
 
 pub mod analyzer;
+pub mod dicom;
 pub mod event;
 pub mod flow;
+pub mod hl7;
 pub mod metrics;
 pub mod time;
 
