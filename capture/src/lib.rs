@@ -6,3 +6,4 @@
 //! (socket options on capture handles) and `-sys` dependencies.
 
 pub mod decode;
+pub mod tcp;
