@@ -6,4 +6,5 @@
 //! (socket options on capture handles) and `-sys` dependencies.
 
 pub mod decode;
+pub mod flow;
 pub mod tcp;

@@ -1,0 +1,452 @@
+//! The flow table: bidirectional flows keyed by VLAN + 5-tuple, with per-direction counts,
+//! TCP state, idle timeouts per state class, a hard cap with eviction of the oldest idle
+//! flow, and `FlowTable<S>` carrying the pipeline's per-flow state `S`.
+//!
+//! Timers run on capture time only. Each timeout class keeps its flows in an intrusive
+//! least-recently-seen list, so expiry pops list tails in O(expired) and eviction compares
+//! a handful of tails; a packet costs one hash lookup and a list splice.
+
+use crate::tcp::TcpReassembler;
+use model::{FlowEndReason, FlowKey, FlowMeta, FlowState, Timestamp};
+use std::collections::HashMap;
+
+/// Flow limits and timeouts (seconds of capture time).
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    pub max_flows: usize,
+    pub tcp_new_timeout: u64,
+    pub tcp_established_timeout: u64,
+    pub tcp_closed_timeout: u64,
+    pub udp_timeout: u64,
+    pub other_timeout: u64,
+    /// A flow older than this is ended (reason `timeout`) and continues as a new flow.
+    pub active_timeout: u64,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            max_flows: 1 << 20,
+            tcp_new_timeout: 60,
+            tcp_established_timeout: 3600,
+            tcp_closed_timeout: 120,
+            udp_timeout: 120,
+            other_timeout: 60,
+            active_timeout: 86_400,
+        }
+    }
+}
+
+/// Timeout classes; each has its own list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutClass {
+    TcpNew = 0,
+    TcpEstablished = 1,
+    TcpClosed = 2,
+    Udp = 3,
+    Other = 4,
+}
+const NCLASS: usize = 5;
+
+impl TimeoutClass {
+    fn timeout(self, l: &FlowLimits) -> u64 {
+        match self {
+            TimeoutClass::TcpNew => l.tcp_new_timeout,
+            TimeoutClass::TcpEstablished => l.tcp_established_timeout,
+            TimeoutClass::TcpClosed => l.tcp_closed_timeout,
+            TimeoutClass::Udp => l.udp_timeout,
+            TimeoutClass::Other => l.other_timeout,
+        }
+    }
+}
+
+/// TCP connection state as far as a passive observer can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpConnState {
+    #[default]
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN, or RST.
+    Closed,
+}
+
+impl TcpConnState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpConnState::None => "none",
+            TcpConnState::SynSent => "syn_sent",
+            TcpConnState::SynRecv => "syn_recv",
+            TcpConnState::Established => "established",
+            TcpConnState::Closing => "closing",
+            TcpConnState::Closed => "closed",
+        }
+    }
+}
+
+/// One flow.
+#[derive(Debug)]
+pub struct Flow<S> {
+    pub meta: FlowMeta,
+    pub start: Timestamp,
+    pub last: Timestamp,
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp_flags: [u8; 2],
+    pub tcp_state: TcpConnState,
+    pub fin_seen: [bool; 2],
+    pub tcp: Option<Box<TcpReassembler>>,
+    pub state: S,
+    class: TimeoutClass,
+    prev: u32,
+    next: u32,
+}
+
+impl<S> Flow<S> {
+    /// EVE flow state.
+    pub fn eve_state(&self) -> FlowState {
+        match self.tcp_state {
+            TcpConnState::Closed => FlowState::Closed,
+            TcpConnState::Established | TcpConnState::Closing => FlowState::Established,
+            TcpConnState::None if self.pkts[0] > 0 && self.pkts[1] > 0 => FlowState::Established,
+            _ => FlowState::New,
+        }
+    }
+    pub fn class(&self) -> TimeoutClass {
+        self.class
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// Counters kept by the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub created: u64,
+    pub evicted: u64,
+    pub timed_out: u64,
+}
+
+/// The flow table of one worker.
+pub struct FlowTable<S> {
+    map: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
+    slots: Vec<Option<Flow<S>>>,
+    free: Vec<u32>,
+    lists: [List; NCLASS],
+    pub limits: FlowLimits,
+    pub stats: FlowStats,
+}
+
+impl<S> FlowTable<S> {
+    pub fn new(limits: FlowLimits) -> Self {
+        FlowTable {
+            map: HashMap::with_hasher(foldhash::fast::RandomState::default()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            lists: [List { head: NIL, tail: NIL }; NCLASS],
+            limits,
+            stats: FlowStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Finds the flow of a packet seen as `key` (source = this packet's sender).
+    /// Returns the slot and whether the packet goes to the server.
+    pub fn find(&self, key: &FlowKey) -> Option<(u32, bool)> {
+        let (canon, _) = key.canonical();
+        let idx = *self.map.get(&canon)?;
+        let f = self.slots.get(idx as usize)?.as_ref()?;
+        let to_server = f.meta.key.src_ip == key.src_ip && f.meta.key.src_port == key.src_port;
+        Some((idx, to_server))
+    }
+
+    pub fn get_mut(&mut self, idx: u32) -> Option<&mut Flow<S>> {
+        self.slots.get_mut(idx as usize)?.as_mut()
+    }
+    pub fn get(&self, idx: u32) -> Option<&Flow<S>> {
+        self.slots.get(idx as usize)?.as_ref()
+    }
+
+    /// Inserts a new flow (the caller looked it up first). When the table is full the
+    /// oldest idle flow is evicted and handed to `ended`.
+    pub fn insert<F: FnMut(Flow<S>, FlowEndReason)>(
+        &mut self,
+        meta: FlowMeta,
+        ts: Timestamp,
+        class: TimeoutClass,
+        state: S,
+        ended: &mut F,
+    ) -> u32 {
+        while self.map.len() >= self.limits.max_flows.max(1) {
+            match self.oldest() {
+                Some(victim) => {
+                    if let Some(f) = self.remove(victim) {
+                        self.stats.evicted += 1;
+                        ended(f, FlowEndReason::Evicted);
+                    }
+                }
+                None => break,
+            }
+        }
+        let (canon, _) = meta.key.canonical();
+        let flow = Flow {
+            meta,
+            start: ts,
+            last: ts,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            tcp_flags: [0; 2],
+            tcp_state: TcpConnState::None,
+            fin_seen: [false; 2],
+            tcp: None,
+            state,
+            class,
+            prev: NIL,
+            next: NIL,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                if let Some(slot) = self.slots.get_mut(i as usize) {
+                    *slot = Some(flow);
+                }
+                i
+            }
+            None => {
+                self.slots.push(Some(flow));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.map.insert(canon, idx);
+        self.push_front(idx, class);
+        self.stats.created += 1;
+        idx
+    }
+
+    /// Marks activity at `ts` and moves the flow to the front of `class`'s list.
+    pub fn touch(&mut self, idx: u32, ts: Timestamp, class: TimeoutClass) {
+        self.unlink(idx);
+        if let Some(f) = self.get_mut(idx) {
+            if ts > f.last {
+                f.last = ts;
+            }
+            f.class = class;
+        }
+        self.push_front(idx, class);
+    }
+
+    /// Removes a flow and returns it.
+    pub fn remove(&mut self, idx: u32) -> Option<Flow<S>> {
+        self.unlink(idx);
+        let f = self.slots.get_mut(idx as usize)?.take()?;
+        let (canon, _) = f.meta.key.canonical();
+        self.map.remove(&canon);
+        self.free.push(idx);
+        Some(f)
+    }
+
+    /// Ends every flow idle past its class timeout at capture time `now`.
+    pub fn expire<F: FnMut(Flow<S>, FlowEndReason)>(&mut self, now: Timestamp, ended: &mut F) {
+        for c in 0..NCLASS {
+            loop {
+                let tail = self.lists[c].tail;
+                if tail == NIL {
+                    break;
+                }
+                let Some(f) = self.get(tail) else { break };
+                let deadline = f.last.saturating_add_secs(f.class.timeout(&self.limits));
+                if deadline > now {
+                    break;
+                }
+                if let Some(f) = self.remove(tail) {
+                    self.stats.timed_out += 1;
+                    ended(f, FlowEndReason::Timeout);
+                }
+            }
+        }
+    }
+
+    /// Ends every flow (capture end or shutdown), oldest activity first.
+    pub fn drain<F: FnMut(Flow<S>, FlowEndReason)>(&mut self, ended: &mut F) {
+        while let Some(idx) = self.oldest() {
+            if let Some(f) = self.remove(idx) {
+                ended(f, FlowEndReason::Shutdown);
+            }
+        }
+    }
+
+    /// The least recently active flow of all classes.
+    fn oldest(&self) -> Option<u32> {
+        let mut best: Option<(Timestamp, u32)> = None;
+        for l in &self.lists {
+            if l.tail == NIL {
+                continue;
+            }
+            if let Some(f) = self.get(l.tail) {
+                if best.is_none_or(|(t, _)| f.last < t) {
+                    best = Some((f.last, l.tail));
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    fn push_front(&mut self, idx: u32, class: TimeoutClass) {
+        let c = class as usize;
+        let old_head = self.lists[c].head;
+        if let Some(f) = self.get_mut(idx) {
+            f.prev = NIL;
+            f.next = old_head;
+            f.class = class;
+        }
+        if let Some(h) = self.get_mut(old_head) {
+            h.prev = idx;
+        }
+        self.lists[c].head = idx;
+        if self.lists[c].tail == NIL {
+            self.lists[c].tail = idx;
+        }
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let Some(f) = self.get(idx) else { return };
+        let (prev, next, c) = (f.prev, f.next, f.class as usize);
+        match self.get_mut(prev) {
+            Some(p) => p.next = next,
+            None => {
+                if self.lists[c].head == idx {
+                    self.lists[c].head = next;
+                }
+            }
+        }
+        match self.get_mut(next) {
+            Some(n) => n.prev = prev,
+            None => {
+                if self.lists[c].tail == idx {
+                    self.lists[c].tail = prev;
+                }
+            }
+        }
+        if let Some(f) = self.get_mut(idx) {
+            f.prev = NIL;
+            f.next = NIL;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::IpProto;
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    fn meta(port: u16) -> FlowMeta {
+        let key = FlowKey {
+            vlan: [0, 0],
+            proto: IpProto::UDP,
+            src_ip: "10.0.0.1".parse::<IpAddr>().unwrap(),
+            src_port: port,
+            dst_ip: "10.0.0.2".parse::<IpAddr>().unwrap(),
+            dst_port: 53,
+        };
+        FlowMeta { flow_id: 0, key, in_iface: Arc::from("t"), src_mac: None, dest_mac: None, app_proto: None }
+    }
+
+    #[test]
+    fn flow_table_finds_both_directions() {
+        // A flow is found from either side, with the right direction.
+        let mut t: FlowTable<()> = FlowTable::new(FlowLimits::default());
+        let m = meta(1000);
+        let k = m.key;
+        let idx = t.insert(m, Timestamp(0), TimeoutClass::Udp, (), &mut |_, _| {});
+        assert_eq!(t.find(&k), Some((idx, true)));
+        assert_eq!(t.find(&k.reversed()), Some((idx, false)));
+    }
+
+    #[test]
+    fn flow_table_expires_by_class_timeout() {
+        // Idle flows end at their class timeout, in capture time, and not before.
+        let mut t: FlowTable<()> = FlowTable::new(FlowLimits { udp_timeout: 10, ..Default::default() });
+        let a = t.insert(meta(1), Timestamp(0), TimeoutClass::Udp, (), &mut |_, _| {});
+        let _b = t.insert(meta(2), Timestamp(5_000_000), TimeoutClass::Udp, (), &mut |_, _| {});
+        t.touch(a, Timestamp(6_000_000), TimeoutClass::Udp);
+        let mut ended = vec![];
+        t.expire(Timestamp(15_000_000), &mut |f, r| ended.push((f.meta.key.src_port, r)));
+        assert_eq!(ended, vec![(2, FlowEndReason::Timeout)]);
+        t.expire(Timestamp(16_000_000), &mut |f, r| ended.push((f.meta.key.src_port, r)));
+        assert_eq!(ended.len(), 2);
+        assert!(t.is_empty());
+        assert_eq!(t.stats.timed_out, 2);
+    }
+
+    #[test]
+    fn flow_table_evicts_oldest_idle_at_cap() {
+        // At the cap the least recently active flow is evicted and counted.
+        let mut t: FlowTable<()> = FlowTable::new(FlowLimits { max_flows: 3, ..Default::default() });
+        let mut ended = vec![];
+        let mut e = |f: Flow<()>, r| ended.push((f.meta.key.src_port, r));
+        let a = t.insert(meta(1), Timestamp(1), TimeoutClass::Udp, (), &mut e);
+        t.insert(meta(2), Timestamp(2), TimeoutClass::TcpNew, (), &mut e);
+        t.insert(meta(3), Timestamp(3), TimeoutClass::Udp, (), &mut e);
+        t.touch(a, Timestamp(4), TimeoutClass::Udp);
+        t.insert(meta(4), Timestamp(5), TimeoutClass::Udp, (), &mut e);
+        assert_eq!(ended, vec![(2, FlowEndReason::Evicted)]);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.stats.evicted, 1);
+    }
+
+    #[test]
+    fn flow_table_reuses_slots_and_drains() {
+        // Removed slots are reused; drain ends everything as shutdown.
+        let mut t: FlowTable<u32> = FlowTable::new(FlowLimits::default());
+        for i in 0..100 {
+            let idx = t.insert(meta(i), Timestamp(i64::from(i)), TimeoutClass::Udp, u32::from(i), &mut |_, _| {});
+            if i % 2 == 0 {
+                t.remove(idx);
+            }
+        }
+        assert_eq!(t.len(), 50);
+        assert!(t.slots.len() <= 51);
+        let mut n = 0;
+        t.drain(&mut |f, r| {
+            assert_eq!(r, FlowEndReason::Shutdown);
+            assert_eq!(f.state % 2, 1);
+            n += 1
+        });
+        assert_eq!(n, 50);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn flow_table_never_exceeds_cap(ops in proptest::collection::vec((0u16..64, 0i64..1000, 0u8..3), 1..400), cap in 1usize..16) {
+            // Whatever the packet mix, the table never holds more than its cap.
+            let mut t: FlowTable<()> = FlowTable::new(FlowLimits { max_flows: cap, udp_timeout: 50, ..Default::default() });
+            let mut now = 0i64;
+            for (port, dt, op) in ops {
+                now += dt;
+                let m = meta(port);
+                match (op, t.find(&m.key)) {
+                    (0 | 1, Some((idx, _))) => t.touch(idx, Timestamp(now), TimeoutClass::Udp),
+                    (0 | 1, None) => { t.insert(m, Timestamp(now), TimeoutClass::Udp, (), &mut |_, _| {}); }
+                    _ => t.expire(Timestamp(now), &mut |_, _| {}),
+                }
+                proptest::prop_assert!(t.len() <= cap);
+            }
+        }
+    }
+}
