@@ -6,5 +6,6 @@
 //! (socket options on capture handles) and `-sys` dependencies.
 
 pub mod decode;
+pub mod defrag;
 pub mod flow;
 pub mod tcp;
