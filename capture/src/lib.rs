@@ -7,5 +7,6 @@
 
 pub mod decode;
 pub mod defrag;
+pub mod file;
 pub mod flow;
 pub mod tcp;
