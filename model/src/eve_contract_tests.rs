@@ -207,3 +207,81 @@ fn eve_hl7_event_shape() {
         )
     );
 }
+
+#[test]
+fn eve_dicom_event_shape() {
+    // Pins the dicom object: the `type` tag, field names and order, nulls for absent parts.
+    use crate::dicom::*;
+    let mut cmd = DicomCommand {
+        command: "C-STORE-RSP",
+        command_field: 0x8001,
+        direction: "to_client",
+        pc_id: 1,
+        message_id_responded: Some(7),
+        affected_sop_class_uid: Some("1.2.840.10008.5.1.4.1.1.2".into()),
+        has_dataset: false,
+        status: Some(0),
+        status_class: Some("success"),
+        latency_ms: Some(2.5),
+        ..DicomCommand::default()
+    };
+    cmd.dataset = None;
+    let ev = Event {
+        ts: Timestamp::from_secs_micros(1_740_988_800, 0),
+        flow: Some(Box::new(meta())),
+        kind: EventKind::Dicom(DicomEvent::Command(Box::new(cmd))),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "dicom");
+    assert_eq!(v["app_proto"], "dicom");
+    assert_eq!(v["src_port"], 50000);
+    let d = &v["dicom"];
+    assert_eq!(d["type"], "command");
+    assert_eq!(d["command"], "C-STORE-RSP");
+    assert_eq!(d["message_id_responded"], 7);
+    assert!(d["message_id"].is_null());
+    assert_eq!(d["status_class"], "success");
+    assert_eq!(d["latency_ms"], 2.5);
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.contains(r#""dicom":{"type":"command","command":"C-STORE-RSP","command_field":32769,"direction":"to_client","pc_id":1,"message_id":null,"message_id_responded":7,"#), "{line}");
+
+    let mut a = DicomAssociation {
+        calling_ae: Some("CT1".into()),
+        called_ae: Some("PACS".into()),
+        outcome: "accepted",
+        termination: "release",
+        ..DicomAssociation::default()
+    };
+    a.commands.insert("C-ECHO-RQ", 1);
+    a.request = Some(DicomAssociateRq {
+        presentation_contexts: vec![DicomPcRq {
+            id: 1,
+            abstract_syntax: Some("1.2.840.10008.1.1".into()),
+            transfer_syntaxes: vec!["1.2.840.10008.1.2".into()],
+        }],
+        user_identity: Some(DicomUserIdentity { kind: 2, type_name: "username_passcode", response_requested: true, primary_field_present: true, secondary_field_present: true }),
+        ..DicomAssociateRq::default()
+    });
+    let ev = Event { ts: Timestamp(0), flow: Some(Box::new(meta())), kind: EventKind::Dicom(DicomEvent::Association(Box::new(a))) };
+    let v = ev.to_eve_value("s");
+    let d = &v["dicom"];
+    assert_eq!(d["type"], "association");
+    assert_eq!(d["calling_ae"], "CT1");
+    assert!(d["accept"].is_null() && d["reject"].is_null() && d["abort"].is_null());
+    assert_eq!(d["commands"]["C-ECHO-RQ"], 1);
+    assert_eq!(d["request"]["presentation_contexts"][0]["transfer_syntaxes"][0], "1.2.840.10008.1.2");
+    assert_eq!(d["request"]["user_identity"]["type"], 2);
+    assert_eq!(d["request"]["user_identity"]["response_requested"], true);
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.contains(concat!(
+        r#""dicom":{"type":"association","calling_ae":"CT1","called_ae":"PACS","outcome":"accepted","request":{"#,
+    )), "{line}");
+    assert!(line.contains(concat!(
+        r#""termination":"release","abort":null,"commands":{"C-ECHO-RQ":1},"status_classes":{},"#,
+        r#""bytes_toserver":0,"bytes_toclient":0,"duration_ms":0.0,"midstream":false}"#
+    )), "{line}");
+}
