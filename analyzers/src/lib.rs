@@ -7,6 +7,7 @@
 //! tested and fuzzed with no libpcap present.
 #![forbid(unsafe_code)]
 
+pub mod hl7;
 pub mod registry;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -34,10 +34,15 @@ pub struct DatagramSpec {
 /// Per-analyzer configuration (`[analyzers.<name>]` in the TOML config).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AnalyzersConfig {}
+pub struct AnalyzersConfig {
+    /// `[analyzers.hl7]`: HL7 v2 / MLLP.
+    pub hl7: crate::hl7::Hl7Config,
+}
 
 /// Every stream analyzer, in probe order for flows without a port hint.
-pub static STREAM_ANALYZERS: &[StreamSpec] = &[];
+pub static STREAM_ANALYZERS: &[StreamSpec] = &[
+    StreamSpec { name: "hl7", port_hints: &[2575], probe: crate::hl7::probe_hl7, enabled: crate::hl7::enabled, build: crate::hl7::build },
+];
 
 /// Every datagram analyzer.
 pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[];

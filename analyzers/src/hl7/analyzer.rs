@@ -1,0 +1,1076 @@
+//! The per-connection HL7 state machine: MLLP framing per direction (or un-framed
+//! segment streaming), message assembly from segments, ACK correlation across directions.
+
+use super::event::*;
+use super::wire::{self, Delimiters, FrameScan};
+use super::Hl7Config;
+use hmac::{Hmac, Mac};
+use model::{Cx, Direction, EventKind, Progress, StreamAnalyzer};
+use sha2::Sha256;
+use std::collections::VecDeque;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Bytes held while deciding whether a direction is MLLP or un-framed.
+const DECIDE_BYTES: usize = 16;
+
+/// The limits of one analyzer, copied from the configuration.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_message_bytes: usize,
+    max_pending_acks: usize,
+    ack_timeout_micros: i64,
+    max_field_bytes: usize,
+    max_segments: usize,
+    max_device_evidence: usize,
+    accept_unframed: bool,
+}
+
+/// What the parser hands to the correlation step, in stream order.
+enum Item {
+    Message(Box<Hl7Event>),
+    Commit(MllpCommit),
+}
+
+/// Per-call context for message assembly.
+struct Ctx<'a> {
+    lim: &'a Limits,
+    hmac: Option<&'a HmacSha256>,
+    dir: Direction,
+    framing: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Not yet known whether this direction is MLLP or un-framed.
+    Undecided,
+    /// Looking for a start block.
+    Hunt,
+    /// Inside a frame.
+    Frame,
+    /// Discarding the rest of an oversized frame.
+    Skip,
+    /// Un-framed HL7: segments streamed as they complete.
+    Unframed,
+}
+
+struct DirState {
+    mode: Mode,
+    /// Partial frame content (MLLP), partial segment (un-framed) or undecided bytes.
+    buf: Vec<u8>,
+    /// The last byte of the previous chunk was an end block; its CR is due.
+    pending_fs: bool,
+    /// A run of skipped bytes already raised `bytes_between_frames`.
+    garbage: bool,
+    /// After a gap: skip to the next start block without anomalies.
+    quiet: bool,
+    /// Un-framed: dropping an oversized segment until its terminator.
+    skip_segment: bool,
+    /// Un-framed: message assembly carried across chunks.
+    walker: Walker,
+}
+
+impl DirState {
+    fn new() -> Self {
+        DirState {
+            mode: Mode::Undecided,
+            buf: Vec::new(),
+            pending_fs: false,
+            garbage: false,
+            quiet: false,
+            skip_segment: false,
+            walker: Walker::default(),
+        }
+    }
+
+    /// Bytes skipped outside frames: anything but filler raises one anomaly per run.
+    fn note_skipped(&mut self, cx: &mut Cx<'_>, dir: Direction, skipped: &[u8]) {
+        if self.quiet || self.garbage {
+            return;
+        }
+        if skipped.iter().any(|b| !wire::is_filler(*b)) {
+            self.garbage = true;
+            cx.anomaly(NAME, BYTES_BETWEEN_FRAMES, Some(dir));
+        }
+    }
+}
+
+/// A message waiting for its acknowledgement.
+struct Pending {
+    ev: Box<Hl7Event>,
+}
+
+/// The HL7 analyzer of one TCP connection.
+pub struct Hl7Analyzer {
+    lim: Limits,
+    hmac: Option<HmacSha256>,
+    dirs: [DirState; 2],
+    pending: VecDeque<Pending>,
+    items: Vec<Item>,
+    closed: bool,
+}
+
+impl Hl7Analyzer {
+    pub fn new(cfg: &Hl7Config) -> Self {
+        let hmac = cfg
+            .patient_id_hmac_key
+            .as_ref()
+            .filter(|k| !k.0.is_empty())
+            .and_then(|k| HmacSha256::new_from_slice(k.0.as_bytes()).ok());
+        Hl7Analyzer {
+            lim: Limits {
+                max_message_bytes: cfg.max_message_bytes.max(1),
+                max_pending_acks: cfg.max_pending_acks,
+                ack_timeout_micros: i64::try_from(cfg.ack_timeout_secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000),
+                max_field_bytes: cfg.max_field_bytes,
+                max_segments: cfg.max_segments,
+                max_device_evidence: cfg.max_device_evidence,
+                accept_unframed: cfg.accept_unframed,
+            },
+            hmac,
+            dirs: [DirState::new(), DirState::new()],
+            pending: VecDeque::new(),
+            items: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Parses `data` of direction `dir`; completed messages land in `self.items`.
+    fn feed(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) -> Progress {
+        let Hl7Analyzer {
+            lim,
+            hmac,
+            dirs,
+            items,
+            ..
+        } = self;
+        let d = &mut dirs[dir.index()];
+        if d.mode == Mode::Undecided {
+            let first = data.iter().position(|b| !wire::is_filler(*b));
+            let decided = if d.buf.is_empty() {
+                decide(first.and_then(|i| data.get(i..)).unwrap_or_default())
+            } else {
+                None
+            };
+            match decided {
+                // Fast path: decided on this chunk alone.
+                Some(m) => d.mode = m,
+                None => {
+                    let room = DECIDE_BYTES.saturating_sub(d.buf.len());
+                    d.buf
+                        .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+                    let held = std::mem::take(&mut d.buf);
+                    let start = held
+                        .iter()
+                        .position(|b| !wire::is_filler(*b))
+                        .unwrap_or(held.len());
+                    let m = match decide(held.get(start..).unwrap_or_default()) {
+                        Some(m) => m,
+                        None if held.len() >= DECIDE_BYTES => Mode::Hunt,
+                        None => {
+                            d.buf = held;
+                            return Progress::Done;
+                        }
+                    };
+                    d.mode = m;
+                    if m == Mode::Unframed && !lim.accept_unframed {
+                        return Progress::Abandon("un-framed HL7 is disabled");
+                    }
+                    let ctx = Ctx {
+                        lim,
+                        hmac: hmac.as_ref(),
+                        dir,
+                        framing: framing_of(m),
+                    };
+                    // Replay the held bytes, then whatever of `data` did not fit in them.
+                    process(d, &ctx, cx, &held, items);
+                    process(
+                        d,
+                        &ctx,
+                        cx,
+                        data.get(room.min(data.len())..).unwrap_or_default(),
+                        items,
+                    );
+                    return Progress::Done;
+                }
+            }
+            if d.mode == Mode::Unframed && !lim.accept_unframed {
+                return Progress::Abandon("un-framed HL7 is disabled");
+            }
+        }
+        let ctx = Ctx {
+            lim,
+            hmac: hmac.as_ref(),
+            dir,
+            framing: framing_of(d.mode),
+        };
+        process(d, &ctx, cx, data, items);
+        Progress::Done
+    }
+
+    /// Correlates and emits what the parser completed.
+    fn settle(&mut self, cx: &mut Cx<'_>, dir: Direction) {
+        let items = std::mem::take(&mut self.items);
+        for item in items {
+            match item {
+                Item::Commit(c) => {
+                    let other = dir.reverse();
+                    if let Some(p) = self
+                        .pending
+                        .iter_mut()
+                        .find(|p| p.ev.direction == other && p.ev.mllp_commit.is_none())
+                    {
+                        p.ev.mllp_commit = Some(c);
+                    }
+                }
+                Item::Message(ev) => self.on_message(cx, dir, ev),
+            }
+        }
+    }
+
+    fn on_message(&mut self, cx: &mut Cx<'_>, dir: Direction, mut ev: Box<Hl7Event>) {
+        ev.message_time = cx.ts;
+        if let Some(acked) = ev.ack_control_id.as_deref() {
+            let other = dir.reverse();
+            let pos = self
+                .pending
+                .iter()
+                .position(|p| p.ev.direction == other && p.ev.control_id.as_deref() == Some(acked));
+            match pos.and_then(|i| self.pending.remove(i)) {
+                Some(mut p) => {
+                    p.ev.acknowledged = Some(true);
+                    p.ev.ack_code = ev.ack_code.clone();
+                    p.ev.ack_latency_ms = Some(cx.ts.millis_since(p.ev.message_time));
+                    cx.emit(EventKind::Hl7(p.ev));
+                }
+                None => cx.anomaly(NAME, UNMATCHED_ACK, Some(dir)),
+            }
+            cx.emit(EventKind::Hl7(ev));
+        } else if ev.control_id.is_none() {
+            cx.anomaly(NAME, MISSING_CONTROL_ID, Some(dir));
+            cx.emit(EventKind::Hl7(ev));
+        } else if self.lim.max_pending_acks == 0 {
+            cx.emit(EventKind::Hl7(ev));
+        } else {
+            if self.pending.len() >= self.lim.max_pending_acks {
+                cx.anomaly(NAME, TOO_MANY_PENDING_ACKS, Some(dir));
+                if let Some(mut old) = self.pending.pop_front() {
+                    old.ev.acknowledged = Some(false);
+                    cx.emit(EventKind::Hl7(old.ev));
+                }
+            }
+            self.pending.push_back(Pending { ev });
+        }
+    }
+
+    /// Reports messages whose acknowledgement is overdue (capture time).
+    fn expire(&mut self, cx: &mut Cx<'_>) {
+        if self.lim.ack_timeout_micros <= 0 {
+            return;
+        }
+        while let Some(p) = self.pending.front() {
+            if cx.ts.0.saturating_sub(p.ev.message_time.0) <= self.lim.ack_timeout_micros {
+                break;
+            }
+            if let Some(mut p) = self.pending.pop_front() {
+                p.ev.acknowledged = Some(false);
+                cx.emit(EventKind::Hl7(p.ev));
+            }
+        }
+    }
+
+    /// Ends a direction: an open frame or un-framed message is reported as it is.
+    fn flush(&mut self, cx: &mut Cx<'_>, dir: Direction) {
+        let Hl7Analyzer {
+            lim,
+            hmac,
+            dirs,
+            items,
+            ..
+        } = self;
+        let d = &mut dirs[dir.index()];
+        if d.mode == Mode::Undecided && !d.buf.is_empty() {
+            let held = std::mem::take(&mut d.buf);
+            let start = held
+                .iter()
+                .position(|b| !wire::is_filler(*b))
+                .unwrap_or(held.len());
+            d.mode = decide(held.get(start..).unwrap_or_default()).unwrap_or(Mode::Hunt);
+            if d.mode == Mode::Unframed && !lim.accept_unframed {
+                d.mode = Mode::Hunt;
+                return;
+            }
+            let ctx = Ctx {
+                lim,
+                hmac: hmac.as_ref(),
+                dir,
+                framing: framing_of(d.mode),
+            };
+            process(d, &ctx, cx, &held, items);
+        }
+        let ctx = Ctx {
+            lim,
+            hmac: hmac.as_ref(),
+            dir,
+            framing: framing_of(d.mode),
+        };
+        match d.mode {
+            Mode::Frame => {
+                let body = std::mem::take(&mut d.buf);
+                if d.pending_fs {
+                    // The end block came, only its CR is missing.
+                    cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
+                    finish_frame(&ctx, cx, &body, false, items);
+                } else {
+                    cx.anomaly(NAME, UNTERMINATED_FRAME, Some(dir));
+                    finish_frame(&ctx, cx, &body, true, items);
+                }
+                d.pending_fs = false;
+                d.mode = Mode::Hunt;
+            }
+            Mode::Unframed => {
+                let rest = std::mem::take(&mut d.buf);
+                if !d.skip_segment {
+                    if let Some(seg) = wire::segments(&rest).next() {
+                        d.walker.segment(&ctx, cx, seg.bytes, rest.len(), items);
+                    }
+                }
+                d.skip_segment = false;
+                d.walker.end(&ctx, cx, false, items);
+            }
+            Mode::Undecided | Mode::Hunt | Mode::Skip => {}
+        }
+    }
+}
+
+fn framing_of(m: Mode) -> &'static str {
+    if m == Mode::Unframed {
+        "unframed"
+    } else {
+        "mllp"
+    }
+}
+
+/// MLLP when the first non-filler byte is a start block, un-framed when the bytes begin
+/// like a header segment, MLLP hunting otherwise; `None` until that can be told.
+fn decide(b: &[u8]) -> Option<Mode> {
+    match b.first() {
+        None => None,
+        Some(&wire::START_BLOCK) => Some(Mode::Hunt),
+        Some(_) => match wire::probe(b) {
+            wire::ProbeResult::Unframed => Some(Mode::Unframed),
+            wire::ProbeResult::NeedMore if b.len() < DECIDE_BYTES => None,
+            _ => Some(Mode::Hunt),
+        },
+    }
+}
+
+/// The body of a finished frame: `part` alone when nothing is buffered (zero copy),
+/// else the buffer with `part` appended, cut at `max`. Returns whether it was cut.
+fn frame_body<'b>(buf: &'b mut Vec<u8>, part: &'b [u8], max: usize) -> (&'b [u8], bool) {
+    if buf.is_empty() {
+        if part.len() <= max {
+            (part, false)
+        } else {
+            (part.get(..max).unwrap_or_default(), true)
+        }
+    } else {
+        let room = max.saturating_sub(buf.len());
+        let over = part.len() > room;
+        buf.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
+        (buf.as_slice(), over)
+    }
+}
+
+/// Runs the framing state machine of one direction over `data`.
+fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items: &mut Vec<Item>) {
+    if d.mode == Mode::Unframed {
+        process_unframed(d, ctx, cx, data, items);
+        return;
+    }
+    let dir = ctx.dir;
+    let max = ctx.lim.max_message_bytes;
+    let mut i = 0;
+    while let Some(rest) = data.get(i..).filter(|r| !r.is_empty()) {
+        match d.mode {
+            Mode::Undecided | Mode::Hunt => match wire::find_start_block(rest) {
+                Some(k) => {
+                    d.note_skipped(cx, dir, rest.get(..k).unwrap_or_default());
+                    i += k + 1;
+                    d.mode = Mode::Frame;
+                    d.buf.clear();
+                    d.garbage = false;
+                    d.quiet = false;
+                }
+                None => {
+                    d.note_skipped(cx, dir, rest);
+                    i = data.len();
+                }
+            },
+            Mode::Frame if d.pending_fs => {
+                d.pending_fs = false;
+                if rest.first() == Some(&wire::CR) {
+                    i += 1;
+                } else {
+                    cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
+                }
+                let body = std::mem::take(&mut d.buf);
+                finish_frame(ctx, cx, &body, false, items);
+                d.buf = body;
+                d.buf.clear();
+                d.mode = Mode::Hunt;
+            }
+            Mode::Frame => match wire::scan_frame(rest) {
+                FrameScan::End(k) => {
+                    let part = rest.get(..k).unwrap_or_default();
+                    let after = rest.get(k + 1).copied();
+                    let (body, over) = frame_body(&mut d.buf, part, max);
+                    if over {
+                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
+                        finish_frame(ctx, cx, body, true, items);
+                        d.buf.clear();
+                        d.mode = Mode::Hunt;
+                        i += k + 1;
+                        continue;
+                    }
+                    match after {
+                        None => {
+                            // The CR is in the next chunk: keep the body until then.
+                            if d.buf.is_empty() {
+                                d.buf.extend_from_slice(part);
+                            }
+                            d.pending_fs = true;
+                            i = data.len();
+                        }
+                        Some(next) => {
+                            if next == wire::CR {
+                                i += k + 2;
+                            } else {
+                                cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
+                                i += k + 1;
+                            }
+                            finish_frame(ctx, cx, body, false, items);
+                            d.buf.clear();
+                            d.mode = Mode::Hunt;
+                        }
+                    }
+                }
+                FrameScan::Restart(k) => {
+                    cx.anomaly(NAME, UNTERMINATED_FRAME, Some(dir));
+                    let (body, over) =
+                        frame_body(&mut d.buf, rest.get(..k).unwrap_or_default(), max);
+                    if over {
+                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
+                    }
+                    finish_frame(ctx, cx, body, true, items);
+                    d.buf.clear();
+                    i += k + 1;
+                }
+                FrameScan::Open => {
+                    let room = max.saturating_sub(d.buf.len());
+                    if rest.len() > room {
+                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
+                        d.buf
+                            .extend_from_slice(rest.get(..room).unwrap_or_default());
+                        let body = std::mem::take(&mut d.buf);
+                        finish_frame(ctx, cx, &body, true, items);
+                        d.buf = body;
+                        d.buf.clear();
+                        d.mode = Mode::Skip;
+                        i += room;
+                    } else {
+                        d.buf.extend_from_slice(rest);
+                        i = data.len();
+                    }
+                }
+            },
+            Mode::Skip => match wire::scan_frame(rest) {
+                FrameScan::End(k) => {
+                    // The CR after the end block is filler for the hunt.
+                    i += k + 1;
+                    d.mode = Mode::Hunt;
+                }
+                FrameScan::Restart(k) => {
+                    i += k + 1;
+                    d.buf.clear();
+                    d.mode = Mode::Frame;
+                }
+                FrameScan::Open => i = data.len(),
+            },
+            Mode::Unframed => {
+                process_unframed(d, ctx, cx, rest, items);
+                i = data.len();
+            }
+        }
+    }
+}
+
+/// Un-framed HL7: complete segments are parsed as they arrive; a message ends at the
+/// next header segment or when the direction ends.
+fn process_unframed(
+    d: &mut DirState,
+    ctx: &Ctx<'_>,
+    cx: &mut Cx<'_>,
+    mut data: &[u8],
+    items: &mut Vec<Item>,
+) {
+    if d.skip_segment {
+        match wire::terminators(data).next() {
+            Some(t) => {
+                d.skip_segment = false;
+                data = data.get(t..).unwrap_or_default();
+            }
+            None => return,
+        }
+    }
+    if d.buf.is_empty() {
+        // Terminators that finish the previous segment (e.g. the LF of a split CRLF).
+        let lead = data
+            .iter()
+            .take_while(|b| **b == wire::CR || **b == wire::LF)
+            .count();
+        d.walker.add_bytes(lead);
+        data = data.get(lead..).unwrap_or_default();
+        // Zero copy for the complete segments of this chunk.
+        let Some(t) = wire::last_terminator(data) else {
+            return hold_unframed(d, ctx, cx, data);
+        };
+        let (done, rest) = data.split_at(t + 1);
+        for seg in wire::segments(done) {
+            d.walker.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+        }
+        hold_unframed(d, ctx, cx, rest);
+        return;
+    }
+    match wire::last_terminator(data) {
+        None => hold_unframed(d, ctx, cx, data),
+        Some(t) => {
+            let (done, rest) = data.split_at(t + 1);
+            let mut buf = std::mem::take(&mut d.buf);
+            buf.extend_from_slice(done);
+            for seg in wire::segments(&buf) {
+                d.walker.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+            }
+            buf.clear();
+            d.buf = buf;
+            hold_unframed(d, ctx, cx, rest);
+        }
+    }
+}
+
+/// Keeps the unterminated tail of un-framed data, up to the size cap.
+fn hold_unframed(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, tail: &[u8]) {
+    if d.buf.len() + tail.len() > ctx.lim.max_message_bytes {
+        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(ctx.dir));
+        d.walker.add_bytes(d.buf.len() + tail.len());
+        d.walker.mark_truncated();
+        d.buf.clear();
+        d.skip_segment = true;
+    } else {
+        d.buf.extend_from_slice(tail);
+    }
+}
+
+/// Parses one complete (or cut) MLLP frame body.
+fn finish_frame(
+    ctx: &Ctx<'_>,
+    cx: &mut Cx<'_>,
+    body: &[u8],
+    truncated: bool,
+    items: &mut Vec<Item>,
+) {
+    match body {
+        [] => {
+            cx.anomaly(NAME, EMPTY_FRAME, Some(ctx.dir));
+            return;
+        }
+        [wire::COMMIT_ACK] => {
+            items.push(Item::Commit(MllpCommit::Ack));
+            return;
+        }
+        [wire::COMMIT_NAK] => {
+            items.push(Item::Commit(MllpCommit::Nak));
+            return;
+        }
+        _ => {}
+    }
+    let mut w = Walker::default();
+    for seg in wire::segments(body) {
+        w.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+    }
+    w.end(ctx, cx, truncated, items);
+}
+
+/// An open batch (BHS) or file (FHS).
+struct Batch {
+    id: Option<String>,
+    delimiters: Delimiters,
+    messages: u64,
+}
+
+/// Assembles messages from segments, tracking batches.
+#[derive(Default)]
+struct Walker {
+    msg: Option<Builder>,
+    batch: Option<Batch>,
+    file: Option<Batch>,
+    /// `missing_msh` already raised for this run of header-less segments.
+    orphan_flagged: bool,
+}
+
+impl Walker {
+    fn segment(
+        &mut self,
+        ctx: &Ctx<'_>,
+        cx: &mut Cx<'_>,
+        seg: &[u8],
+        wire_len: usize,
+        items: &mut Vec<Item>,
+    ) {
+        let id = seg.get(..3).unwrap_or_default();
+        match id {
+            b"MSH" => {
+                self.finish(ctx, items);
+                self.orphan_flagged = false;
+                match Builder::start(ctx, cx, seg, wire_len) {
+                    Some(mut b) => {
+                        if let Some(batch) = self.batch.as_mut().or(self.file.as_mut()) {
+                            batch.messages += 1;
+                            b.ev.batch = batch.id.clone();
+                        }
+                        self.msg = Some(b);
+                    }
+                    None => self.orphan_flagged = true,
+                }
+            }
+            b"BHS" | b"FHS" => {
+                self.finish(ctx, items);
+                let opened = open_batch(ctx, cx, seg);
+                let slot = if id == b"BHS" {
+                    &mut self.batch
+                } else {
+                    &mut self.file
+                };
+                if slot.is_some() {
+                    cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+                }
+                *slot = opened;
+            }
+            b"BTS" | b"FTS" => {
+                self.finish(ctx, items);
+                if id == b"FTS" && self.batch.take().is_some() {
+                    cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+                }
+                let slot = if id == b"BTS" {
+                    self.batch.take()
+                } else {
+                    self.file.take()
+                };
+                match slot {
+                    None => cx.anomaly(NAME, BATCH_TRAILER_WITHOUT_HEADER, Some(ctx.dir)),
+                    Some(b) if id == b"BTS" => {
+                        let count = wire::fields(seg, b.delimiters.field)
+                            .nth(1)
+                            .unwrap_or_default();
+                        let declared = std::str::from_utf8(count)
+                            .ok()
+                            .and_then(|s| s.trim().parse::<u64>().ok());
+                        if declared.is_some_and(|n| n != b.messages) {
+                            cx.anomaly(NAME, BATCH_COUNT_MISMATCH, Some(ctx.dir));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ => match self.msg.as_mut() {
+                Some(b) => b.add(ctx, cx, seg, wire_len),
+                None => {
+                    if !self.orphan_flagged {
+                        self.orphan_flagged = true;
+                        cx.anomaly(NAME, MISSING_MSH, Some(ctx.dir));
+                    }
+                }
+            },
+        }
+    }
+
+    fn add_bytes(&mut self, n: usize) {
+        if let Some(b) = self.msg.as_mut() {
+            b.ev.bytes = b.ev.bytes.saturating_add(n as u64);
+        }
+    }
+
+    fn mark_truncated(&mut self) {
+        if let Some(b) = self.msg.as_mut() {
+            b.ev.truncated = true;
+        }
+    }
+
+    fn finish(&mut self, ctx: &Ctx<'_>, items: &mut Vec<Item>) {
+        if let Some(b) = self.msg.take() {
+            items.push(Item::Message(b.finish(ctx)));
+        }
+    }
+
+    /// The frame (or stream) ended: the open message is complete, open batches are not.
+    fn end(&mut self, ctx: &Ctx<'_>, cx: &mut Cx<'_>, truncated: bool, items: &mut Vec<Item>) {
+        if truncated {
+            self.mark_truncated();
+        }
+        self.finish(ctx, items);
+        if self.batch.take().is_some() || self.file.take().is_some() {
+            cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+        }
+        self.orphan_flagged = false;
+    }
+}
+
+fn open_batch(ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8]) -> Option<Batch> {
+    let declared = match wire::parse_delimiters(seg) {
+        Ok(d) => d,
+        Err(_) => {
+            cx.anomaly(NAME, BAD_FIELD_SEPARATOR, Some(ctx.dir));
+            return None;
+        }
+    };
+    let d = declared.delimiters;
+    let id = wire::header_field(seg, d.field, 11)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            let mut out = Vec::new();
+            wire::render_field(f, &d, ctx.lim.max_field_bytes, &mut out);
+            text(&out)
+        });
+    Some(Batch {
+        id,
+        delimiters: d,
+        messages: 0,
+    })
+}
+
+/// Index of `id` in [`PHI_SEGMENTS`].
+fn phi_index(id: &[u8]) -> Option<usize> {
+    PHI_SEGMENTS.iter().position(|s| s.as_slice() == id)
+}
+
+/// One message being assembled.
+struct Builder {
+    ev: Box<Hl7Event>,
+    d: Delimiters,
+    /// Non-empty fields 1..=127 of each PHI segment.
+    phi: [u128; PHI_SEGMENTS.len()],
+    obx5: bool,
+    has_pid: bool,
+    bad_id_flagged: bool,
+    hmac_done: bool,
+}
+
+fn render(ctx: &Ctx<'_>, field: &[u8], d: &Delimiters, capped: &mut bool) -> String {
+    let mut out = Vec::with_capacity(field.len().min(ctx.lim.max_field_bytes));
+    *capped |= wire::render_field(field, d, ctx.lim.max_field_bytes, &mut out);
+    text(&out)
+}
+
+fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
+    f.filter(|f| !f.is_empty())
+}
+
+impl Builder {
+    /// Starts a message at its MSH; `None` (after an anomaly) when MSH-1 is unusable.
+    fn start(ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8], wire_len: usize) -> Option<Builder> {
+        let dir = Some(ctx.dir);
+        let declared = match wire::parse_delimiters(seg) {
+            Ok(d) => d,
+            Err(_) => {
+                cx.anomaly(NAME, BAD_FIELD_SEPARATOR, dir);
+                return None;
+            }
+        };
+        let issues = declared.issues;
+        if issues.missing {
+            cx.anomaly(NAME, ENCODING_CHARACTERS_MISSING, dir);
+        }
+        if issues.repeated {
+            cx.anomaly(NAME, ENCODING_CHARACTERS_REPEATED, dir);
+        }
+        if issues.invalid {
+            cx.anomaly(NAME, ENCODING_CHARACTERS_INVALID, dir);
+        }
+        let d = declared.delimiters;
+        let mut ev = Box::new(Hl7Event::new(ctx.dir, ctx.framing));
+        let mut capped = false;
+        ev.bytes = wire_len as u64;
+        ev.field_separator = text(&[d.field]);
+        ev.encoding_characters = text(
+            declared
+                .encoding_characters
+                .get(..8)
+                .unwrap_or(declared.encoding_characters),
+        );
+        // pieces[k] is MSH-(k+1) for k >= 1 (MSH-1 is the separator itself).
+        let mut pieces: [Option<&[u8]>; 18] = [None; 18];
+        let mut count = 0usize;
+        for (k, f) in wire::fields(seg, d.field).enumerate() {
+            if let Some(slot) = pieces.get_mut(k) {
+                *slot = Some(f);
+            }
+            count = k + 1;
+        }
+        // MSH-9 is piece 8.
+        if count < 9 {
+            cx.anomaly(NAME, MSH_TOO_SHORT, dir);
+        }
+        let field = |n: usize| nonempty(pieces.get(n - 1).copied().flatten());
+        ev.sending_application = field(3).map(|f| render(ctx, f, &d, &mut capped));
+        ev.sending_facility = field(4).map(|f| render(ctx, f, &d, &mut capped));
+        ev.receiving_application = field(5).map(|f| render(ctx, f, &d, &mut capped));
+        ev.receiving_facility = field(6).map(|f| render(ctx, f, &d, &mut capped));
+        if let Some(f9) = field(9) {
+            let mut comps = wire::split_opt(f9, d.component);
+            let c1 = comps.next().unwrap_or_default();
+            let c2 = comps.next().unwrap_or_default();
+            let c3 = comps.next().unwrap_or_default();
+            let mut t = render(ctx, c1, &d, &mut capped);
+            if !c2.is_empty() {
+                t.push('^');
+                t.push_str(&render(ctx, c2, &d, &mut capped));
+            }
+            ev.message_type = Some(t);
+            ev.message_structure = nonempty(Some(c3)).map(|c| render(ctx, c, &d, &mut capped));
+        }
+        ev.control_id = field(10).map(|f| render(ctx, f, &d, &mut capped));
+        ev.processing_id = field(11).map(|f| render(ctx, f, &d, &mut capped));
+        ev.version = field(12)
+            .and_then(|f| nonempty(wire::split_opt(f, d.component).next()))
+            .map(|f| render(ctx, f, &d, &mut capped));
+        ev.charset = field(18).map(|f| render(ctx, f, &d, &mut capped));
+        let mut b = Builder {
+            ev,
+            d,
+            phi: [0; PHI_SEGMENTS.len()],
+            obx5: false,
+            has_pid: false,
+            bad_id_flagged: false,
+            hmac_done: false,
+        };
+        b.ev.segments.push(SegmentId(*b"MSH"));
+        for (src, n) in [("MSH-3", 3), ("MSH-4", 4)] {
+            if let Some(f) = field(n) {
+                b.evidence(ctx, src, f, &mut capped);
+            }
+        }
+        b.ev.capped |= capped;
+        Some(b)
+    }
+
+    fn evidence(&mut self, ctx: &Ctx<'_>, source: &'static str, f: &[u8], capped: &mut bool) {
+        let value = render(ctx, f, &self.d, capped);
+        if self
+            .ev
+            .device_evidence
+            .iter()
+            .any(|e| e.source == source && e.value == value)
+        {
+            return;
+        }
+        if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
+            *capped = true;
+            return;
+        }
+        self.ev
+            .device_evidence
+            .push(Hl7DeviceEvidence { source, value });
+    }
+
+    /// Adds a segment after the MSH.
+    fn add(&mut self, ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8], wire_len: usize) {
+        self.ev.bytes = self.ev.bytes.saturating_add(wire_len as u64);
+        let sep = self.d.field;
+        let id = match seg {
+            [a, b, c] => [*a, *b, *c],
+            [a, b, c, s, ..] if *s == sep => [*a, *b, *c],
+            _ => [b'?'; 3],
+        };
+        let good = id
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !good && !self.bad_id_flagged {
+            self.bad_id_flagged = true;
+            cx.anomaly(NAME, BAD_SEGMENT_ID, Some(ctx.dir));
+        }
+        if self.ev.segments.len() < ctx.lim.max_segments {
+            self.ev.segments.push(SegmentId(id));
+        } else {
+            self.ev.capped = true;
+        }
+        if !good {
+            return;
+        }
+        let mut capped = false;
+        if let Some(i) = phi_index(&id) {
+            self.has_pid |= i == 0;
+            let mut bits = 0u128;
+            for (k, f) in wire::fields(seg, sep).enumerate().skip(1) {
+                if f.is_empty() {
+                    continue;
+                }
+                if k < 128 {
+                    bits |= 1 << k;
+                } else {
+                    capped = true;
+                }
+                if i == 0 && k == 3 && !self.hmac_done {
+                    self.hmac_done = true;
+                    if let Some(mac) = ctx.hmac {
+                        self.ev.patient_id_hmac = Some(keyed_hash(mac, f, &self.d));
+                    }
+                }
+            }
+            if let Some(slot) = self.phi.get_mut(i) {
+                *slot |= bits;
+            }
+        } else {
+            match &id {
+                b"OBX" => {
+                    for (k, f) in wire::fields(seg, sep).enumerate().take(19) {
+                        if k == 5 && !f.is_empty() {
+                            self.obx5 = true;
+                        } else if k == 18 && !f.is_empty() {
+                            self.evidence(ctx, "OBX-18", f, &mut capped);
+                        }
+                    }
+                }
+                b"PRT" => {
+                    for (k, f) in wire::fields(seg, sep).enumerate().take(17) {
+                        if k == 10 && !f.is_empty() {
+                            self.evidence(ctx, "PRT-10", f, &mut capped);
+                        } else if k == 16 && !f.is_empty() {
+                            self.evidence(ctx, "PRT-16", f, &mut capped);
+                        }
+                    }
+                }
+                b"MSA" if self.ev.ack_control_id.is_none() && self.ev.ack_code.is_none() => {
+                    let mut fs = wire::fields(seg, sep).skip(1);
+                    let code = nonempty(fs.next());
+                    let ctl = fs.next().unwrap_or_default();
+                    self.ev.ack_code = code.map(|f| render(ctx, f, &self.d, &mut capped));
+                    // An ACK answers a control id, even an empty one: it never waits itself.
+                    self.ev.ack_control_id = Some(render(ctx, ctl, &self.d, &mut capped));
+                }
+                _ => {}
+            }
+        }
+        self.ev.capped |= capped;
+    }
+
+    fn finish(mut self, _ctx: &Ctx<'_>) -> Box<Hl7Event> {
+        for (name, bits) in PHI_SEGMENTS.iter().zip(self.phi) {
+            let mut b = bits;
+            while b != 0 {
+                let k = b.trailing_zeros();
+                b &= b - 1;
+                let seg = std::str::from_utf8(name.as_slice()).unwrap_or("???");
+                self.ev.phi_fields.push(format!("{seg}-{k}"));
+            }
+        }
+        if self.obx5 && self.has_pid {
+            self.ev.phi_fields.push("OBX-5".to_string());
+        }
+        self.ev
+    }
+}
+
+/// HMAC-SHA256 of a rendered field (delimiters normalised, so the same id hashes the
+/// same whatever a sender declares), hex of the first 16 bytes.
+fn keyed_hash(mac: &HmacSha256, field: &[u8], d: &Delimiters) -> String {
+    let mut norm = Vec::with_capacity(field.len());
+    wire::render_field(field, d, 4096, &mut norm);
+    let mut m = mac.clone();
+    m.update(&norm);
+    let out = m.finalize().into_bytes();
+    let mut s = String::with_capacity(32);
+    for b in out.iter().take(16) {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    s
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+impl StreamAnalyzer for Hl7Analyzer {
+    fn on_data(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) -> Progress {
+        self.expire(cx);
+        let p = self.feed(cx, dir, data);
+        self.settle(cx, dir);
+        p
+    }
+
+    fn on_gap(&mut self, cx: &mut Cx<'_>, dir: Direction, _len: u64) {
+        let Hl7Analyzer {
+            lim,
+            hmac,
+            dirs,
+            items,
+            ..
+        } = self;
+        let d = &mut dirs[dir.index()];
+        let ctx = Ctx {
+            lim,
+            hmac: hmac.as_ref(),
+            dir,
+            framing: framing_of(d.mode),
+        };
+        match d.mode {
+            Mode::Frame => {
+                // Report the head that arrived; the rest of this frame is lost.
+                cx.anomaly(NAME, GAP_IN_MESSAGE, Some(dir));
+                let body = std::mem::take(&mut d.buf);
+                finish_frame(&ctx, cx, &body, true, items);
+                d.buf = body;
+                d.buf.clear();
+                d.pending_fs = false;
+                d.mode = Mode::Hunt;
+            }
+            Mode::Unframed => {
+                if d.walker.msg.is_some() {
+                    cx.anomaly(NAME, GAP_IN_MESSAGE, Some(dir));
+                }
+                d.buf.clear();
+                d.walker.end(&ctx, cx, true, items);
+                // Resume at the next segment start.
+                d.skip_segment = true;
+            }
+            Mode::Undecided => {
+                d.buf.clear();
+                d.mode = Mode::Hunt;
+            }
+            Mode::Hunt | Mode::Skip => d.mode = Mode::Hunt,
+        }
+        d.quiet = true;
+        d.garbage = false;
+        self.settle(cx, dir);
+    }
+
+    fn on_eof(&mut self, cx: &mut Cx<'_>, dir: Direction) {
+        self.flush(cx, dir);
+        self.settle(cx, dir);
+    }
+
+    fn on_close(&mut self, cx: &mut Cx<'_>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            self.flush(cx, dir);
+            self.settle(cx, dir);
+        }
+        while let Some(mut p) = self.pending.pop_front() {
+            p.ev.acknowledged = Some(false);
+            cx.emit(EventKind::Hl7(p.ev));
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Pure, zero-copy HL7 v2 / MLLP parsing: framing scans, declared delimiters, segments,
+//! fields and escape decoding. No state; every function borrows its input.
+
+use memchr::{memchr, memchr2, memchr2_iter};
+
+/// MLLP start block `<VT>`.
+pub const START_BLOCK: u8 = 0x0b;
+/// MLLP end block `<FS>`, followed by `<CR>`.
+pub const END_BLOCK: u8 = 0x1c;
+pub const CR: u8 = 0x0d;
+pub const LF: u8 = 0x0a;
+/// MLLP release 2 commit acknowledgement (`<VT><ACK><FS><CR>`).
+pub const COMMIT_ACK: u8 = 0x06;
+/// MLLP release 2 negative commit acknowledgement (`<VT><NAK><FS><CR>`).
+pub const COMMIT_NAK: u8 = 0x15;
+
+/// What [`scan_frame`] found in the bytes of an open MLLP frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameScan {
+    /// The end block is at this offset (the frame content is everything before it).
+    End(usize),
+    /// A start block came at this offset before any end block: the open frame was never
+    /// terminated and a new one begins.
+    Restart(usize),
+    /// Neither: all of the bytes are frame content.
+    Open,
+}
+
+/// Looks for the end of an open MLLP frame in `data` (bytes after the start block).
+pub fn scan_frame(data: &[u8]) -> FrameScan {
+    match memchr2(END_BLOCK, START_BLOCK, data) {
+        Some(i) if data.get(i) == Some(&END_BLOCK) => FrameScan::End(i),
+        Some(i) => FrameScan::Restart(i),
+        None => FrameScan::Open,
+    }
+}
+
+/// Offset of the next start block in `data`.
+pub fn find_start_block(data: &[u8]) -> Option<usize> {
+    memchr(START_BLOCK, data)
+}
+
+/// True for the bytes tolerated between frames without an anomaly.
+pub fn is_filler(b: u8) -> bool {
+    matches!(b, CR | LF | b' ' | b'\t' | 0)
+}
+
+/// True when `id` names a header segment that declares delimiters (MSH, BHS, FHS).
+pub fn is_header_id(id: &[u8]) -> bool {
+    matches!(id, b"MSH" | b"BHS" | b"FHS")
+}
+
+/// The delimiters a header segment declares (MSH-1, MSH-2). A role whose character is
+/// missing or repeats an earlier one is `None` (it never splits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delimiters {
+    pub field: u8,
+    pub component: Option<u8>,
+    pub repetition: Option<u8>,
+    pub escape: Option<u8>,
+    pub subcomponent: Option<u8>,
+    /// v2.7 truncation character (MSH-2, fifth character).
+    pub truncation: Option<u8>,
+}
+
+impl Delimiters {
+    /// `|^~\&`, the usual set (tests and builders only: messages declare their own).
+    pub const DEFAULT: Delimiters = Delimiters {
+        field: b'|',
+        component: Some(b'^'),
+        repetition: Some(b'~'),
+        escape: Some(b'\\'),
+        subcomponent: Some(b'&'),
+        truncation: None,
+    };
+}
+
+/// What was wrong with MSH-2 (the message is still parsed with what was usable).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EncodingIssues {
+    /// Fewer than four encoding characters.
+    pub missing: bool,
+    /// A character repeats another encoding character or the field separator.
+    pub repeated: bool,
+    /// More than five characters, or characters that cannot be delimiters
+    /// (letters, digits, control characters).
+    pub invalid: bool,
+}
+
+impl EncodingIssues {
+    pub fn any(&self) -> bool {
+        self.missing || self.repeated || self.invalid
+    }
+}
+
+/// A header segment's declared delimiters and its raw MSH-2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeclaredDelimiters<'a> {
+    pub delimiters: Delimiters,
+    /// MSH-2 as sent.
+    pub encoding_characters: &'a [u8],
+    pub issues: EncodingIssues,
+}
+
+/// Why a header segment could not be used at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Shorter than `MSH` plus a field separator.
+    TooShort,
+    /// MSH-1 is a letter, digit, control character or space.
+    BadFieldSeparator,
+}
+
+fn can_delimit(b: u8) -> bool {
+    b.is_ascii_graphic() && !b.is_ascii_alphanumeric()
+}
+
+/// Reads MSH-1 and MSH-2 (or BHS/FHS-1 and -2) of a header segment `seg` (which starts
+/// with its three-letter id).
+pub fn parse_delimiters(seg: &[u8]) -> Result<DeclaredDelimiters<'_>, HeaderError> {
+    let field = *seg.get(3).ok_or(HeaderError::TooShort)?;
+    if !can_delimit(field) {
+        return Err(HeaderError::BadFieldSeparator);
+    }
+    let rest = seg.get(4..).unwrap_or_default();
+    let enc = &rest[..memchr(field, rest).unwrap_or(rest.len())];
+    let mut issues = EncodingIssues {
+        missing: enc.len() < 4,
+        invalid: enc.len() > 5,
+        ..Default::default()
+    };
+    let mut roles: [Option<u8>; 5] = [None; 5];
+    let mut seen: Vec<u8> = Vec::with_capacity(6);
+    seen.push(field);
+    for (slot, &c) in roles.iter_mut().zip(enc.iter()) {
+        if !can_delimit(c) {
+            issues.invalid = true;
+        } else if seen.contains(&c) {
+            issues.repeated = true;
+        } else {
+            seen.push(c);
+            *slot = Some(c);
+        }
+    }
+    let [component, repetition, escape, subcomponent, truncation] = roles;
+    Ok(DeclaredDelimiters {
+        delimiters: Delimiters {
+            field,
+            component,
+            repetition,
+            escape,
+            subcomponent,
+            truncation,
+        },
+        encoding_characters: enc,
+        issues,
+    })
+}
+
+/// One segment of a message: its bytes without terminator, and where the next begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment<'a> {
+    pub bytes: &'a [u8],
+    /// Offset of the segment in the parsed buffer.
+    pub start: usize,
+    /// Offset just past its terminator(s).
+    pub next: usize,
+}
+
+impl<'a> Segment<'a> {
+    /// The segment id (its first three bytes), if it has three.
+    pub fn id(&self) -> Option<[u8; 3]> {
+        match self.bytes {
+            [a, b, c, ..] => Some([*a, *b, *c]),
+            _ => None,
+        }
+    }
+    /// Bytes the segment took on the wire, terminators included.
+    pub fn wire_len(&self) -> usize {
+        self.next.saturating_sub(self.start)
+    }
+}
+
+/// Splits a message or frame body into segments. Terminators are CR, LF or CRLF (any run
+/// of CR and LF); empty segments are skipped. The last segment may be unterminated.
+pub struct Segments<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+/// Segments of `buf`.
+pub fn segments(buf: &[u8]) -> Segments<'_> {
+    Segments { buf, pos: 0 }
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = Segment<'a>;
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let buf = self.buf;
+        // Skip terminator runs before the segment (empty segments).
+        while let Some(&b) = buf.get(self.pos) {
+            if b == CR || b == LF {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        let rest = buf.get(self.pos..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let start = self.pos;
+        let len = memchr2(CR, LF, rest).unwrap_or(rest.len());
+        let mut next = start + len;
+        // One CR, one LF, or CRLF belongs to this segment.
+        match (buf.get(next), buf.get(next + 1)) {
+            (Some(&CR), Some(&LF)) => next += 2,
+            (Some(&CR), _) | (Some(&LF), _) => next += 1,
+            _ => {}
+        }
+        self.pos = next;
+        Some(Segment {
+            bytes: &rest[..len],
+            start,
+            next,
+        })
+    }
+}
+
+/// Offset of the last segment terminator in `buf` (where complete segments end).
+pub fn last_terminator(buf: &[u8]) -> Option<usize> {
+    memchr::memrchr2(CR, LF, buf)
+}
+
+/// The fields of a segment, numbered as HL7 numbers them: index 0 is the segment id, and
+/// for non-MSH segments index n is field n. For MSH/BHS/FHS, whose field 1 is the
+/// separator itself, use [`header_field`].
+pub fn fields(seg: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut start = 0usize;
+    let mut ends = memchr::memchr_iter(sep, seg).chain(std::iter::once(seg.len()));
+    std::iter::from_fn(move || {
+        let end = ends.next()?;
+        let f = seg.get(start..end).unwrap_or_default();
+        start = end + 1;
+        Some(f)
+    })
+}
+
+/// Field `n` (>= 3) of a header segment (MSH-n): MSH-1 is the separator and MSH-2 the
+/// encoding characters, so MSH-n is the (n-1)th separator-delimited piece.
+pub fn header_field(seg: &[u8], sep: u8, n: usize) -> Option<&[u8]> {
+    fields(seg, sep).nth(n.checked_sub(1)?)
+}
+
+/// Splits `field` at `sep` when the role exists; otherwise the field is one piece.
+pub fn split_opt(field: &[u8], sep: Option<u8>) -> impl Iterator<Item = &[u8]> + '_ {
+    // A separator equal to CR never occurs inside a segment, so it never splits.
+    fields(field, sep.unwrap_or(CR))
+}
+
+/// Renders a field as text: escape sequences decoded, the declared component,
+/// repetition and subcomponent separators shown as `^`, `~` and `&`. At most `cap` bytes
+/// are written; returns whether the text was cut.
+pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    let mut i = 0;
+    while let Some(&b) = field.get(i) {
+        if out.len() - start >= cap {
+            return true;
+        }
+        if Some(b) == d.escape {
+            if let Some(len) = memchr(b, field.get(i + 1..).unwrap_or_default()) {
+                let body = field.get(i + 1..i + 1 + len).unwrap_or_default();
+                if decode_escape(body, d, out) {
+                    i += len + 2;
+                    continue;
+                }
+            }
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let mapped = if Some(b) == d.component {
+            b'^'
+        } else if Some(b) == d.repetition {
+            b'~'
+        } else if Some(b) == d.subcomponent {
+            b'&'
+        } else {
+            b
+        };
+        out.push(mapped);
+        i += 1;
+    }
+    let over = out.len() - start > cap;
+    if over {
+        out.truncate(start + cap);
+    }
+    over
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one escape sequence body (between the escape characters) into `out`; false
+/// when it is not a known sequence (the caller then keeps the text as sent).
+/// HL7 v2 chapter 2, "Use of escape sequences in text fields".
+fn decode_escape(body: &[u8], d: &Delimiters, out: &mut Vec<u8>) -> bool {
+    let lit = |c: Option<u8>, out: &mut Vec<u8>| match c {
+        Some(c) => {
+            out.push(c);
+            true
+        }
+        None => false,
+    };
+    match body {
+        b"F" => {
+            out.push(d.field);
+            true
+        }
+        b"S" => lit(d.component, out),
+        b"T" => lit(d.subcomponent, out),
+        b"R" => lit(d.repetition, out),
+        b"E" => lit(d.escape, out),
+        b"P" => lit(d.truncation, out),
+        // Highlighting on/off: presentation only.
+        b"H" | b"N" => true,
+        [b'X', hex @ ..] if !hex.is_empty() && hex.len() % 2 == 0 => {
+            if hex.iter().any(|&h| hex_val(h).is_none()) {
+                return false;
+            }
+            for pair in hex.chunks_exact(2) {
+                if let [h, l] = pair {
+                    let v = hex_val(*h).unwrap_or(0) << 4 | hex_val(*l).unwrap_or(0);
+                    out.push(v);
+                }
+            }
+            true
+        }
+        // Locally defined (Z), character set switches (C, M): not shown.
+        [b'Z', ..] | [b'C', ..] | [b'M', ..] => true,
+        // Formatted text commands: line breaks become newlines, the rest are dropped.
+        [b'.', cmd @ ..] => {
+            if cmd.starts_with(b"br") || cmd.starts_with(b"sp") {
+                out.push(b'\n');
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Result of [`probe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// An MLLP start block followed by a header segment.
+    Mllp,
+    /// A header segment at the start, without MLLP framing.
+    Unframed,
+    NeedMore,
+    NoMatch,
+}
+
+/// True when `b` starts like a header segment with plausible delimiters
+/// (`MSH|^~\&|`, `MSH*%$\!*`...). `None` when too short to tell.
+fn header_like(b: &[u8]) -> Option<bool> {
+    let want = [b"MSH", b"BHS", b"FHS"];
+    let n = b.len().min(3);
+    if !want.iter().any(|w| w.get(..n) == b.get(..n)) {
+        return Some(false);
+    }
+    let &sep = b.get(3)?;
+    if !can_delimit(sep) {
+        return Some(false);
+    }
+    // MSH-2: 1..=5 delimiter characters, then the separator again.
+    for (i, &c) in b.iter().enumerate().skip(4).take(6) {
+        if c == sep {
+            return Some(i > 4);
+        }
+        if !can_delimit(c) {
+            return Some(false);
+        }
+    }
+    if b.len() < 10 {
+        None
+    } else {
+        Some(false)
+    }
+}
+
+/// Detects HL7 on the first bytes of a direction: an MLLP start block followed by MSH,
+/// BHS or FHS anywhere in them (so a flow joined mid-stream is found at its next
+/// message), or a header segment at the very start (un-framed HL7).
+pub fn probe(data: &[u8]) -> ProbeResult {
+    match header_like(data) {
+        Some(true) => return ProbeResult::Unframed,
+        None => return ProbeResult::NeedMore,
+        Some(false) => {}
+    }
+    let mut from = 0;
+    while let Some(i) = data.get(from..).and_then(find_start_block) {
+        let at = from + i + 1;
+        match header_like(data.get(at..).unwrap_or_default()) {
+            Some(true) => return ProbeResult::Mllp,
+            None => return ProbeResult::NeedMore,
+            Some(false) => from = at,
+        }
+    }
+    // The bytes end exactly at a frame end (MLLP joined mid-stream, or a commit
+    // acknowledgement block): the next frame decides.
+    if data.len() < 8192 && data.ends_with(&[END_BLOCK, CR]) {
+        return ProbeResult::NeedMore;
+    }
+    ProbeResult::NoMatch
+}
+
+/// Iterates positions of CR/LF in `buf` (used by tests and the unframed splitter).
+pub fn terminators(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr2_iter(CR, LF, buf)
+}
