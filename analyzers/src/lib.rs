@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod hl7;
+pub mod dicom;
 pub mod registry;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

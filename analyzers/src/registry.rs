@@ -35,12 +35,15 @@ pub struct DatagramSpec {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnalyzersConfig {
+    /// `[analyzers.dicom]`: DICOM upper layer and DIMSE.
+    pub dicom: crate::dicom::DicomConfig,
     /// `[analyzers.hl7]`: HL7 v2 / MLLP.
     pub hl7: crate::hl7::Hl7Config,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
 pub static STREAM_ANALYZERS: &[StreamSpec] = &[
+    StreamSpec { name: "dicom", port_hints: &[104, 11112], probe: crate::dicom::probe_dicom, enabled: crate::dicom::enabled, build: crate::dicom::build },
     StreamSpec { name: "hl7", port_hints: &[2575], probe: crate::hl7::probe_hl7, enabled: crate::hl7::enabled, build: crate::hl7::build },
 ];
 
