@@ -30,6 +30,8 @@ struct Limits {
 enum Item {
     Message(Box<Hl7Event>),
     Commit(MllpCommit),
+    /// An anomaly of the parsed direction, kept in stream order with the messages.
+    Anomaly(&'static str),
 }
 
 /// Per-call context for message assembly.
@@ -84,13 +86,13 @@ impl DirState {
     }
 
     /// Bytes skipped outside frames: anything but filler raises one anomaly per run.
-    fn note_skipped(&mut self, cx: &mut Cx<'_>, dir: Direction, skipped: &[u8]) {
+    fn note_skipped(&mut self, items: &mut Vec<Item>, skipped: &[u8]) {
         if self.quiet || self.garbage {
             return;
         }
         if skipped.iter().any(|b| !wire::is_filler(*b)) {
             self.garbage = true;
-            cx.anomaly(NAME, BYTES_BETWEEN_FRAMES, Some(dir));
+            items.push(Item::Anomaly(BYTES_BETWEEN_FRAMES));
         }
     }
 }
@@ -138,7 +140,7 @@ impl Hl7Analyzer {
     }
 
     /// Parses `data` of direction `dir`; completed messages land in `self.items`.
-    fn feed(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) -> Progress {
+    fn feed(&mut self, dir: Direction, data: &[u8]) -> Progress {
         let Hl7Analyzer {
             lim,
             hmac,
@@ -185,11 +187,10 @@ impl Hl7Analyzer {
                         framing: framing_of(m),
                     };
                     // Replay the held bytes, then whatever of `data` did not fit in them.
-                    process(d, &ctx, cx, &held, items);
+                    process(d, &ctx, &held, items);
                     process(
                         d,
                         &ctx,
-                        cx,
                         data.get(room.min(data.len())..).unwrap_or_default(),
                         items,
                     );
@@ -206,7 +207,7 @@ impl Hl7Analyzer {
             dir,
             framing: framing_of(d.mode),
         };
-        process(d, &ctx, cx, data, items);
+        process(d, &ctx, data, items);
         Progress::Done
     }
 
@@ -226,6 +227,7 @@ impl Hl7Analyzer {
                     }
                 }
                 Item::Message(ev) => self.on_message(cx, dir, ev),
+                Item::Anomaly(code) => cx.anomaly(NAME, code, Some(dir)),
             }
         }
     }
@@ -282,7 +284,7 @@ impl Hl7Analyzer {
     }
 
     /// Ends a direction: an open frame or un-framed message is reported as it is.
-    fn flush(&mut self, cx: &mut Cx<'_>, dir: Direction) {
+    fn flush(&mut self, dir: Direction) {
         let Hl7Analyzer {
             lim,
             hmac,
@@ -308,7 +310,7 @@ impl Hl7Analyzer {
                 dir,
                 framing: framing_of(d.mode),
             };
-            process(d, &ctx, cx, &held, items);
+            process(d, &ctx, &held, items);
         }
         let ctx = Ctx {
             lim,
@@ -321,11 +323,11 @@ impl Hl7Analyzer {
                 let body = std::mem::take(&mut d.buf);
                 if d.pending_fs {
                     // The end block came, only its CR is missing.
-                    cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
-                    finish_frame(&ctx, cx, &body, false, items);
+                    items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
+                    finish_frame(&ctx, &body, false, items);
                 } else {
-                    cx.anomaly(NAME, UNTERMINATED_FRAME, Some(dir));
-                    finish_frame(&ctx, cx, &body, true, items);
+                    items.push(Item::Anomaly(UNTERMINATED_FRAME));
+                    finish_frame(&ctx, &body, true, items);
                 }
                 d.pending_fs = false;
                 d.mode = Mode::Hunt;
@@ -334,11 +336,11 @@ impl Hl7Analyzer {
                 let rest = std::mem::take(&mut d.buf);
                 if !d.skip_segment {
                     if let Some(seg) = wire::segments(&rest).next() {
-                        d.walker.segment(&ctx, cx, seg.bytes, rest.len(), items);
+                        d.walker.segment(&ctx, seg.bytes, rest.len(), items);
                     }
                 }
                 d.skip_segment = false;
-                d.walker.end(&ctx, cx, false, items);
+                d.walker.end(&ctx, false, items);
             }
             Mode::Undecided | Mode::Hunt | Mode::Skip => {}
         }
@@ -385,19 +387,18 @@ fn frame_body<'b>(buf: &'b mut Vec<u8>, part: &'b [u8], max: usize) -> (&'b [u8]
 }
 
 /// Runs the framing state machine of one direction over `data`.
-fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items: &mut Vec<Item>) {
+fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) {
     if d.mode == Mode::Unframed {
-        process_unframed(d, ctx, cx, data, items);
+        process_unframed(d, ctx, data, items);
         return;
     }
-    let dir = ctx.dir;
     let max = ctx.lim.max_message_bytes;
     let mut i = 0;
     while let Some(rest) = data.get(i..).filter(|r| !r.is_empty()) {
         match d.mode {
             Mode::Undecided | Mode::Hunt => match wire::find_start_block(rest) {
                 Some(k) => {
-                    d.note_skipped(cx, dir, rest.get(..k).unwrap_or_default());
+                    d.note_skipped(items, rest.get(..k).unwrap_or_default());
                     i += k + 1;
                     d.mode = Mode::Frame;
                     d.buf.clear();
@@ -405,7 +406,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
                     d.quiet = false;
                 }
                 None => {
-                    d.note_skipped(cx, dir, rest);
+                    d.note_skipped(items, rest);
                     i = data.len();
                 }
             },
@@ -414,10 +415,10 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
                 if rest.first() == Some(&wire::CR) {
                     i += 1;
                 } else {
-                    cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
+                    items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
                 }
                 let body = std::mem::take(&mut d.buf);
-                finish_frame(ctx, cx, &body, false, items);
+                finish_frame(ctx, &body, false, items);
                 d.buf = body;
                 d.buf.clear();
                 d.mode = Mode::Hunt;
@@ -428,8 +429,8 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
                     let after = rest.get(k + 1).copied();
                     let (body, over) = frame_body(&mut d.buf, part, max);
                     if over {
-                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
-                        finish_frame(ctx, cx, body, true, items);
+                        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
+                        finish_frame(ctx, body, true, items);
                         d.buf.clear();
                         d.mode = Mode::Hunt;
                         i += k + 1;
@@ -448,34 +449,34 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
                             if next == wire::CR {
                                 i += k + 2;
                             } else {
-                                cx.anomaly(NAME, END_BLOCK_WITHOUT_CR, Some(dir));
+                                items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
                                 i += k + 1;
                             }
-                            finish_frame(ctx, cx, body, false, items);
+                            finish_frame(ctx, body, false, items);
                             d.buf.clear();
                             d.mode = Mode::Hunt;
                         }
                     }
                 }
                 FrameScan::Restart(k) => {
-                    cx.anomaly(NAME, UNTERMINATED_FRAME, Some(dir));
+                    items.push(Item::Anomaly(UNTERMINATED_FRAME));
                     let (body, over) =
                         frame_body(&mut d.buf, rest.get(..k).unwrap_or_default(), max);
                     if over {
-                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
+                        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
                     }
-                    finish_frame(ctx, cx, body, true, items);
+                    finish_frame(ctx, body, true, items);
                     d.buf.clear();
                     i += k + 1;
                 }
                 FrameScan::Open => {
                     let room = max.saturating_sub(d.buf.len());
                     if rest.len() > room {
-                        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(dir));
+                        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
                         d.buf
                             .extend_from_slice(rest.get(..room).unwrap_or_default());
                         let body = std::mem::take(&mut d.buf);
-                        finish_frame(ctx, cx, &body, true, items);
+                        finish_frame(ctx, &body, true, items);
                         d.buf = body;
                         d.buf.clear();
                         d.mode = Mode::Skip;
@@ -500,7 +501,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
                 FrameScan::Open => i = data.len(),
             },
             Mode::Unframed => {
-                process_unframed(d, ctx, cx, rest, items);
+                process_unframed(d, ctx, rest, items);
                 i = data.len();
             }
         }
@@ -509,13 +510,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, data: &[u8], items:
 
 /// Un-framed HL7: complete segments are parsed as they arrive; a message ends at the
 /// next header segment or when the direction ends.
-fn process_unframed(
-    d: &mut DirState,
-    ctx: &Ctx<'_>,
-    cx: &mut Cx<'_>,
-    mut data: &[u8],
-    items: &mut Vec<Item>,
-) {
+fn process_unframed(d: &mut DirState, ctx: &Ctx<'_>, mut data: &[u8], items: &mut Vec<Item>) {
     if d.skip_segment {
         match wire::terminators(data).next() {
             Some(t) => {
@@ -535,35 +530,35 @@ fn process_unframed(
         data = data.get(lead..).unwrap_or_default();
         // Zero copy for the complete segments of this chunk.
         let Some(t) = wire::last_terminator(data) else {
-            return hold_unframed(d, ctx, cx, data);
+            return hold_unframed(d, ctx, items, data);
         };
         let (done, rest) = data.split_at(t + 1);
         for seg in wire::segments(done) {
-            d.walker.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+            d.walker.segment(ctx, seg.bytes, seg.wire_len(), items);
         }
-        hold_unframed(d, ctx, cx, rest);
+        hold_unframed(d, ctx, items, rest);
         return;
     }
     match wire::last_terminator(data) {
-        None => hold_unframed(d, ctx, cx, data),
+        None => hold_unframed(d, ctx, items, data),
         Some(t) => {
             let (done, rest) = data.split_at(t + 1);
             let mut buf = std::mem::take(&mut d.buf);
             buf.extend_from_slice(done);
             for seg in wire::segments(&buf) {
-                d.walker.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+                d.walker.segment(ctx, seg.bytes, seg.wire_len(), items);
             }
             buf.clear();
             d.buf = buf;
-            hold_unframed(d, ctx, cx, rest);
+            hold_unframed(d, ctx, items, rest);
         }
     }
 }
 
 /// Keeps the unterminated tail of un-framed data, up to the size cap.
-fn hold_unframed(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, tail: &[u8]) {
+fn hold_unframed(d: &mut DirState, ctx: &Ctx<'_>, items: &mut Vec<Item>, tail: &[u8]) {
     if d.buf.len() + tail.len() > ctx.lim.max_message_bytes {
-        cx.anomaly(NAME, MESSAGE_TOO_LARGE, Some(ctx.dir));
+        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
         d.walker.add_bytes(d.buf.len() + tail.len());
         d.walker.mark_truncated();
         d.buf.clear();
@@ -574,16 +569,10 @@ fn hold_unframed(d: &mut DirState, ctx: &Ctx<'_>, cx: &mut Cx<'_>, tail: &[u8]) 
 }
 
 /// Parses one complete (or cut) MLLP frame body.
-fn finish_frame(
-    ctx: &Ctx<'_>,
-    cx: &mut Cx<'_>,
-    body: &[u8],
-    truncated: bool,
-    items: &mut Vec<Item>,
-) {
+fn finish_frame(ctx: &Ctx<'_>, body: &[u8], truncated: bool, items: &mut Vec<Item>) {
     match body {
         [] => {
-            cx.anomaly(NAME, EMPTY_FRAME, Some(ctx.dir));
+            items.push(Item::Anomaly(EMPTY_FRAME));
             return;
         }
         [wire::COMMIT_ACK] => {
@@ -598,9 +587,16 @@ fn finish_frame(
     }
     let mut w = Walker::default();
     for seg in wire::segments(body) {
-        w.segment(ctx, cx, seg.bytes, seg.wire_len(), items);
+        // A cut body may end inside a segment id: count its bytes, do not judge its id.
+        let cut_short =
+            truncated && seg.start + seg.bytes.len() == body.len() && seg.bytes.len() < 4;
+        if cut_short {
+            w.add_bytes(seg.wire_len());
+        } else {
+            w.segment(ctx, seg.bytes, seg.wire_len(), items);
+        }
     }
-    w.end(ctx, cx, truncated, items);
+    w.end(ctx, truncated, items);
 }
 
 /// An open batch (BHS) or file (FHS).
@@ -621,20 +617,13 @@ struct Walker {
 }
 
 impl Walker {
-    fn segment(
-        &mut self,
-        ctx: &Ctx<'_>,
-        cx: &mut Cx<'_>,
-        seg: &[u8],
-        wire_len: usize,
-        items: &mut Vec<Item>,
-    ) {
+    fn segment(&mut self, ctx: &Ctx<'_>, seg: &[u8], wire_len: usize, items: &mut Vec<Item>) {
         let id = seg.get(..3).unwrap_or_default();
         match id {
             b"MSH" => {
                 self.finish(ctx, items);
                 self.orphan_flagged = false;
-                match Builder::start(ctx, cx, seg, wire_len) {
+                match Builder::start(ctx, items, seg, wire_len) {
                     Some(mut b) => {
                         if let Some(batch) = self.batch.as_mut().or(self.file.as_mut()) {
                             batch.messages += 1;
@@ -647,21 +636,21 @@ impl Walker {
             }
             b"BHS" | b"FHS" => {
                 self.finish(ctx, items);
-                let opened = open_batch(ctx, cx, seg);
+                let opened = open_batch(ctx, items, seg);
                 let slot = if id == b"BHS" {
                     &mut self.batch
                 } else {
                     &mut self.file
                 };
                 if slot.is_some() {
-                    cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+                    items.push(Item::Anomaly(BATCH_WITHOUT_TRAILER));
                 }
                 *slot = opened;
             }
             b"BTS" | b"FTS" => {
                 self.finish(ctx, items);
                 if id == b"FTS" && self.batch.take().is_some() {
-                    cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+                    items.push(Item::Anomaly(BATCH_WITHOUT_TRAILER));
                 }
                 let slot = if id == b"BTS" {
                     self.batch.take()
@@ -669,7 +658,7 @@ impl Walker {
                     self.file.take()
                 };
                 match slot {
-                    None => cx.anomaly(NAME, BATCH_TRAILER_WITHOUT_HEADER, Some(ctx.dir)),
+                    None => items.push(Item::Anomaly(BATCH_TRAILER_WITHOUT_HEADER)),
                     Some(b) if id == b"BTS" => {
                         let count = wire::fields(seg, b.delimiters.field)
                             .nth(1)
@@ -678,18 +667,18 @@ impl Walker {
                             .ok()
                             .and_then(|s| s.trim().parse::<u64>().ok());
                         if declared.is_some_and(|n| n != b.messages) {
-                            cx.anomaly(NAME, BATCH_COUNT_MISMATCH, Some(ctx.dir));
+                            items.push(Item::Anomaly(BATCH_COUNT_MISMATCH));
                         }
                     }
                     Some(_) => {}
                 }
             }
             _ => match self.msg.as_mut() {
-                Some(b) => b.add(ctx, cx, seg, wire_len),
+                Some(b) => b.add(ctx, items, seg, wire_len),
                 None => {
                     if !self.orphan_flagged {
                         self.orphan_flagged = true;
-                        cx.anomaly(NAME, MISSING_MSH, Some(ctx.dir));
+                        items.push(Item::Anomaly(MISSING_MSH));
                     }
                 }
             },
@@ -715,23 +704,23 @@ impl Walker {
     }
 
     /// The frame (or stream) ended: the open message is complete, open batches are not.
-    fn end(&mut self, ctx: &Ctx<'_>, cx: &mut Cx<'_>, truncated: bool, items: &mut Vec<Item>) {
+    fn end(&mut self, ctx: &Ctx<'_>, truncated: bool, items: &mut Vec<Item>) {
         if truncated {
             self.mark_truncated();
         }
         self.finish(ctx, items);
         if self.batch.take().is_some() || self.file.take().is_some() {
-            cx.anomaly(NAME, BATCH_WITHOUT_TRAILER, Some(ctx.dir));
+            items.push(Item::Anomaly(BATCH_WITHOUT_TRAILER));
         }
         self.orphan_flagged = false;
     }
 }
 
-fn open_batch(ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8]) -> Option<Batch> {
+fn open_batch(ctx: &Ctx<'_>, items: &mut Vec<Item>, seg: &[u8]) -> Option<Batch> {
     let declared = match wire::parse_delimiters(seg) {
         Ok(d) => d,
         Err(_) => {
-            cx.anomaly(NAME, BAD_FIELD_SEPARATOR, Some(ctx.dir));
+            items.push(Item::Anomaly(BAD_FIELD_SEPARATOR));
             return None;
         }
     };
@@ -779,24 +768,23 @@ fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
 
 impl Builder {
     /// Starts a message at its MSH; `None` (after an anomaly) when MSH-1 is unusable.
-    fn start(ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8], wire_len: usize) -> Option<Builder> {
-        let dir = Some(ctx.dir);
+    fn start(ctx: &Ctx<'_>, items: &mut Vec<Item>, seg: &[u8], wire_len: usize) -> Option<Builder> {
         let declared = match wire::parse_delimiters(seg) {
             Ok(d) => d,
             Err(_) => {
-                cx.anomaly(NAME, BAD_FIELD_SEPARATOR, dir);
+                items.push(Item::Anomaly(BAD_FIELD_SEPARATOR));
                 return None;
             }
         };
         let issues = declared.issues;
         if issues.missing {
-            cx.anomaly(NAME, ENCODING_CHARACTERS_MISSING, dir);
+            items.push(Item::Anomaly(ENCODING_CHARACTERS_MISSING));
         }
         if issues.repeated {
-            cx.anomaly(NAME, ENCODING_CHARACTERS_REPEATED, dir);
+            items.push(Item::Anomaly(ENCODING_CHARACTERS_REPEATED));
         }
         if issues.invalid {
-            cx.anomaly(NAME, ENCODING_CHARACTERS_INVALID, dir);
+            items.push(Item::Anomaly(ENCODING_CHARACTERS_INVALID));
         }
         let d = declared.delimiters;
         let mut ev = Box::new(Hl7Event::new(ctx.dir, ctx.framing));
@@ -820,7 +808,7 @@ impl Builder {
         }
         // MSH-9 is piece 8.
         if count < 9 {
-            cx.anomaly(NAME, MSH_TOO_SHORT, dir);
+            items.push(Item::Anomaly(MSH_TOO_SHORT));
         }
         let field = |n: usize| nonempty(pieces.get(n - 1).copied().flatten());
         ev.sending_application = field(3).map(|f| render(ctx, f, &d, &mut capped));
@@ -885,7 +873,7 @@ impl Builder {
     }
 
     /// Adds a segment after the MSH.
-    fn add(&mut self, ctx: &Ctx<'_>, cx: &mut Cx<'_>, seg: &[u8], wire_len: usize) {
+    fn add(&mut self, ctx: &Ctx<'_>, items: &mut Vec<Item>, seg: &[u8], wire_len: usize) {
         self.ev.bytes = self.ev.bytes.saturating_add(wire_len as u64);
         let sep = self.d.field;
         let id = match seg {
@@ -898,7 +886,7 @@ impl Builder {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !good && !self.bad_id_flagged {
             self.bad_id_flagged = true;
-            cx.anomaly(NAME, BAD_SEGMENT_ID, Some(ctx.dir));
+            items.push(Item::Anomaly(BAD_SEGMENT_ID));
         }
         if self.ev.segments.len() < ctx.lim.max_segments {
             self.ev.segments.push(SegmentId(id));
@@ -1003,7 +991,7 @@ const HEX: [u8; 16] = *b"0123456789abcdef";
 impl StreamAnalyzer for Hl7Analyzer {
     fn on_data(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) -> Progress {
         self.expire(cx);
-        let p = self.feed(cx, dir, data);
+        let p = self.feed(dir, data);
         self.settle(cx, dir);
         p
     }
@@ -1026,9 +1014,9 @@ impl StreamAnalyzer for Hl7Analyzer {
         match d.mode {
             Mode::Frame => {
                 // Report the head that arrived; the rest of this frame is lost.
-                cx.anomaly(NAME, GAP_IN_MESSAGE, Some(dir));
+                items.push(Item::Anomaly(GAP_IN_MESSAGE));
                 let body = std::mem::take(&mut d.buf);
-                finish_frame(&ctx, cx, &body, true, items);
+                finish_frame(&ctx, &body, true, items);
                 d.buf = body;
                 d.buf.clear();
                 d.pending_fs = false;
@@ -1036,10 +1024,10 @@ impl StreamAnalyzer for Hl7Analyzer {
             }
             Mode::Unframed => {
                 if d.walker.msg.is_some() {
-                    cx.anomaly(NAME, GAP_IN_MESSAGE, Some(dir));
+                    items.push(Item::Anomaly(GAP_IN_MESSAGE));
                 }
                 d.buf.clear();
-                d.walker.end(&ctx, cx, true, items);
+                d.walker.end(&ctx, true, items);
                 // Resume at the next segment start.
                 d.skip_segment = true;
             }
@@ -1055,7 +1043,7 @@ impl StreamAnalyzer for Hl7Analyzer {
     }
 
     fn on_eof(&mut self, cx: &mut Cx<'_>, dir: Direction) {
-        self.flush(cx, dir);
+        self.flush(dir);
         self.settle(cx, dir);
     }
 
@@ -1065,7 +1053,7 @@ impl StreamAnalyzer for Hl7Analyzer {
         }
         self.closed = true;
         for dir in [Direction::ToServer, Direction::ToClient] {
-            self.flush(cx, dir);
+            self.flush(dir);
             self.settle(cx, dir);
         }
         while let Some(mut p) = self.pending.pop_front() {

@@ -30,6 +30,9 @@ pub mod analyzer;
 pub mod event;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use analyzer::Hl7Analyzer;
 
 use crate::registry::AnalyzersConfig;

@@ -163,7 +163,7 @@ pub struct Segment<'a> {
     pub bytes: &'a [u8],
     /// Offset of the segment in the parsed buffer.
     pub start: usize,
-    /// Offset just past its terminator(s).
+    /// Offset just past its run of terminators.
     pub next: usize,
 }
 
@@ -212,11 +212,9 @@ impl<'a> Iterator for Segments<'a> {
         let start = self.pos;
         let len = memchr2(CR, LF, rest).unwrap_or(rest.len());
         let mut next = start + len;
-        // One CR, one LF, or CRLF belongs to this segment.
-        match (buf.get(next), buf.get(next + 1)) {
-            (Some(&CR), Some(&LF)) => next += 2,
-            (Some(&CR), _) | (Some(&LF), _) => next += 1,
-            _ => {}
+        // The whole run of terminators (CR, LF, CRLF, blank lines) belongs to this segment.
+        while matches!(buf.get(next), Some(&CR) | Some(&LF)) {
+            next += 1;
         }
         self.pos = next;
         Some(Segment {
