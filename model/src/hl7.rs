@@ -16,7 +16,13 @@ pub struct SegmentId(pub [u8; 3]);
 impl SegmentId {
     /// The id as text; non-printable bytes become `?`.
     pub fn as_text(&self) -> [char; 3] {
-        self.0.map(|b| if b.is_ascii_graphic() { char::from(b) } else { '?' })
+        self.0.map(|b| {
+            if b.is_ascii_graphic() {
+                char::from(b)
+            } else {
+                '?'
+            }
+        })
     }
 }
 
