@@ -1,1 +1,16 @@
+//! wardwatch: a passive network monitor for hospital clinical networks.
+//!
+//! This library assembles the pipeline (capture -> workers -> outputs) used by the binary
+//! and by the integration tests: [`pipeline::run_replay`] for capture files,
+//! [`live::run_live`] for interfaces.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod live;
+pub mod pipeline;
+pub mod summary;
+pub mod worker;
+
+pub use config::Config;
+pub use summary::Summary;

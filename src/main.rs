@@ -1,1 +1,5 @@
-fn main(){}
+//! The `wardwatch` command (see `wardwatch --help`).
+
+fn main() {
+    std::process::exit(wardwatch::cli::main());
+}

@@ -100,12 +100,24 @@ impl FileSource {
 
     /// Reads the next packet, appending its captured bytes to `out`. `None` at the end.
     pub fn next_into(&mut self, out: &mut Vec<u8>) -> Option<PacketHdr> {
+        self.next_with(|_, data| out.extend_from_slice(data))
+    }
+
+    /// Reads the next packet and shows its bytes to `f` without copying them.
+    pub fn next_with<F: FnOnce(PacketHdr, &[u8])>(&mut self, f: F) -> Option<PacketHdr> {
+        let mut f = Some(f);
         // The reader is taken out while a block borrows its buffer, and put back after.
         let mut reader = self.reader.take()?;
         loop {
             match reader.next() {
                 Ok((offset, block)) => {
-                    let got = self.on_block(block, out);
+                    let got = self.on_block(&block);
+                    if let Some((hdr, data)) = got {
+                        if let Some(f) = f.take() {
+                            f(hdr, data);
+                        }
+                    }
+                    let got = got.map(|(h, _)| h);
                     reader.consume(offset);
                     self.position += offset as u64;
                     if got.is_some() {
@@ -118,6 +130,10 @@ impl FileSource {
                     let before = reader.data().len();
                     if reader.refill().is_err() {
                         self.anomalies.add("read_error");
+                        return None;
+                    }
+                    if reader.data().len() == before && before == 0 {
+                        // Everything was read and consumed: a clean end.
                         return None;
                     }
                     if reader.data().len() == before {
@@ -150,7 +166,7 @@ impl FileSource {
         }
     }
 
-    fn on_block(&mut self, block: PcapBlockOwned<'_>, out: &mut Vec<u8>) -> Option<PacketHdr> {
+    fn on_block<'b>(&mut self, block: &PcapBlockOwned<'b>) -> Option<(PacketHdr, &'b [u8])> {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 let lt = LinkType(h.network.0 as u32);
@@ -167,7 +183,7 @@ impl FileSource {
                 } else {
                     Timestamp::from_secs_micros(i64::from(b.ts_sec), i64::from(b.ts_usec))
                 };
-                self.emit(ts, lt, b.data, b.caplen, b.origlen, snaplen, out)
+                self.emit(ts, lt, b.data, b.caplen, b.origlen, snaplen)
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                 self.ifaces.clear();
@@ -191,7 +207,7 @@ impl FileSource {
                 let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let micros = (u128::from(raw) * 1_000_000 / u128::from(ifc.units)) as i64;
                 let ts = Timestamp(micros.saturating_add(ifc.offset_secs.saturating_mul(1_000_000)));
-                self.emit(ts, ifc.linktype, epb.data, epb.caplen, epb.origlen, ifc.snaplen, out)
+                self.emit(ts, ifc.linktype, epb.data, epb.caplen, epb.origlen, ifc.snaplen)
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 let Some(ifc) = self.ifaces.first().copied() else {
@@ -200,7 +216,7 @@ impl FileSource {
                 };
                 let ts = self.last_ts;
                 let caplen = spb.data.len() as u32;
-                self.emit(ts, ifc.linktype, spb.data, caplen, spb.origlen, ifc.snaplen, out)
+                self.emit(ts, ifc.linktype, spb.data, caplen, spb.origlen, ifc.snaplen)
             }
             PcapBlockOwned::NG(Block::Unknown(_)) => {
                 self.anomalies.add("unknown_block");
@@ -211,16 +227,15 @@ impl FileSource {
     }
 
     #[allow(clippy::too_many_arguments)] // reason: the record's fields, passed once
-    fn emit(
+    fn emit<'b>(
         &mut self,
         ts: Timestamp,
         linktype: LinkType,
-        data: &[u8],
+        data: &'b [u8],
         caplen: u32,
         origlen: u32,
         snaplen: u32,
-        out: &mut Vec<u8>,
-    ) -> Option<PacketHdr> {
+    ) -> Option<(PacketHdr, &'b [u8])> {
         if snaplen > 0 && caplen > snaplen {
             self.anomalies.add("caplen_exceeds_snaplen");
         }
@@ -229,9 +244,9 @@ impl FileSource {
         }
         // The record's caplen may lie; the bytes actually present are what counts.
         let n = (caplen as usize).min(data.len());
-        out.extend_from_slice(data.get(..n).unwrap_or_default());
         self.last_ts = ts;
-        Some(PacketHdr { ts, linktype, caplen: n as u32, origlen: origlen.max(n as u32) })
+        let hdr = PacketHdr { ts, linktype, caplen: n as u32, origlen: origlen.max(n as u32) };
+        Some((hdr, data.get(..n).unwrap_or_default()))
     }
 }
 
@@ -267,13 +282,18 @@ impl MergedFiles {
 
     /// Appends the next packet (earliest timestamp across files) to `out`.
     pub fn next_into(&mut self, out: &mut Vec<u8>) -> Option<PacketHdr> {
+        self.next_with(|_, d| out.extend_from_slice(d))
+    }
+
+    /// Shows the next packet (earliest timestamp across files) to `f`.
+    pub fn next_with<F: FnOnce(PacketHdr, &[u8])>(&mut self, f: F) -> Option<PacketHdr> {
         if self.files.len() == 1 {
-            // One file: no staging copy.
+            // One file: straight from the read buffer, no staging copy.
             if let Some((hdr, buf)) = self.heads.get_mut(0).and_then(Option::take) {
-                out.extend_from_slice(&buf);
+                f(hdr, &buf);
                 return Some(hdr);
             }
-            return self.files.get_mut(0)?.next_into(out);
+            return self.files.get_mut(0)?.next_with(f);
         }
         let mut best: Option<(usize, Timestamp)> = None;
         for (i, h) in self.heads.iter().enumerate() {
@@ -285,7 +305,7 @@ impl MergedFiles {
         }
         let (i, _) = best?;
         let (hdr, buf) = self.heads.get_mut(i)?.take()?;
-        out.extend_from_slice(&buf);
+        f(hdr, &buf);
         self.heads[i] = Some((hdr, buf));
         self.refill(i);
         Some(hdr)
@@ -355,6 +375,20 @@ mod tests {
             assert!(n < 3);
             assert!(f.anomalies.0.iter().any(|(r, _)| *r == "truncated_file"), "{cut}: {:?}", f.anomalies);
         }
+    }
+
+    #[test]
+    fn file_every_packet_has_its_bytes_and_clean_end_is_not_damage() {
+        // The first record's bytes reach the visitor (header blocks do not use it up), and
+        // reading to the end of an intact file counts no damage.
+        let d = tmpdir("bytes");
+        let a = write(&d, "a.pcap", &[1, 2]);
+        let mut f = FileSource::open(&a).unwrap();
+        let mut lens = vec![];
+        while f.next_with(|h, data| lens.push((h.caplen as usize, data.len()))).is_some() {}
+        assert_eq!(lens.len(), 2);
+        assert!(lens.iter().all(|(c, l)| c == l && *l > 40), "{lens:?}");
+        assert!(f.anomalies.0.is_empty(), "{:?}", f.anomalies);
     }
 
     #[test]

@@ -1,0 +1,191 @@
+//! Command-line interface.
+
+use crate::config::Config;
+use crate::pipeline::{run_replay, Progress};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// wardwatch: passive monitoring of hospital clinical networks.
+///
+/// Reads a span port or capture files, tracks every flow, reassembles TCP, decodes clinical
+/// protocols and writes events as Suricata-compatible EVE JSON lines.
+#[derive(Parser, Debug)]
+#[command(name = "wardwatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Process capture files (pcap or pcapng) as fast as possible, then print a summary.
+    Replay {
+        /// Where to write EVE JSON lines ("-" for standard output).
+        #[arg(long, default_value = "-")]
+        eve: String,
+        /// Configuration file (TOML); defaults apply without one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Directory for persistent state (inventory, baselines).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Worker threads (overrides the config; 0 = one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Capture files; several are read together in timestamp order.
+        #[arg(required = true)]
+        pcap: Vec<PathBuf>,
+    },
+    /// Capture live from an interface until SIGINT or SIGTERM.
+    Run {
+        /// Interface to capture on (a span or mirror port).
+        #[arg(long, short = 'i')]
+        interface: String,
+        /// Capture method: one libpcap handle feeding the workers, or one AF_PACKET
+        /// socket per worker joined in a PACKET_FANOUT group.
+        #[arg(long, value_enum, default_value_t = CaptureMethod::Pcap)]
+        capture: CaptureMethod,
+        /// Where to write EVE JSON lines ("-" for standard output).
+        #[arg(long, default_value = "-")]
+        eve: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CaptureMethod {
+    Pcap,
+    AfPacket,
+}
+
+struct Bar(indicatif::ProgressBar, std::time::Instant);
+
+impl Progress for Bar {
+    fn update(&self, packets: u64, bytes: u64, pos: u64) {
+        let s = self.1.elapsed().as_secs_f64().max(1e-6);
+        self.0.set_position(pos);
+        self.0.set_message(format!(
+            "{:.0} kpkt/s {:.2} Gbit/s",
+            packets as f64 / s / 1e3,
+            bytes as f64 * 8.0 / s / 1e9
+        ));
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn open_eve(path: &str) -> Result<Box<dyn Write + Send>, String> {
+    if path == "-" {
+        Ok(Box::new(std::io::stdout()))
+    } else {
+        let f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+        Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
+    }
+}
+
+fn load_config(path: &Option<PathBuf>, workers: Option<usize>) -> Result<Config, String> {
+    let mut c = match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(w) = workers {
+        c.workers = w;
+    }
+    Ok(c)
+}
+
+/// Runs the CLI; returns the process exit code (2 for usage and input errors).
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDWATCH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.cmd {
+        Cmd::Replay { eve, config, state_dir: _, workers, pcap } => {
+            let cfg = match load_config(&config, workers) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            for p in &pcap {
+                if let Err(e) = std::fs::metadata(p) {
+                    eprintln!("wardwatch: {}: {e}", p.display());
+                    return 2;
+                }
+            }
+            let out = match open_eve(&eve) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            let progress: Option<Box<dyn Progress>> = if std::io::stderr().is_terminal() {
+                let total: u64 = pcap.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+                let pb = indicatif::ProgressBar::new(total);
+                pb.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ETA {eta}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Some(Box::new(Bar(pb, std::time::Instant::now())))
+            } else {
+                None
+            };
+            match run_replay(cfg, &pcap, out, progress) {
+                Ok(s) => {
+                    eprintln!("{s}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    2
+                }
+            }
+        }
+        Cmd::Run { interface, capture, eve, config, state_dir: _, workers } => {
+            let cfg = match load_config(&config, workers) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            let out = match open_eve(&eve) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            match crate::live::run_live(cfg, &interface, capture == CaptureMethod::AfPacket, out) {
+                Ok(s) => {
+                    eprintln!("{s}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    2
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The configuration file (TOML). Every limit is a field with a default; an empty file
+//! (or none) gives a working sensor. `///` comments here are the user reference, and
+//! `deploy/wardwatch.toml` shows every field with its default.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Sensor name written as `host` in every event.
+    pub sensor_name: String,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    pub capture: CaptureConfig,
+    pub flow: FlowConfig,
+    pub stream: StreamConfig,
+    pub defrag: DefragConfig,
+    pub output: OutputConfig,
+    pub analyzers: analyzers::AnalyzersConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sensor_name: "wardwatch".into(),
+            workers: 0,
+            capture: CaptureConfig::default(),
+            flow: FlowConfig::default(),
+            stream: StreamConfig::default(),
+            defrag: DefragConfig::default(),
+            output: OutputConfig::default(),
+            analyzers: analyzers::AnalyzersConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Bytes kept per packet on live capture.
+    pub snaplen: u32,
+    /// Put the interface in promiscuous mode (a span port needs it).
+    pub promiscuous: bool,
+    /// BPF filter applied in the kernel on live capture (empty: everything).
+    pub bpf: String,
+    /// Kernel ring buffer per capture handle, MiB.
+    pub buffer_mib: u32,
+    /// PACKET_FANOUT group id for `--capture af-packet` (0: derived from the process id).
+    pub fanout_group: u16,
+    /// Packets per batch handed from the reader to a worker.
+    pub batch_packets: usize,
+    /// Batches queued per worker before the reader blocks (replay) or drops (live).
+    pub queue_batches: usize,
+    /// Frames longer than this are cut to it (a corrupt caplen must not allocate).
+    pub max_frame_len: u32,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            snaplen: 65_535,
+            promiscuous: true,
+            bpf: String::new(),
+            buffer_mib: 64,
+            fanout_group: 0,
+            batch_packets: 256,
+            queue_batches: 64,
+            max_frame_len: 262_144,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowConfig {
+    /// Flows tracked at once, over all workers; at the cap the oldest idle flow is evicted.
+    pub max_flows: usize,
+    /// Idle timeouts, seconds of capture time.
+    pub tcp_new_timeout: u64,
+    pub tcp_established_timeout: u64,
+    pub tcp_closed_timeout: u64,
+    pub udp_timeout: u64,
+    pub other_timeout: u64,
+    /// A flow older than this is written out and continues as a new flow.
+    pub active_timeout: u64,
+    /// Anomaly events written per flow (the rest are only counted).
+    pub anomaly_events_per_flow: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        let d = capture::flow::FlowLimits::default();
+        FlowConfig {
+            max_flows: d.max_flows,
+            tcp_new_timeout: d.tcp_new_timeout,
+            tcp_established_timeout: d.tcp_established_timeout,
+            tcp_closed_timeout: d.tcp_closed_timeout,
+            udp_timeout: d.udp_timeout,
+            other_timeout: d.other_timeout,
+            active_timeout: d.active_timeout,
+            anomaly_events_per_flow: 32,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Out-of-order bytes buffered per flow direction.
+    pub per_flow_bytes: usize,
+    /// Out-of-order bytes buffered over all flows (split evenly across workers).
+    pub global_bytes: usize,
+    /// First bytes per direction kept for protocol probes.
+    pub probe_bytes: usize,
+    /// Bytes an analyzer may ask the pipeline to hold (`NeedMore`) per direction.
+    pub max_pending_bytes: usize,
+    /// Stop reassembling flows that no analyzer claimed (saves CPU). When false every TCP
+    /// flow is reassembled to its end.
+    pub bypass_unknown: bool,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            per_flow_bytes: 1 << 20,
+            global_bytes: 256 << 20,
+            probe_bytes: 8192,
+            max_pending_bytes: 1 << 20,
+            bypass_unknown: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DefragConfig {
+    /// IP datagrams being reassembled at once.
+    pub max_datagrams: usize,
+    /// Seconds of capture time before an incomplete datagram is dropped.
+    pub timeout: u64,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        let d = capture::defrag::DefragLimits::default();
+        DefragConfig { max_datagrams: d.max_datagrams, timeout: d.timeout_secs }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Events queued between workers and the writer before workers wait (replay) —
+    /// counted in batches.
+    pub queue_batches: usize,
+    /// Write `decode` anomaly events (per packet) in addition to counting them.
+    pub decode_anomaly_events: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { queue_batches: 1024, decode_anomaly_events: false }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are errors (a typo must not silently use a default).
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The worker count after resolving 0 to the number of cores.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            self.workers
+        }
+        .clamp(1, 256)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_empty_file_gives_defaults() {
+        // An empty config is valid and equals the defaults.
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c.flow.max_flows, FlowConfig::default().max_flows);
+        assert_eq!(c.sensor_name, "wardwatch");
+    }
+
+    #[test]
+    fn config_unknown_key_is_rejected() {
+        // A typo in a key is an error, not a silent default.
+        assert!(toml::from_str::<Config>("[flow]\nmax_flow = 3\n").is_err());
+    }
+
+    #[test]
+    fn config_example_file_parses_and_matches_defaults() {
+        // deploy/wardwatch.toml documents every field with its default value.
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/wardwatch.toml");
+        let c = Config::load(&p).unwrap();
+        let d = Config::default();
+        assert_eq!(toml::to_string(&c).unwrap(), toml::to_string(&d).unwrap());
+    }
+}
