@@ -120,7 +120,7 @@ pub struct Hl7Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mllp_commit: Option<MllpCommit>,
     /// PHI fields present (non-empty), e.g. `PID-3`; never their values.
-    pub phi_fields: Vec<String>,
+    pub phi_fields: Vec<&'static str>,
     /// True: the message (and so any PHI in it) crossed the network in cleartext.
     pub cleartext: bool,
     /// HMAC-SHA256 of PID-3 with the configured key (hex, first 16 bytes), only when a key

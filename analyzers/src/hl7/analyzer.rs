@@ -752,6 +752,8 @@ struct Builder {
     phi: [u128; PHI_SEGMENTS.len()],
     obx5: bool,
     has_pid: bool,
+    /// Reused rendering buffer.
+    scratch: Vec<u8>,
     bad_id_flagged: bool,
     hmac_done: bool,
 }
@@ -759,7 +761,7 @@ struct Builder {
 fn render(ctx: &Ctx<'_>, field: &[u8], d: &Delimiters, capped: &mut bool) -> String {
     let mut out = Vec::with_capacity(field.len().min(ctx.lim.max_field_bytes));
     *capped |= wire::render_field(field, d, ctx.lim.max_field_bytes, &mut out);
-    text(&out)
+    into_text(out)
 }
 
 fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
@@ -840,9 +842,11 @@ impl Builder {
             phi: [0; PHI_SEGMENTS.len()],
             obx5: false,
             has_pid: false,
+            scratch: Vec::new(),
             bad_id_flagged: false,
             hmac_done: false,
         };
+        b.ev.segments.reserve(16);
         b.ev.segments.push(SegmentId(*b"MSH"));
         for (src, n) in [("MSH-3", 3), ("MSH-4", 4)] {
             if let Some(f) = field(n) {
@@ -854,15 +858,17 @@ impl Builder {
     }
 
     fn evidence(&mut self, ctx: &Ctx<'_>, source: &'static str, f: &[u8], capped: &mut bool) {
-        let value = render(ctx, f, &self.d, capped);
-        if self
-            .ev
-            .device_evidence
-            .iter()
-            .any(|e| e.source == source && e.value == value)
-        {
+        // Render into scratch space first: repeats (every OBX of a device) cost no allocation.
+        self.scratch.clear();
+        let cut = wire::render_field(f, &self.d, ctx.lim.max_field_bytes, &mut self.scratch);
+        let seen = |e: &Hl7DeviceEvidence| {
+            e.source == source && e.value.as_bytes() == self.scratch.as_slice()
+        };
+        if self.ev.device_evidence.iter().any(seen) {
             return;
         }
+        *capped |= cut;
+        let value = text(&self.scratch);
         if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
             *capped = true;
             return;
@@ -959,12 +965,11 @@ impl Builder {
             while b != 0 {
                 let k = b.trailing_zeros();
                 b &= b - 1;
-                let seg = std::str::from_utf8(name.as_slice()).unwrap_or("???");
-                self.ev.phi_fields.push(format!("{seg}-{k}"));
+                self.ev.phi_fields.push(phi_field_name(name, k as usize));
             }
         }
         if self.obx5 && self.has_pid {
-            self.ev.phi_fields.push("OBX-5".to_string());
+            self.ev.phi_fields.push("OBX-5");
         }
         self.ev
     }

@@ -63,3 +63,31 @@ pub const PHI_SEGMENTS: [&[u8; 3]; 8] = [
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Like [`text`], reusing the buffer when it is valid UTF-8 (the usual case).
+pub fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Highest PHI field number named individually (bits of a `u128`).
+pub const MAX_PHI_FIELD: usize = 127;
+
+/// `PID-1` ... `MRG-127`, made once: naming a present field costs no allocation.
+static PHI_FIELD_NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    PHI_SEGMENTS
+        .iter()
+        .flat_map(|s| {
+            (0..=MAX_PHI_FIELD)
+                .map(move |k| format!("{}-{k}", String::from_utf8_lossy(s.as_slice())))
+        })
+        .collect()
+});
+
+/// The name of field `k` of PHI segment `seg` (`PID-3`).
+pub fn phi_field_name(seg: &[u8; 3], k: usize) -> &'static str {
+    let i = PHI_SEGMENTS.iter().position(|s| *s == seg).unwrap_or(0);
+    PHI_FIELD_NAMES
+        .get(i * (MAX_PHI_FIELD + 1) + k.min(MAX_PHI_FIELD))
+        .map(String::as_str)
+        .unwrap_or("PHI")
+}

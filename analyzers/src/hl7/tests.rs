@@ -1047,3 +1047,13 @@ proptest! {
         prop_assert_eq!(run(&steps).all_json(), whole);
     }
 }
+
+proptest! {
+    #[test]
+    fn fields_split_like_std(seg in proptest::collection::vec(prop_oneof![Just(b'|'), Just(b'^'), any::<u8>()], 0..70)) {
+        // The eight-bytes-at-a-time field splitter agrees with slice::split at every length.
+        let want: Vec<&[u8]> = seg.split(|b| *b == b'|').collect();
+        let got: Vec<&[u8]> = wire::fields(&seg, b'|').collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -235,13 +235,77 @@ pub fn last_terminator(buf: &[u8]) -> Option<usize> {
 /// separator itself, use [`header_field`].
 pub fn fields(seg: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> + '_ {
     let mut start = 0usize;
-    let mut ends = memchr::memchr_iter(sep, seg).chain(std::iter::once(seg.len()));
+    let mut ends = SepPositions::new(seg, sep).chain(std::iter::once(seg.len()));
     std::iter::from_fn(move || {
         let end = ends.next()?;
         let f = seg.get(start..end).unwrap_or_default();
         start = end + 1;
         Some(f)
     })
+}
+
+/// Positions of `sep` in a segment, found eight bytes at a time (SWAR): fields are short,
+/// so a vectorised search's set-up cost per field outweighs its speed, and a byte loop is
+/// branchy.
+struct SepPositions<'a> {
+    seg: &'a [u8],
+    /// Offset of the word whose matches are in `mask`.
+    base: usize,
+    /// One high bit per matching byte of the current word.
+    mask: u64,
+    splat: u64,
+    started: bool,
+}
+
+impl<'a> SepPositions<'a> {
+    fn new(seg: &'a [u8], sep: u8) -> Self {
+        SepPositions {
+            seg,
+            base: 0,
+            mask: 0,
+            splat: u64::from(sep) * 0x0101_0101_0101_0101,
+            started: false,
+        }
+    }
+
+    /// Match mask of the word at `at` (a short tail is padded with non-matching bytes).
+    fn word_mask(&self, at: usize) -> u64 {
+        const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        let x = match self.seg.get(at..at + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+            None => {
+                let mut w = (!self.splat).to_le_bytes();
+                for (d, s) in w.iter_mut().zip(self.seg.get(at..).unwrap_or_default()) {
+                    *d = *s;
+                }
+                u64::from_le_bytes(w)
+            }
+        } ^ self.splat;
+        // Exact zero-byte detection (no false positives from borrows).
+        let y = (x & LO7).wrapping_add(LO7);
+        !(y | x | LO7)
+    }
+}
+
+impl Iterator for SepPositions<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.mask != 0 {
+                let bit = self.mask.trailing_zeros() as usize;
+                self.mask &= self.mask - 1;
+                return Some(self.base + bit / 8);
+            }
+            if self.started {
+                self.base += 8;
+            }
+            self.started = true;
+            if self.base >= self.seg.len() {
+                return None;
+            }
+            self.mask = self.word_mask(self.base);
+        }
+    }
 }
 
 /// Field `n` (>= 3) of a header segment (MSH-n): MSH-1 is the separator and MSH-2 the
@@ -261,6 +325,14 @@ pub fn split_opt(field: &[u8], sep: Option<u8>) -> impl Iterator<Item = &[u8]> +
 /// are written; returns whether the text was cut.
 pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>) -> bool {
     let start = out.len();
+    // Fast path: separators shown as themselves and no escape sequence to decode.
+    let identity = d.component.is_none_or(|c| c == b'^')
+        && d.repetition.is_none_or(|c| c == b'~')
+        && d.subcomponent.is_none_or(|c| c == b'&');
+    if identity && d.escape.is_none_or(|e| memchr(e, field).is_none()) {
+        out.extend_from_slice(field.get(..cap).unwrap_or(field));
+        return field.len() > cap;
+    }
     let mut i = 0;
     while let Some(&b) = field.get(i) {
         if out.len() - start >= cap {
