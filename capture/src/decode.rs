@@ -127,6 +127,7 @@ fn layer_reason(layer: Layer, is_len: bool) -> &'static str {
 
 const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
+const PPPOE_SESSION: u16 = 0x8864;
 
 /// Decodes a frame of the given link type.
 ///
@@ -134,9 +135,9 @@ const ETH_IPV6: u16 = 0x86dd;
 /// A frame that decodes partly returns `Ok` with what it has, and `Err` only when the
 /// IP layer itself is unusable.
 pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded<'_>, &'static str> {
-    let (sliced, l2_len) = match linktype.0 {
+    let sliced = match linktype.0 {
         1 => match LaxSlicedPacket::from_ethernet(frame) {
-            Ok(p) => (p, 0usize),
+            Ok(p) => p,
             Err(_) => return Err("truncated_ethernet"),
         },
         113 => {
@@ -144,14 +145,14 @@ pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded<'_>, &'static 
             let Some(hdr) = frame.get(..16) else { return Err("truncated_sll") };
             let proto = u16::from_be_bytes([hdr[14], hdr[15]]);
             let rest = frame.get(16..).unwrap_or_default();
-            (LaxSlicedPacket::from_ether_type(EtherType(proto), rest), 16)
+            LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         276 => {
             // Linux cooked v2: 20-byte header, protocol type in the first two bytes.
             let Some(hdr) = frame.get(..20) else { return Err("truncated_sll2") };
             let proto = u16::from_be_bytes([hdr[0], hdr[1]]);
             let rest = frame.get(20..).unwrap_or_default();
-            (LaxSlicedPacket::from_ether_type(EtherType(proto), rest), 20)
+            LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         0 | 108 => {
             // BSD loopback: a 4-byte address family, host order (0) or network order (108).
@@ -166,21 +167,42 @@ pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded<'_>, &'static 
                 10 | 24 | 28 | 30 => ETH_IPV6,
                 _ => return Err("unknown_null_family"),
             };
-            (LaxSlicedPacket::from_ether_type(EtherType(et), rest), 4)
+            LaxSlicedPacket::from_ether_type(EtherType(et), rest)
         }
         12 | 14 | 101 | 228 | 229 => match LaxSlicedPacket::from_ip(frame) {
-            Ok(p) => (p, 0),
+            Ok(p) => p,
             Err(_) => return Err("malformed_ip"),
         },
         _ => return Err("unsupported_linktype"),
     };
-    from_sliced(sliced, frame, l2_len)
+    from_sliced(sliced, frame, 0)
+}
+
+/// Tunnels (PPPoE, IP-in-IP) unwrapped at most this deep.
+const MAX_DEPTH: u8 = 3;
+
+/// Decodes what is inside a PPPoE session frame or an IP-in-IP tunnel, keeping the outer
+/// MACs and VLANs.
+fn inner<'a>(
+    outer: &Decoded<'a>,
+    p: LaxSlicedPacket<'a>,
+    frame: &'a [u8],
+    depth: u8,
+) -> Result<Decoded<'a>, &'static str> {
+    if depth >= MAX_DEPTH {
+        return Err("tunnel_too_deep");
+    }
+    let mut d = from_sliced(p, frame, depth + 1)?;
+    d.src_mac = outer.src_mac;
+    d.dst_mac = outer.dst_mac;
+    d.vlan = outer.vlan;
+    Ok(d)
 }
 
 fn from_sliced<'a>(
     p: LaxSlicedPacket<'a>,
     frame: &'a [u8],
-    l2_len: usize,
+    depth: u8,
 ) -> Result<Decoded<'a>, &'static str> {
     let mut d = Decoded {
         src_mac: None,
@@ -214,7 +236,21 @@ fn from_sliced<'a>(
         if let Some(r) = stop {
             return Err(r);
         }
-        d.payload = p.ether_payload().map(|e| e.payload).unwrap_or_default();
+        let ep = p.ether_payload();
+        d.payload = ep.as_ref().map(|e| e.payload).unwrap_or_default();
+        if ep.as_ref().is_some_and(|e| e.ether_type.0 == PPPOE_SESSION) {
+            // PPPoE session: 6-byte header, then the PPP protocol number.
+            let pl = d.payload;
+            let proto = pl.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            let et = match proto {
+                Some(0x0021) => ETH_IPV4,
+                Some(0x0057) => ETH_IPV6,
+                Some(_) => return Ok(d),
+                None => return Err("truncated_pppoe"),
+            };
+            let rest = pl.get(8..).unwrap_or_default();
+            return inner(&d, LaxSlicedPacket::from_ether_type(EtherType(et), rest), frame, depth);
+        }
         return Ok(d);
     };
     let (src, dst, ttl, frag, ip_payload) = match net {
@@ -254,11 +290,17 @@ fn from_sliced<'a>(
         }
     };
     let l3_offset = frame_offset(frame, net_start(net));
-    let _ = l2_len;
     d.ip = Some(IpInfo { src, dst, proto: IpProto(ip_payload.ip_number.0), ttl, frag, l3_offset });
     if frag.is_some() {
         d.payload = ip_payload.payload;
         return Ok(d);
+    }
+    if matches!(ip_payload.ip_number.0, 4 | 41) {
+        // IPv4-in-IP and IPv6-in-IP (6in4) tunnels: the flow is the inner packet's.
+        return match LaxSlicedPacket::from_ip(ip_payload.payload) {
+            Ok(p) => inner(&d, p, frame, depth),
+            Err(_) => Err("malformed_tunnel"),
+        };
     }
     match &p.transport {
         Some(TransportSlice::Tcp(t)) => {

@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests: run the `wardwatch` binary on captures.
+#![allow(dead_code)] // reason: each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn pcap(rel: &str) -> PathBuf {
+    root().join("tests/pcaps").join(rel)
+}
+
+/// A config with timeouts longer than any test capture, and `workers` workers.
+pub fn long_timeouts_config(dir: &Path, workers: usize) -> PathBuf {
+    let p = dir.join(format!("long-{workers}.toml"));
+    let t = 1_000_000_000u64;
+    std::fs::write(
+        &p,
+        format!(
+            "workers = {workers}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
+             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ww-it-{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Output of one replay.
+pub struct Run {
+    pub eve: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Run {
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.eve.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+    pub fn flows(&self) -> Vec<serde_json::Value> {
+        self.events().into_iter().filter(|e| e["event_type"] == "flow").collect()
+    }
+}
+
+/// Runs `wardwatch replay --eve - [args] files` and collects its output.
+pub fn replay(config: Option<&Path>, files: &[PathBuf]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wardwatch"));
+    c.arg("replay").arg("--eve").arg("-");
+    if let Some(cfg) = config {
+        c.arg("--config").arg(cfg);
+    }
+    c.args(files);
+    let out = c.output().unwrap();
+    Run {
+        eve: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
