@@ -54,7 +54,7 @@ impl Batch {
 }
 
 /// Runs a worker over batches until its queue closes; returns its counters.
-fn worker_loop(mut w: Worker, rx: Receiver<Batch>, ret: Sender<Batch>, events: Sender<Vec<Event>>) -> WorkerStats {
+pub(crate) fn worker_loop(mut w: Worker, rx: Receiver<Batch>, ret: Sender<Batch>, events: Sender<Vec<Event>>) -> WorkerStats {
     for mut b in rx {
         for e in &b.entries {
             if e.frames == 0 {
@@ -146,7 +146,190 @@ pub trait Progress: Send {
     fn finish(&self);
 }
 
-/// Replays capture files through the pipeline, writing EVE to `eve`.
+/// The reader's side of the pipeline: decodes enough of each frame to pick its worker,
+/// reassembles IP fragments (so a datagram's pieces reach one worker), fills per-worker
+/// batches, and emits a clock tick to every worker at each new second of capture time.
+pub struct Dispatch {
+    disp: Dispatcher,
+    txs: Vec<Sender<Batch>>,
+    ret: Receiver<Batch>,
+    batches: Vec<Batch>,
+    defrag: Defrag,
+    batch_packets: usize,
+    max_frame: usize,
+    last_sec: i64,
+    /// Replay waits for a full worker queue; live capture drops the batch and counts it.
+    blocking: bool,
+    pub stats: ReaderStats,
+}
+
+impl Dispatch {
+    fn new(cfg: &Config, txs: Vec<Sender<Batch>>, ret: Receiver<Batch>, blocking: bool) -> Self {
+        let n = txs.len();
+        Dispatch {
+            disp: Dispatcher::new(n),
+            batches: (0..n).map(|_| Batch::default()).collect(),
+            txs,
+            ret,
+            defrag: Defrag::new(DefragLimits { max_datagrams: cfg.defrag.max_datagrams, timeout_secs: cfg.defrag.timeout }),
+            batch_packets: cfg.capture.batch_packets.max(1),
+            max_frame: cfg.capture.max_frame_len as usize,
+            last_sec: i64::MIN,
+            blocking,
+            stats: ReaderStats::default(),
+        }
+    }
+
+    fn send(&mut self, i: usize) {
+        let fresh = self.ret.try_recv().unwrap_or_default();
+        let (Some(b), Some(tx)) = (self.batches.get_mut(i), self.txs.get(i)) else { return };
+        let full = std::mem::replace(b, fresh);
+        if self.blocking {
+            let _ = tx.send(full);
+        } else if let Err(e) = tx.try_send(full) {
+            let lost = e.into_inner();
+            self.stats.queue_drops += lost.entries.iter().filter(|e| e.frames > 0).count() as u64;
+        }
+    }
+
+    /// Capture time reached `ts`: a tick for every worker at each new second.
+    pub fn clock(&mut self, ts: Timestamp) {
+        let sec = ts.secs();
+        if sec > self.last_sec {
+            if self.last_sec != i64::MIN {
+                let t = Timestamp::from_secs_micros(sec, 0);
+                for b in self.batches.iter_mut() {
+                    b.tick(t);
+                }
+                self.defrag.expire(t);
+            }
+            self.last_sec = sec;
+        }
+    }
+
+    /// One captured frame.
+    pub fn packet(&mut self, ts: Timestamp, lt: LinkType, data: &[u8], origlen: u32) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(origlen);
+        let data = data.get(..data.len().min(self.max_frame)).unwrap_or_default();
+        self.clock(ts);
+        let d = match decode(lt, data) {
+            Ok(d) => d,
+            Err(reason) => {
+                self.stats.anomalies.add("decode", reason, 1);
+                return;
+            }
+        };
+        let w = if let Some(fr) = d.ip.and_then(|ip| ip.frag) {
+            match self.defrag.add(ts, data, origlen, &d, fr) {
+                DefragOutcome::Complete { frame, frames, wire_bytes } => {
+                    self.stats.fragments_reassembled += 1;
+                    let Ok(whole) = decode(lt, &frame) else {
+                        self.stats.anomalies.add("decode", "malformed_reassembled", 1);
+                        return;
+                    };
+                    let w = self.disp.pick(&whole);
+                    let wire = u32::try_from(wire_bytes).unwrap_or(u32::MAX);
+                    if let Some(b) = self.batches.get_mut(w) {
+                        b.push(ts, lt, &frame, wire, frames);
+                    }
+                    w
+                }
+                DefragOutcome::Pending => return,
+                DefragOutcome::Dropped(r) => {
+                    self.stats.anomalies.add("decode", r, 1);
+                    return;
+                }
+            }
+        } else {
+            let w = self.disp.pick(&d);
+            if let Some(b) = self.batches.get_mut(w) {
+                b.push(ts, lt, data, origlen, 1);
+            }
+            w
+        };
+        if self.batches.get(w).is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20) {
+            self.send(w);
+        }
+    }
+
+    /// Hands every partly filled batch to its worker (end of input, or a quiet moment on
+    /// live capture).
+    pub fn flush(&mut self) {
+        for i in 0..self.batches.len() {
+            if self.batches.get(i).is_some_and(|b| !b.entries.is_empty()) {
+                self.send(i);
+            }
+        }
+    }
+
+    /// Flushes, closes the worker queues and returns the reader's counters.
+    fn close(mut self) -> ReaderStats {
+        self.flush();
+        for (r, c) in &self.defrag.anomalies {
+            self.stats.anomalies.add("decode", r, *c);
+        }
+        self.txs.clear();
+        self.stats
+    }
+}
+
+/// The worker and writer threads of a run, and the reader's dispatch into them.
+pub struct Threads {
+    pub dispatch: Dispatch,
+    workers: Vec<std::thread::JoinHandle<WorkerStats>>,
+    writer: std::thread::JoinHandle<(std::collections::BTreeMap<&'static str, u64>, std::io::Result<()>)>,
+}
+
+impl Threads {
+    /// Starts `n` workers fed by a dispatcher, and the EVE writer.
+    pub fn start(cfg: &Arc<Config>, iface: Arc<str>, eve: Box<dyn Write + Send>, blocking: bool) -> Result<Threads, String> {
+        let n = cfg.worker_count();
+        let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
+        let writer = spawn_writer(ev_rx, eve, cfg.sensor_name.clone())?;
+        let (ret_tx, ret_rx) = crossbeam_channel::unbounded::<Batch>();
+        let mut txs = Vec::new();
+        let mut workers = Vec::new();
+        for i in 0..n {
+            let (tx, rx) = bounded::<Batch>(cfg.capture.queue_batches.max(1));
+            let w = Worker::new(cfg.clone(), n, iface.clone());
+            let (ret, evs) = (ret_tx.clone(), ev_tx.clone());
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("ww-worker-{i}"))
+                    .spawn(move || worker_loop(w, rx, ret, evs))
+                    .map_err(|e| e.to_string())?,
+            );
+            txs.push(tx);
+        }
+        Ok(Threads { dispatch: Dispatch::new(cfg, txs, ret_rx, blocking), workers, writer })
+    }
+
+    /// Ends the run: queues close, workers flush every flow, the writer drains.
+    pub fn join(self) -> Result<(ReaderStats, WorkerStats, std::collections::BTreeMap<&'static str, u64>), String> {
+        let rs = self.dispatch.close();
+        let mut ws = WorkerStats::default();
+        for h in self.workers {
+            ws.merge(&h.join().map_err(|_| "a worker thread failed".to_string())?);
+        }
+        let (events, res) = self.writer.join().map_err(|_| "the writer thread failed".to_string())?;
+        res.map_err(|e| format!("writing events: {e}"))?;
+        Ok((rs, ws, events))
+    }
+}
+
+pub(crate) fn spawn_writer(
+    rx: Receiver<Vec<Event>>,
+    eve: Box<dyn Write + Send>,
+    host: String,
+) -> Result<std::thread::JoinHandle<(std::collections::BTreeMap<&'static str, u64>, std::io::Result<()>)>, String> {
+    std::thread::Builder::new()
+        .name("ww-writer".into())
+        .spawn(move || writer_loop(rx, eve, host))
+        .map_err(|e| e.to_string())
+}
+
+/// Replays capture files through the pipeline, writing EVE to `eve`. Never drops.
 pub fn run_replay(
     cfg: Config,
     paths: &[PathBuf],
@@ -155,7 +338,6 @@ pub fn run_replay(
 ) -> Result<Summary, String> {
     let start = Instant::now();
     let mut src = MergedFiles::open(paths).map_err(|e| e.to_string())?;
-    let n = cfg.worker_count();
     let cfg = Arc::new(cfg);
     let iface: Arc<str> = Arc::from(
         paths
@@ -165,133 +347,24 @@ pub fn run_replay(
             .unwrap_or_else(|| "pcap".into())
             .as_str(),
     );
-
-    let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-    let host = cfg.sensor_name.clone();
-    let writer = std::thread::Builder::new()
-        .name("ww-writer".into())
-        .spawn(move || writer_loop(ev_rx, eve, host))
-        .map_err(|e| e.to_string())?;
-
-    let (ret_tx, ret_rx) = crossbeam_channel::unbounded::<Batch>();
-    let mut txs = Vec::new();
-    let mut handles = Vec::new();
-    for i in 0..n {
-        let (tx, rx) = bounded::<Batch>(cfg.capture.queue_batches.max(1));
-        let w = Worker::new(cfg.clone(), n, iface.clone());
-        let (ret, evs) = (ret_tx.clone(), ev_tx.clone());
-        handles.push(
-            std::thread::Builder::new()
-                .name(format!("ww-worker-{i}"))
-                .spawn(move || worker_loop(w, rx, ret, evs))
-                .map_err(|e| e.to_string())?,
-        );
-        txs.push(tx);
-    }
-    drop(ev_tx);
-    drop(ret_tx);
-
-    let disp = Dispatcher::new(n);
-    let mut rs = ReaderStats::default();
-    let mut defrag = Defrag::new(DefragLimits { max_datagrams: cfg.defrag.max_datagrams, timeout_secs: cfg.defrag.timeout });
-    let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
-    let batch_packets = cfg.capture.batch_packets.max(1);
-    let max_frame = cfg.capture.max_frame_len as usize;
-    let mut last_sec = i64::MIN;
-    let send = |i: usize, batches: &mut Vec<Batch>| {
-        let fresh = ret_rx.try_recv().unwrap_or_default();
-        if let (Some(b), Some(tx)) = (batches.get_mut(i), txs.get(i)) {
-            let full = std::mem::replace(b, fresh);
-            // Replay never drops: wait for the worker.
-            let _ = tx.send(full);
-        }
-    };
-    loop {
-        let mut pushed: Option<usize> = None;
-        let got = src.next_with(|hdr, data| {
-            rs.packets += 1;
-            rs.bytes += u64::from(hdr.origlen);
-            let data = data.get(..data.len().min(max_frame)).unwrap_or_default();
-            // Capture time moves forward only; each new second is a tick for every worker.
-            let sec = hdr.ts.secs();
-            if sec > last_sec {
-                if last_sec != i64::MIN {
-                    for b in batches.iter_mut() {
-                        b.tick(Timestamp::from_secs_micros(sec, 0));
-                    }
-                }
-                last_sec = sec;
-            }
-            let d = match decode(hdr.linktype, data) {
-                Ok(d) => d,
-                Err(reason) => {
-                    rs.anomalies.add("decode", reason, 1);
-                    return;
-                }
-            };
-            if let Some(fr) = d.ip.and_then(|ip| ip.frag) {
-                match defrag.add(hdr.ts, data, hdr.origlen, &d, fr) {
-                    DefragOutcome::Complete { frame, frames, wire_bytes } => {
-                        rs.fragments_reassembled += 1;
-                        if let Ok(whole) = decode(hdr.linktype, &frame) {
-                            let w = disp.pick(&whole);
-                            let wire = u32::try_from(wire_bytes).unwrap_or(u32::MAX);
-                            if let Some(b) = batches.get_mut(w) {
-                                b.push(hdr.ts, hdr.linktype, &frame, wire, frames);
-                            }
-                            pushed = Some(w);
-                        }
-                    }
-                    DefragOutcome::Pending => {}
-                    DefragOutcome::Dropped(r) => rs.anomalies.add("decode", r, 1),
-                }
-                return;
-            }
-            let w = disp.pick(&d);
-            if let Some(b) = batches.get_mut(w) {
-                b.push(hdr.ts, hdr.linktype, data, hdr.origlen, 1);
-            }
-            pushed = Some(w);
-        });
-        if got.is_none() {
-            break;
-        }
-        if let Some(w) = pushed {
-            if batches.get(w).is_some_and(|b| b.entries.len() >= batch_packets || b.data.len() >= 1 << 20) {
-                send(w, &mut batches);
-            }
-        }
+    let mut t = Threads::start(&cfg, iface, eve, true)?;
+    let d = &mut t.dispatch;
+    while src.next_with(|hdr, data| d.packet(hdr.ts, hdr.linktype, data, hdr.origlen)).is_some() {
         if let Some(p) = &progress {
-            if rs.packets % 16_384 == 0 {
-                p.update(rs.packets, rs.bytes, src.position());
+            if d.stats.packets % 16_384 == 0 {
+                p.update(d.stats.packets, d.stats.bytes, src.position());
             }
         }
     }
-    for i in 0..n {
-        if batches.get(i).is_some_and(|b| !b.entries.is_empty()) {
-            send(i, &mut batches);
-        }
-    }
-    drop(txs);
     for f in src.files() {
         for (r, c) in &f.anomalies.0 {
-            rs.anomalies.add("file", r, *c);
+            d.stats.anomalies.add("file", r, *c);
         }
     }
-    for (r, c) in &defrag.anomalies {
-        rs.anomalies.add("decode", r, *c);
-    }
-    let mut ws = WorkerStats::default();
-    for h in handles {
-        match h.join() {
-            Ok(s) => ws.merge(&s),
-            Err(_) => return Err("a worker thread failed".into()),
-        }
-    }
-    let (events, res) = writer.join().map_err(|_| "the writer thread failed".to_string())?;
-    res.map_err(|e| format!("writing events: {e}"))?;
+    let workers = cfg.worker_count();
+    let (rs, ws, events) = t.join()?;
     if let Some(p) = &progress {
         p.finish();
     }
-    Ok(Summary::new(rs, ws, events, start.elapsed(), n))
+    Ok(Summary::new(rs, ws, events, start.elapsed(), workers))
 }

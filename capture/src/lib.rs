@@ -9,4 +9,5 @@ pub mod decode;
 pub mod defrag;
 pub mod file;
 pub mod flow;
+pub mod live;
 pub mod tcp;
