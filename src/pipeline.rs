@@ -269,6 +269,9 @@ impl Dispatch {
         for (r, c) in &self.defrag.anomalies {
             self.stats.anomalies.add("decode", r, *c);
         }
+        if self.defrag.pending() > 0 {
+            self.stats.anomalies.add("decode", "frag_incomplete", self.defrag.pending() as u64);
+        }
         self.txs.clear();
         self.stats
     }

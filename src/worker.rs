@@ -163,6 +163,9 @@ impl Worker {
             return;
         }
         self.stats.ip_packets += 1;
+        if let Some(w) = d.warning {
+            self.stats.anomalies.add("decode", w, 1);
+        }
         self.flow_packet(ts, &d, origlen, frames);
     }
 
@@ -297,6 +300,9 @@ impl Worker {
             self.stats.anomalies.add("decode", r, *n);
         }
         self.defrag.anomalies.clear();
+        if self.defrag.pending() > 0 {
+            self.stats.anomalies.add("decode", "frag_incomplete", self.defrag.pending() as u64);
+        }
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.flows_timed_out = self.table.stats.timed_out;
     }

@@ -80,6 +80,8 @@ pub struct Decoded<'a> {
     pub dst_port: u16,
     /// The transport payload (or, for fragments, the fragment's payload).
     pub payload: &'a [u8],
+    /// A non-fatal oddity worth counting (e.g. `tcp_bad_options` on a SYN).
+    pub warning: Option<&'static str>,
 }
 
 /// Network-layer facts.
@@ -214,6 +216,7 @@ fn from_sliced<'a>(
         src_port: 0,
         dst_port: 0,
         payload: &[],
+        warning: None,
     };
     if let Some(LinkSlice::Ethernet2(eth)) = &p.link {
         d.src_mac = Some(MacAddr(eth.source()));
@@ -322,6 +325,10 @@ fn from_sliced<'a>(
                 missing,
             });
             d.payload = t.payload();
+            // Options matter for fingerprints, which only SYNs carry: check them there.
+            if t.syn() && t.options_iterator().any(|o| o.is_err()) {
+                d.warning = Some("tcp_bad_options");
+            }
         }
         Some(TransportSlice::Udp(u)) => {
             d.src_port = u.source_port();
