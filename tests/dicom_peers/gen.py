@@ -50,4 +50,4 @@ out = sys.argv[1]
 make(f"{out}/ct1.dcm", 1, CTImageStorage, "CT", 2048, ExplicitVRLittleEndian)
 make(f"{out}/ct2.dcm", 2, CTImageStorage, "CT", 4096, ExplicitVRLittleEndian)
 make(f"{out}/mr1.dcm", 3, MRImageStorage, "MR", 1024, ImplicitVRLittleEndian)
-make(f"{out}/big.dcm", 4, CTImageStorage, "CT", 6 * 1024 * 1024, ExplicitVRLittleEndian)
+make(f"{out}/big.dcm", 4, CTImageStorage, "CT", 12 * 1024 * 1024, ExplicitVRLittleEndian)

@@ -1638,3 +1638,31 @@ fn fuzz_regressions_replay_without_panic() {
     }
     assert!(n >= 2, "regression inputs missing from {}", dir.display());
 }
+
+#[test]
+fn command_events_off_keeps_counts_only() {
+    // With command_events = false no command records are written; the association still
+    // counts every command and status class.
+    let cfg = DicomConfig {
+        command_events: false,
+        ..DicomConfig::default()
+    };
+    let mut h = Harness::new(cfg);
+    for (d, b) in conversation() {
+        h.feed(d, &b);
+    }
+    h.close();
+    assert!(h.commands().is_empty());
+    let a = h.associations()[0];
+    assert_eq!(a.commands.values().sum::<u64>(), 4);
+    assert_eq!(a.status_classes.get("success"), Some(&2));
+}
+
+#[test]
+fn config_defaults_deserialize_and_reject_unknown_keys() {
+    // `[analyzers.dicom]` accepts a partial table (defaults fill the rest) and rejects typos.
+    let c: DicomConfig = serde_json::from_str(r#"{"max_items": 8}"#).unwrap();
+    assert_eq!(c.max_items, 8);
+    assert_eq!(c.max_pdu_length, DicomConfig::default().max_pdu_length);
+    assert!(serde_json::from_str::<DicomConfig>(r#"{"max_itemz": 8}"#).is_err());
+}
