@@ -57,7 +57,10 @@ fn golden_dicom_captures_match_snapshots() {
     assert!(caps.len() >= 6, "captures missing from {}", dir().display());
     let mut failures = Vec::new();
     for pcap in caps {
-        let got = dicom_lines(&pcap);
+        // Flows ending together (end of capture) are written in no fixed order: compare
+        // sorted lines (each starts with its timestamp).
+        let mut got = dicom_lines(&pcap);
+        got.sort();
         let snap = pcap.with_extension("eve.jsonl");
         if bless {
             std::fs::write(
@@ -73,11 +76,23 @@ fn golden_dicom_captures_match_snapshots() {
             .map(str::to_string)
             .collect();
         if got != want {
+            let first = got
+                .iter()
+                .zip(&want)
+                .position(|(g, w)| g != w)
+                .unwrap_or(got.len().min(want.len()));
+            let cut = |v: &[String]| {
+                v.get(first)
+                    .map(|l| l.chars().take(600).collect::<String>())
+                    .unwrap_or_default()
+            };
             failures.push(format!(
-                "{}:\n  got:  {}\n  want: {}",
+                "{}: {} lines, snapshot {}; first difference at line {first}:\n  got:  {}\n  want: {}",
                 pcap.display(),
-                got.join("\n        "),
-                want.join("\n        ")
+                got.len(),
+                want.len(),
+                cut(&got),
+                cut(&want)
             ));
         }
     }
@@ -149,4 +164,88 @@ fn golden_association_requests_alone_are_reported() {
             .count(),
         4
     );
+}
+
+fn pdu(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut b = vec![ty, 0];
+    b.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    b.extend_from_slice(body);
+    b
+}
+
+fn el(group: u16, elem: u16, v: &[u8]) -> Vec<u8> {
+    let mut b = group.to_le_bytes().to_vec();
+    b.extend_from_slice(&elem.to_le_bytes());
+    b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    b.extend_from_slice(v);
+    b
+}
+
+/// A P-DATA-TF with one command PDV (context 1, last fragment).
+fn command_pdata(elements: &[Vec<u8>]) -> Vec<u8> {
+    let body: Vec<u8> = elements.concat();
+    let mut cmd = el(0, 0, &(body.len() as u32).to_le_bytes());
+    cmd.extend(body);
+    let mut pdv = ((cmd.len() + 2) as u32).to_be_bytes().to_vec();
+    pdv.extend_from_slice(&[1, 3]);
+    pdv.extend(cmd);
+    pdu(4, &pdv)
+}
+
+#[test]
+fn midstream_flow_on_unhinted_port_decodes_commands() {
+    // A capture joined after the association (no SYN, no A-ASSOCIATE), on port 4242 (no
+    // port hint), starting inside a PDU: the flow is found by content and its C-ECHO pair
+    // decoded with latency.
+    use testkit::pcap::{PcapWriter, TcpConv, ACK, PSH};
+    let uid = b"1.2.840.10008.1.1\0";
+    let rq = command_pdata(&[
+        el(0, 2, uid),
+        el(0, 0x100, &0x30u16.to_le_bytes()),
+        el(0, 0x110, &7u16.to_le_bytes()),
+        el(0, 0x800, &0x101u16.to_le_bytes()),
+    ]);
+    let rsp = command_pdata(&[
+        el(0, 2, uid),
+        el(0, 0x100, &0x8030u16.to_le_bytes()),
+        el(0, 0x120, &7u16.to_le_bytes()),
+        el(0, 0x800, &0x101u16.to_le_bytes()),
+        el(0, 0x900, &0u16.to_le_bytes()),
+    ]);
+    let mut conv = TcpConv::new(
+        ("10.9.0.1".parse().unwrap(), 50123),
+        ("10.9.0.2".parse().unwrap(), 4242),
+        1000,
+        9000,
+    );
+    let mut w = PcapWriter::new(testkit::pcap::LINKTYPE_ETHERNET);
+    let mut c2s = vec![0x3c; 23]; // the tail of a PDU whose start was not captured
+    c2s.extend(&rq);
+    w.add(1_740_988_800_000_000, &conv.seg(true, PSH | ACK, &c2s));
+    w.add(1_740_988_800_002_500, &conv.seg(false, PSH | ACK, &rsp));
+    w.add(1_740_988_800_003_000, &conv.seg(true, ACK, b""));
+    let dir = std::env::temp_dir().join(format!("wardwatch-dicom-mid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("mid.pcap");
+    w.write_to(&pcap).unwrap();
+    let ev: Vec<Value> = dicom_lines(&pcap)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    let cmds: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["dicom"]["type"] == "command")
+        .collect();
+    assert_eq!(cmds.len(), 2, "{ev:?}");
+    assert_eq!(cmds[0]["dicom"]["command"], "C-ECHO-RQ");
+    assert_eq!(cmds[0]["dest_port"], 4242);
+    assert_eq!(cmds[1]["dicom"]["message_id_responded"], 7);
+    assert_eq!(cmds[1]["dicom"]["latency_ms"], 2.5);
+    let a = ev
+        .iter()
+        .find(|e| e["dicom"]["type"] == "association")
+        .unwrap();
+    assert_eq!(a["dicom"]["midstream"], true);
+    assert_eq!(a["dicom"]["commands"]["C-ECHO-RSP"], 1);
 }
