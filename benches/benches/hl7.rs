@@ -4,7 +4,7 @@
 //! messages/s. Target: >= 1 GB/s per core.
 
 use analyzers::hl7::{Hl7Analyzer, Hl7Config};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use model::{AnomalyCounts, Cx, Direction, FlowKey, FlowMeta, IpProto, StreamAnalyzer, Timestamp};
 use std::hint::black_box;
 use std::sync::Arc;
