@@ -355,17 +355,18 @@ fn framing_of(m: Mode) -> &'static str {
     }
 }
 
-/// MLLP when the first non-filler byte is a start block, un-framed when the bytes begin
-/// like a header segment, MLLP hunting otherwise; `None` until that can be told.
+/// Un-framed when the bytes begin like a header segment, MLLP (hunting for a start block)
+/// otherwise; `None` until that can be told. It looks only at the first ten bytes, so the
+/// answer never depends on how the stream was cut into deliveries.
 fn decide(b: &[u8]) -> Option<Mode> {
-    match b.first() {
+    if b.is_empty() {
+        return None;
+    }
+    match wire::header_like(b) {
+        Some(true) => Some(Mode::Unframed),
+        Some(false) => Some(Mode::Hunt),
+        None if b.len() >= DECIDE_BYTES => Some(Mode::Hunt),
         None => None,
-        Some(&wire::START_BLOCK) => Some(Mode::Hunt),
-        Some(_) => match wire::probe(b) {
-            wire::ProbeResult::Unframed => Some(Mode::Unframed),
-            wire::ProbeResult::NeedMore if b.len() < DECIDE_BYTES => None,
-            _ => Some(Mode::Hunt),
-        },
     }
 }
 

@@ -439,7 +439,7 @@ pub enum ProbeResult {
 
 /// True when `b` starts like a header segment with plausible delimiters
 /// (`MSH|^~\&|`, `MSH*%$\!*`...). `None` when too short to tell.
-fn header_like(b: &[u8]) -> Option<bool> {
+pub fn header_like(b: &[u8]) -> Option<bool> {
     let want = [b"MSH", b"BHS", b"FHS"];
     let n = b.len().min(3);
     if !want.iter().any(|w| w.get(..n) == b.get(..n)) {
