@@ -95,5 +95,7 @@ fuzz_target!(|data: &[u8]| {
     an.on_eof(&mut cx, Direction::ToServer);
     an.on_eof(&mut cx, Direction::ToClient);
     an.on_close(&mut cx);
-    assert!(an.buffered_bytes() <= 2 * 512 + 64);
+    // Command buffers hold at most max_command_length bytes each; Vec growth may double
+    // the allocation.
+    assert!(an.buffered_bytes() <= 2 * 2 * 512);
 });
