@@ -149,32 +149,29 @@ impl Hl7Analyzer {
             ..
         } = self;
         let d = &mut dirs[dir.index()];
+        let mut data = data;
         if d.mode == Mode::Undecided {
-            let first = data.iter().position(|b| !wire::is_filler(*b));
-            let decided = if d.buf.is_empty() {
-                decide(first.and_then(|i| data.get(i..)).unwrap_or_default())
-            } else {
-                None
-            };
+            // Filler before the first real byte means nothing in either framing: drop it, so
+            // the decision (and what follows) never depends on where deliveries were cut.
+            if d.buf.is_empty() {
+                let first = data.iter().position(|b| !wire::is_filler(*b));
+                data = first.and_then(|i| data.get(i..)).unwrap_or_default();
+                if data.is_empty() {
+                    return Progress::Done;
+                }
+            }
+            let decided = if d.buf.is_empty() { decide(data) } else { None };
             match decided {
                 // Fast path: decided on this chunk alone.
                 Some(m) => d.mode = m,
                 None => {
-                    let room = DECIDE_BYTES.saturating_sub(d.buf.len());
+                    let room = DECIDE_BYTES.saturating_sub(d.buf.len()).min(data.len());
                     d.buf
-                        .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+                        .extend_from_slice(data.get(..room).unwrap_or_default());
                     let held = std::mem::take(&mut d.buf);
-                    let start = held
-                        .iter()
-                        .position(|b| !wire::is_filler(*b))
-                        .unwrap_or(held.len());
-                    let m = match decide(held.get(start..).unwrap_or_default()) {
-                        Some(m) => m,
-                        None if held.len() >= DECIDE_BYTES => Mode::Hunt,
-                        None => {
-                            d.buf = held;
-                            return Progress::Done;
-                        }
+                    let Some(m) = decide(&held) else {
+                        d.buf = held;
+                        return Progress::Done;
                     };
                     d.mode = m;
                     if m == Mode::Unframed && !lim.accept_unframed {
@@ -188,12 +185,7 @@ impl Hl7Analyzer {
                     };
                     // Replay the held bytes, then whatever of `data` did not fit in them.
                     process(d, &ctx, &held, items);
-                    process(
-                        d,
-                        &ctx,
-                        data.get(room.min(data.len())..).unwrap_or_default(),
-                        items,
-                    );
+                    process(d, &ctx, data.get(room..).unwrap_or_default(), items);
                     return Progress::Done;
                 }
             }
@@ -295,11 +287,7 @@ impl Hl7Analyzer {
         let d = &mut dirs[dir.index()];
         if d.mode == Mode::Undecided && !d.buf.is_empty() {
             let held = std::mem::take(&mut d.buf);
-            let start = held
-                .iter()
-                .position(|b| !wire::is_filler(*b))
-                .unwrap_or(held.len());
-            d.mode = decide(held.get(start..).unwrap_or_default()).unwrap_or(Mode::Hunt);
+            d.mode = decide(&held).unwrap_or(Mode::Hunt);
             if d.mode == Mode::Unframed && !lim.accept_unframed {
                 d.mode = Mode::Hunt;
                 return;
