@@ -40,6 +40,9 @@ pub enum App {
 
 pub struct Probing {
     buf: [Vec<u8>; 2],
+    /// Probe again once a direction holds this many bytes: after a `NeedMore` the probes
+    /// wait for the buffer to double, so probing costs O(bytes) per flow, not O(bytes^2).
+    next_probe_at: [usize; 2],
     /// Per spec, per direction: true once that direction can no longer match.
     dead: Vec<[bool; 2]>,
     first_dir: Option<Direction>,
@@ -65,7 +68,7 @@ impl AppState {
 
 impl Probing {
     fn new(n: usize) -> Self {
-        Probing { buf: [Vec::new(), Vec::new()], dead: vec![[false; 2]; n], first_dir: None }
+        Probing { buf: [Vec::new(), Vec::new()], next_probe_at: [1, 1], dead: vec![[false; 2]; n], first_dir: None }
     }
 }
 
@@ -113,6 +116,7 @@ impl AppState {
             Chunk::Data(d) => self.on_data(cx, meta, dir, d),
             Chunk::Gap(n) => self.on_gap(cx, meta, dir, n),
             Chunk::Eof => {
+                self.probe_at_end(cx, meta, dir);
                 if let App::Stream(a) = &mut self.app {
                     let i = dir.index();
                     if !a.eof[i] && !a.abandoned {
@@ -135,67 +139,89 @@ impl AppState {
                 let take = data.len().min(room);
                 p.buf[i].extend_from_slice(data.get(..take).unwrap_or_default());
                 let full = p.buf[i].len() >= cx.lim.probe_bytes;
-                let order = ordered_specs(cx.cfg, meta);
-                let mut matched = None;
-                for &s in &order {
-                    let Some(spec) = STREAM_ANALYZERS.get(s) else { continue };
-                    if p.dead.get(s).is_some_and(|d| d[i]) {
-                        continue;
-                    }
-                    match (spec.probe)(dir, &p.buf[i]) {
-                        Probe::Match => {
-                            matched = Some(s);
-                            break;
-                        }
-                        Probe::NoMatch => {
-                            if let Some(d) = p.dead.get_mut(s) {
-                                d[i] = true;
-                            }
-                        }
-                        Probe::NeedMore => {
-                            if full {
-                                if let Some(d) = p.dead.get_mut(s) {
-                                    d[i] = true;
-                                }
-                            }
-                        }
-                    }
-                }
-                if let Some(s) = matched {
-                    let Some(spec) = STREAM_ANALYZERS.get(s) else { return };
-                    meta.app_proto = Some(spec.name);
-                    let mut probing = std::mem::replace(
-                        &mut self.app,
-                        App::Stream(Box::new(Active {
-                            an: (spec.build)(cx.cfg),
-                            pending: [Vec::new(), Vec::new()],
-                            needed: [0, 0],
-                            abandoned: false,
-                            eof: [false, false],
-                        })),
-                    );
-                    // Hand over what probing held, first direction first; bytes of this
-                    // chunk past the probe buffer follow.
-                    if let App::Probing(p) = &mut probing {
-                        let first = p.first_dir.unwrap_or(dir);
-                        for d in [first, first.reverse()] {
-                            let b = std::mem::take(&mut p.buf[d.index()]);
-                            if !b.is_empty() {
-                                self.deliver(cx, meta, d, &b);
-                            }
-                        }
-                    }
-                    if take < data.len() {
-                        self.deliver(cx, meta, dir, data.get(take..).unwrap_or_default());
-                    }
+                if p.buf[i].len() < p.next_probe_at[i] && !full {
                     return;
                 }
-                let all_dead = order.iter().all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
-                if all_dead {
-                    self.app = App::Bypass;
-                }
+                self.probe(cx, meta, dir, full, data.get(take..).unwrap_or_default());
             }
             App::Stream(_) => self.deliver(cx, meta, dir, data),
+        }
+    }
+
+    /// Runs the probes on what `dir` holds. `last`: no more bytes will come for probing
+    /// (buffer full or direction ended), so `NeedMore` counts as no. `rest`: bytes of the
+    /// current chunk past the probe buffer, delivered after a match.
+    fn probe(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction, last: bool, rest: &[u8]) {
+        let App::Probing(p) = &mut self.app else { return };
+        let i = dir.index();
+        p.next_probe_at[i] = (p.buf[i].len() * 2).min(cx.lim.probe_bytes);
+        let order = ordered_specs(cx.cfg, meta);
+        let mut matched = None;
+        for &s in &order {
+            let Some(spec) = STREAM_ANALYZERS.get(s) else { continue };
+            if p.dead.get(s).is_some_and(|d| d[i]) {
+                continue;
+            }
+            match (spec.probe)(dir, &p.buf[i]) {
+                Probe::Match => {
+                    matched = Some(s);
+                    break;
+                }
+                Probe::NoMatch => {
+                    if let Some(d) = p.dead.get_mut(s) {
+                        d[i] = true;
+                    }
+                }
+                Probe::NeedMore => {
+                    if last {
+                        if let Some(d) = p.dead.get_mut(s) {
+                            d[i] = true;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(s) = matched {
+            let Some(spec) = STREAM_ANALYZERS.get(s) else { return };
+            meta.app_proto = Some(spec.name);
+            let mut probing = std::mem::replace(
+                &mut self.app,
+                App::Stream(Box::new(Active {
+                    an: (spec.build)(cx.cfg),
+                    pending: [Vec::new(), Vec::new()],
+                    needed: [0, 0],
+                    abandoned: false,
+                    eof: [false, false],
+                })),
+            );
+            // Hand over what probing held, first direction first; bytes of this chunk past
+            // the probe buffer follow.
+            if let App::Probing(p) = &mut probing {
+                let first = p.first_dir.unwrap_or(dir);
+                for d in [first, first.reverse()] {
+                    let b = std::mem::take(&mut p.buf[d.index()]);
+                    if !b.is_empty() {
+                        self.deliver(cx, meta, d, &b);
+                    }
+                }
+            }
+            if !rest.is_empty() {
+                self.deliver(cx, meta, dir, rest);
+            }
+            return;
+        }
+        let all_dead = order.iter().all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
+        if all_dead {
+            self.app = App::Bypass;
+        }
+    }
+
+    /// A direction ended while still probing: give the probes a last look at what it holds.
+    fn probe_at_end(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction) {
+        if let App::Probing(p) = &self.app {
+            if !p.buf[dir.index()].is_empty() {
+                self.probe(cx, meta, dir, true, &[]);
+            }
         }
     }
 
@@ -236,6 +262,7 @@ impl AppState {
             App::Probing(p) => {
                 // Probe again on what follows the hole.
                 p.buf[dir.index()].clear();
+                p.next_probe_at[dir.index()] = 1;
             }
             App::Stream(a) => {
                 if a.abandoned {
@@ -253,6 +280,8 @@ impl AppState {
 
     /// The flow ended: EOF for directions still open, then `on_close`.
     pub fn on_close(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta) {
+        self.probe_at_end(cx, meta, Direction::ToServer);
+        self.probe_at_end(cx, meta, Direction::ToClient);
         if let App::Stream(a) = &mut self.app {
             if a.abandoned {
                 return;

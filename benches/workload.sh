@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The throughput benchmark on the shared hospital workload (not a test).
+#
+#   benches/workload.sh [SIZE]        SIZE defaults to 1GiB
+#
+# Generates the deterministic capture with ../shared/bench/hospital_pcap.py (once), then
+# measures, in the same run: the libpcap read floor (tcpdump -r F -w /dev/null), and
+# wardwatch replay with 1 and 2 workers (reassembling every TCP flow: stream.bypass_unknown
+# = false), reporting CPU seconds (user+sys), wall time, peak RSS, packets/s and Gbit/s per
+# CPU-second, and ratios against tcpdump.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE=${1:-1GiB}
+OUT=${BENCH_DIR:-/tmp/wardwatch-bench}
+mkdir -p "$OUT"
+PCAP=$OUT/hospital-$SIZE.pcap
+[ -f "$PCAP" ] || python3 ../shared/bench/hospital_pcap.py --size "$SIZE" --out "$PCAP"
+cargo build --release --quiet
+BIN=target/release/wardwatch
+BYTES=$(stat -c %s "$PCAP")
+PKTS=$(capinfos -c -M "$PCAP" | awk '/Number of packets/ {print $NF}')
+cat "$PCAP" > /dev/null   # warm the page cache
+
+measure() { # label, command...
+    local label=$1; shift
+    /usr/bin/time -f "%U %S %e %M" -o "$OUT/time.txt" "$@" > /dev/null 2> "$OUT/$label.stderr"
+    read -r u s e m < "$OUT/time.txt"
+    local cpu; cpu=$(echo "$u + $s" | bc -l)
+    printf '%-28s cpu %6.2fs wall %6.2fs rss %6d MiB  %6.2f Mpkt/s/cpu  %6.2f Gbit/s/cpu\n' \
+        "$label" "$cpu" "$e" $((m / 1024)) "$(echo "$PKTS / $cpu / 1000000" | bc -l)" \
+        "$(echo "$BYTES * 8 / $cpu / 1000000000" | bc -l)"
+    echo "$cpu $e" > "$OUT/$label.cpu"
+}
+
+CFG=$OUT/reassemble-all.toml
+printf '[stream]\nbypass_unknown = false\n' > "$CFG"
+echo "workload: $PCAP ($BYTES bytes, $PKTS packets)"
+measure tcpdump tcpdump -r "$PCAP" -w /dev/null
+measure wardwatch-1w "$BIN" replay --config "$CFG" --workers 1 --eve /dev/null "$PCAP"
+measure wardwatch-2w "$BIN" replay --config "$CFG" --workers 2 --eve /dev/null "$PCAP"
+measure wardwatch-2w-analyzers "$BIN" replay --workers 2 --eve /dev/null "$PCAP"
+read -r t_cpu _ < "$OUT/tcpdump.cpu"
+read -r w1_cpu w1_wall < "$OUT/wardwatch-1w.cpu"
+read -r w2_cpu w2_wall < "$OUT/wardwatch-2w.cpu"
+printf 'ratio wardwatch(1w)/tcpdump CPU: %.2f\n' "$(echo "$w1_cpu / $t_cpu" | bc -l)"
+printf 'ratio 2 workers/1 worker CPU: %.2f, wall: %.2f\n' "$(echo "$w2_cpu / $w1_cpu" | bc -l)" "$(echo "$w2_wall / $w1_wall" | bc -l)"
+tail -n 4 "$OUT/wardwatch-2w-analyzers.stderr"
