@@ -559,7 +559,7 @@ fn wardwatch_associations(eve: &[Value]) -> BTreeMap<u16, Vec<String>> {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .map(|t| s(t))
+                        .map(&s)
                         .collect();
                     ts.sort();
                     lines.push(format!(
@@ -724,7 +724,7 @@ fn association_event<'a>(eve: &'a [Value], calling: &str, called: &str) -> &'a V
 }
 
 /// The C-STORE-RQs of one association (by client port), in order.
-fn stores_of<'a>(eve: &'a [Value], port: u64) -> Vec<&'a Value> {
+fn stores_of(eve: &[Value], port: u64) -> Vec<&Value> {
     dicom_events(eve, "command")
         .into_iter()
         .filter(|e| e["src_port"] == port && e["dicom"]["command"] == "C-STORE-RQ")
@@ -891,8 +891,7 @@ wait $SCP $QR 2>/dev/null || true
     let mv_final = dicom_events(&eve, "command")
         .into_iter()
         .map(|e| &e["dicom"])
-        .filter(|d| d["command"] == "C-MOVE-RSP")
-        .last()
+        .rfind(|d| d["command"] == "C-MOVE-RSP" && d["status_class"] != "pending")
         .unwrap()
         .clone();
     assert_eq!(
