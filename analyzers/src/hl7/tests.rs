@@ -277,6 +277,13 @@ fn render_field_capped() {
 }
 
 #[test]
+fn render_field_escape_overshoot_cut_at_cap() {
+    // A hex escape that writes past the cap, with text after it, is still cut at the cap.
+    let (s, c) = rendered(br"\X4142434445\zz", &Delimiters::DEFAULT, 3);
+    assert_eq!((s.as_str(), c), ("ABC", true));
+}
+
+#[test]
 fn scan_frame_finds_end_or_restart() {
     // End block, a start block before any end, or neither.
     assert_eq!(wire::scan_frame(b"MSH|x\r\x1c\r"), FrameScan::End(6));
@@ -1074,6 +1081,16 @@ fn fuzz_regressions_replay_whole_equals_chunked() {
             None => (rest, &rest[..0]),
         };
         let _ = super::probe_hl7(C2S, rest);
+        if let Ok(d) = wire::parse_delimiters(rest) {
+            let mut out = Vec::new();
+            for s in wire::segments(rest) {
+                for f in wire::fields(s.bytes, d.delimiters.field) {
+                    out.clear();
+                    let _ = wire::render_field(f, &d.delimiters, 64, &mut out);
+                    assert!(out.len() <= 64);
+                }
+            }
+        }
         let cfg = Hl7Config {
             max_message_bytes: 512,
             max_pending_acks: 8,

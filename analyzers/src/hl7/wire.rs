@@ -336,6 +336,8 @@ pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>)
     let mut i = 0;
     while let Some(&b) = field.get(i) {
         if out.len() - start >= cap {
+            // An escape may have written past the cap.
+            out.truncate(start + cap);
             return true;
         }
         if Some(b) == d.escape {
