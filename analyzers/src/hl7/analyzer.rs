@@ -448,12 +448,15 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                     }
                 }
                 FrameScan::Restart(k) => {
-                    items.push(Item::Anomaly(UNTERMINATED_FRAME));
                     let (body, over) =
                         frame_body(&mut d.buf, rest.get(..k).unwrap_or_default(), max);
-                    if over {
-                        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
-                    }
+                    // An oversized frame is reported as such whether or not its end is seen
+                    // (as when it arrives in pieces and is skipped past the cap).
+                    items.push(Item::Anomaly(if over {
+                        MESSAGE_TOO_LARGE
+                    } else {
+                        UNTERMINATED_FRAME
+                    }));
                     finish_frame(ctx, body, true, items);
                     d.buf.clear();
                     i += k + 1;
