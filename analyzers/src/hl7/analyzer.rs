@@ -504,12 +504,17 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
 /// next header segment or when the direction ends.
 fn process_unframed(d: &mut DirState, ctx: &Ctx<'_>, mut data: &[u8], items: &mut Vec<Item>) {
     if d.skip_segment {
+        // The rest of an oversized segment: counted, not parsed.
         match wire::terminators(data).next() {
             Some(t) => {
                 d.skip_segment = false;
+                d.walker.add_bytes(t);
                 data = data.get(t..).unwrap_or_default();
             }
-            None => return,
+            None => {
+                d.walker.add_bytes(data.len());
+                return;
+            }
         }
     }
     if d.buf.is_empty() {
@@ -526,7 +531,7 @@ fn process_unframed(d: &mut DirState, ctx: &Ctx<'_>, mut data: &[u8], items: &mu
         };
         let (done, rest) = data.split_at(t + 1);
         for seg in wire::segments(done) {
-            d.walker.segment(ctx, seg.bytes, seg.wire_len(), items);
+            unframed_segment(&mut d.walker, ctx, seg, items);
         }
         hold_unframed(d, ctx, items, rest);
         return;
@@ -538,12 +543,25 @@ fn process_unframed(d: &mut DirState, ctx: &Ctx<'_>, mut data: &[u8], items: &mu
             let mut buf = std::mem::take(&mut d.buf);
             buf.extend_from_slice(done);
             for seg in wire::segments(&buf) {
-                d.walker.segment(ctx, seg.bytes, seg.wire_len(), items);
+                unframed_segment(&mut d.walker, ctx, seg, items);
             }
             buf.clear();
             d.buf = buf;
             hold_unframed(d, ctx, items, rest);
         }
+    }
+}
+
+/// One complete un-framed segment; one longer than the cap is handled as when it arrives
+/// in pieces (counted, reported `message_too_large`, not parsed), so delivery cuts never
+/// change the result.
+fn unframed_segment(w: &mut Walker, ctx: &Ctx<'_>, seg: wire::Segment<'_>, items: &mut Vec<Item>) {
+    if seg.bytes.len() > ctx.lim.max_message_bytes {
+        items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
+        w.add_bytes(seg.wire_len());
+        w.mark_truncated();
+    } else {
+        w.segment(ctx, seg.bytes, seg.wire_len(), items);
     }
 }
 
