@@ -8,7 +8,7 @@
 use crate::config::Config;
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
-use capture::decode::{decode, LinkType};
+use capture::decode::{decode, HashKey, LinkType};
 use capture::defrag::{Defrag, DefragLimits, DefragOutcome};
 use capture::file::MergedFiles;
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -112,30 +112,39 @@ impl Dispatcher {
     pub fn new(n: usize) -> Self {
         Dispatcher { hasher: foldhash::fast::RandomState::default(), n: n.max(1) }
     }
+    /// The worker of a decoded frame.
     pub fn pick(&self, d: &capture::decode::Decoded<'_>) -> usize {
         if self.n == 1 {
             return 0;
         }
-        let mut h = self.hasher.build_hasher();
-        match d.ip {
-            Some(ip) => {
-                let a = (ip.src, d.src_port);
-                let b = (ip.dst, d.dst_port);
-                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-                h.write_u16(d.vlan[0]);
-                h.write_u8(ip.proto.0);
-                std::hash::Hash::hash(&lo, &mut h);
-                std::hash::Hash::hash(&hi, &mut h);
-            }
+        match HashKey::of(d) {
+            Some(k) => self.pick_key(&k),
             None => {
                 // Non-IP frames: by MAC pair, so one station's L2 traffic stays together.
+                let mut h = self.hasher.build_hasher();
                 let a = d.src_mac.map(|m| m.0).unwrap_or_default();
                 let b = d.dst_mac.map(|m| m.0).unwrap_or_default();
                 let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
                 h.write(&lo);
                 h.write(&hi);
+                (h.finish() % self.n as u64) as usize
             }
         }
+    }
+
+    /// The worker of a flow key; the same for both directions.
+    pub fn pick_key(&self, k: &HashKey) -> usize {
+        if self.n == 1 {
+            return 0;
+        }
+        let (lo, hi) = if k.src <= k.dst { (k.src, k.dst) } else { (k.dst, k.src) };
+        let mut h = self.hasher.build_hasher();
+        h.write_u16(k.vlan);
+        h.write_u8(k.proto);
+        h.write(&lo.0);
+        h.write_u16(lo.1);
+        h.write(&hi.0);
+        h.write_u16(hi.1);
         (h.finish() % self.n as u64) as usize
     }
 }
@@ -213,6 +222,17 @@ impl Dispatch {
         self.stats.bytes += u64::from(origlen);
         let data = data.get(..data.len().min(self.max_frame)).unwrap_or_default();
         self.clock(ts);
+        // Common case: read the flow key straight off the frame; the worker decodes it.
+        if let Some(k) = HashKey::fast(lt, data) {
+            let w = self.disp.pick_key(&k);
+            if let Some(b) = self.batches.get_mut(w) {
+                b.push(ts, lt, data, origlen, 1);
+            }
+            if self.batches.get(w).is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20) {
+                self.send(w);
+            }
+            return;
+        }
         let d = match decode(lt, data) {
             Ok(d) => d,
             Err(reason) => {

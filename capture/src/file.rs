@@ -1,5 +1,10 @@
-//! pcap and pcapng file sources (via `pcap-parser`'s streaming reader), and a merge of
-//! several files in timestamp order.
+//! pcap and pcapng file sources, and a merge of several files in timestamp order.
+//!
+//! Classic pcap files are memory-mapped and walked record by record with `pcap-parser`'s
+//! slice parsers: no read copy, and pages already processed are released as the walk goes
+//! on, so the resident size stays flat whatever the file size. pcapng files (and anything
+//! that cannot be mapped) go through `pcap-parser`'s streaming reader with a bounded
+//! buffer. A mapped file must not be truncated while it is read.
 //!
 //! Memory is bounded by the read buffer, whatever the file size. Damage is counted under
 //! named reasons and reading goes on where the format allows: unknown pcapng blocks are
@@ -54,6 +59,7 @@ impl SourceAnomalies {
 pub struct FileSource {
     path: PathBuf,
     reader: Option<Box<dyn PcapReaderIterator + Send>>,
+    mapped: Option<Mapped>,
     legacy: Option<(LinkType, bool, u32)>,
     ifaces: Vec<Iface>,
     last_ts: Timestamp,
@@ -67,6 +73,24 @@ impl FileSource {
     /// pcapng opens as an empty source with `bad_magic` counted.
     pub fn open(path: &Path) -> std::io::Result<FileSource> {
         let file = File::open(path)?;
+        if let Some(m) = Mapped::open(&file) {
+            let (lt, nanos, snaplen, be) = m.header;
+            let mut anomalies = SourceAnomalies::default();
+            if snaplen == 0 || snaplen > 0x0400_0000 {
+                anomalies.add("odd_snaplen");
+            }
+            let _ = be;
+            return Ok(FileSource {
+                path: path.to_path_buf(),
+                reader: None,
+                mapped: Some(m),
+                legacy: Some((lt, nanos, snaplen)),
+                ifaces: Vec::new(),
+                last_ts: Timestamp::ZERO,
+                anomalies,
+                position: 24,
+            });
+        }
         let mut anomalies = SourceAnomalies::default();
         let reader = match create_reader(READ_BUF, file) {
             Ok(r) => Some(r),
@@ -86,6 +110,7 @@ impl FileSource {
         Ok(FileSource {
             path: path.to_path_buf(),
             reader,
+            mapped: None,
             legacy: None,
             ifaces: Vec::new(),
             last_ts: Timestamp::ZERO,
@@ -105,6 +130,9 @@ impl FileSource {
 
     /// Reads the next packet and shows its bytes to `f` without copying them.
     pub fn next_with<F: FnOnce(PacketHdr, &[u8])>(&mut self, f: F) -> Option<PacketHdr> {
+        if self.mapped.is_some() {
+            return self.next_mapped(f);
+        }
         let mut f = Some(f);
         // The reader is taken out while a block borrows its buffer, and put back after.
         let mut reader = self.reader.take()?;
@@ -162,6 +190,46 @@ impl FileSource {
                     self.anomalies.add("malformed_block");
                     return None;
                 }
+            }
+        }
+    }
+
+    fn next_mapped<F: FnOnce(PacketHdr, &[u8])>(&mut self, f: F) -> Option<PacketHdr> {
+        let m = self.mapped.take()?;
+        let rest = m.map.get(m.pos..).unwrap_or_default();
+        if rest.is_empty() {
+            return None;
+        }
+        let (lt, nanos, snaplen) = self.legacy.unwrap_or((LinkType::ETHERNET, false, 0));
+        let parsed = if m.header.3 {
+            pcap_parser::pcap::parse_pcap_frame_be(rest)
+        } else {
+            pcap_parser::pcap::parse_pcap_frame(rest)
+        };
+        match parsed {
+            Ok((rem, b)) => {
+                let used = rest.len() - rem.len();
+                let ts = if nanos {
+                    Timestamp::from_secs_nanos(i64::from(b.ts_sec), i64::from(b.ts_usec))
+                } else {
+                    Timestamp::from_secs_micros(i64::from(b.ts_sec), i64::from(b.ts_usec))
+                };
+                let got = self.emit(ts, lt, b.data, b.caplen, b.origlen, snaplen);
+                if let Some((hdr, data)) = got {
+                    f(hdr, data);
+                }
+                let got = got.map(|(h, _)| h);
+                let mut m = m;
+                m.pos += used;
+                m.release_behind();
+                self.position = m.pos as u64;
+                self.mapped = Some(m);
+                got
+            }
+            Err(nom_err) => {
+                let incomplete = matches!(nom_err, pcap_parser::nom::Err::Incomplete(_));
+                self.anomalies.add(if incomplete { "truncated_file" } else { "malformed_block" });
+                None
             }
         }
     }
@@ -407,5 +475,57 @@ mod tests {
         // A missing file is an I/O error naming the path.
         let e = MergedFiles::open(&[PathBuf::from("/nonexistent/x.pcap")]).err().unwrap();
         assert!(e.to_string().contains("/nonexistent/x.pcap"));
+    }
+}
+
+/// A classic pcap file mapped in memory.
+struct Mapped {
+    map: memmap2::Mmap,
+    pos: usize,
+    /// Bytes before this offset were handed back to the kernel.
+    released: usize,
+    /// Link type, nanosecond timestamps, snaplen, big-endian.
+    header: (LinkType, bool, u32, bool),
+}
+
+/// Release processed pages in steps of this many bytes.
+const RELEASE_STEP: usize = 16 << 20;
+
+impl Mapped {
+    /// Maps `file` when it is a classic pcap (not pcapng, not the "modified" format).
+    fn open(file: &File) -> Option<Mapped> {
+        let len = file.metadata().ok()?.len();
+        if len < 24 || !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        // SAFETY: a read-only private view of a regular file; the contract (documented at
+        // the top of this module) is that capture files are not truncated while read.
+        let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+        let magic = map.get(..4)?;
+        let be = match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => false,
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => true,
+            _ => return None,
+        };
+        let (_, h) = pcap_parser::pcap::parse_pcap_header(map.get(..24)?).ok()?;
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Some(Mapped {
+            header: (LinkType(h.network.0 as u32), h.is_nanosecond_precision(), h.snaplen, be),
+            map,
+            pos: 24,
+            released: 0,
+        })
+    }
+
+    /// Hands pages already processed back to the kernel so resident memory stays flat.
+    fn release_behind(&mut self) {
+        if self.pos >= self.released + 2 * RELEASE_STEP {
+            let len = RELEASE_STEP;
+            // SAFETY: the range lies inside the mapping and is page-aligned (multiples of
+            // 16 MiB from its start); it is a read-only file mapping, so dropping the pages
+            // only means they are read again from the page cache if touched.
+            let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, self.released, len) };
+            self.released += len;
+        }
     }
 }

@@ -154,9 +154,23 @@ impl std::fmt::Display for MacAddr {
     }
 }
 
+impl MacAddr {
+    /// `00:09:fb:12:34:56`, written without the formatting machinery.
+    pub fn text(&self) -> [u8; 17] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut b = *b"00:00:00:00:00:00";
+        for (i, byte) in self.0.iter().enumerate() {
+            b[i * 3] = HEX[usize::from(byte >> 4)];
+            b[i * 3 + 1] = HEX[usize::from(byte & 0x0f)];
+        }
+        b
+    }
+}
+
 impl Serialize for MacAddr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let b = self.text();
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00:00:00:00:00:00"))
     }
 }
 
