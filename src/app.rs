@@ -58,7 +58,10 @@ pub struct Active {
 
 impl AppState {
     pub fn new(budget: u32) -> Self {
-        AppState { app: App::Probing(Box::new(Probing::new(STREAM_ANALYZERS.len()))), anomaly_budget: budget }
+        AppState {
+            app: App::Probing(Box::new(Probing::new(STREAM_ANALYZERS.len()))),
+            anomaly_budget: budget,
+        }
     }
 
     pub fn is_bypassed(&self) -> bool {
@@ -68,7 +71,12 @@ impl AppState {
 
 impl Probing {
     fn new(n: usize) -> Self {
-        Probing { buf: [Vec::new(), Vec::new()], next_probe_at: [1, 1], dead: vec![[false; 2]; n], first_dir: None }
+        Probing {
+            buf: [Vec::new(), Vec::new()],
+            next_probe_at: [1, 1],
+            dead: vec![[false; 2]; n],
+            first_dir: None,
+        }
     }
 }
 
@@ -79,7 +87,9 @@ fn ordered_specs(cfg: &AnalyzersConfig, meta: &FlowMeta) -> Vec<usize> {
         .filter(|&i| STREAM_ANALYZERS.get(i).is_some_and(|s| (s.enabled)(cfg)))
         .collect();
     v.sort_by_key(|&i| {
-        let hinted = STREAM_ANALYZERS.get(i).is_some_and(|s| ports.iter().any(|p| s.port_hints.contains(p)));
+        let hinted = STREAM_ANALYZERS
+            .get(i)
+            .is_some_and(|s| ports.iter().any(|p| s.port_hints.contains(p)));
         (!hinted, i)
     });
     v
@@ -95,7 +105,13 @@ pub struct Ctx<'a> {
 
 impl AppState {
     /// Hands one reassembly output to the application layer.
-    pub fn on_chunk(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction, chunk: Chunk<'_>) {
+    pub fn on_chunk(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        meta: &mut FlowMeta,
+        dir: Direction,
+        chunk: Chunk<'_>,
+    ) {
         match chunk {
             Chunk::Anomaly(code) => {
                 cx.sinks.anomalies.add("stream", code, 1);
@@ -121,7 +137,13 @@ impl AppState {
                     let i = dir.index();
                     if !a.eof[i] && !a.abandoned {
                         a.eof[i] = true;
-                        let mut c = Cx::new(cx.ts, meta, &mut cx.sinks.events, &mut cx.sinks.anomalies, &mut self.anomaly_budget);
+                        let mut c = Cx::new(
+                            cx.ts,
+                            meta,
+                            &mut cx.sinks.events,
+                            &mut cx.sinks.anomalies,
+                            &mut self.anomaly_budget,
+                        );
                         a.an.on_eof(&mut c, dir);
                     }
                 }
@@ -151,14 +173,25 @@ impl AppState {
     /// Runs the probes on what `dir` holds. `last`: no more bytes will come for probing
     /// (buffer full or direction ended), so `NeedMore` counts as no. `rest`: bytes of the
     /// current chunk past the probe buffer, delivered after a match.
-    fn probe(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction, last: bool, rest: &[u8]) {
-        let App::Probing(p) = &mut self.app else { return };
+    fn probe(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        meta: &mut FlowMeta,
+        dir: Direction,
+        last: bool,
+        rest: &[u8],
+    ) {
+        let App::Probing(p) = &mut self.app else {
+            return;
+        };
         let i = dir.index();
         p.next_probe_at[i] = (p.buf[i].len() * 2).min(cx.lim.probe_bytes);
         let order = ordered_specs(cx.cfg, meta);
         let mut matched = None;
         for &s in &order {
-            let Some(spec) = STREAM_ANALYZERS.get(s) else { continue };
+            let Some(spec) = STREAM_ANALYZERS.get(s) else {
+                continue;
+            };
             if p.dead.get(s).is_some_and(|d| d[i]) {
                 continue;
             }
@@ -182,7 +215,9 @@ impl AppState {
             }
         }
         if let Some(s) = matched {
-            let Some(spec) = STREAM_ANALYZERS.get(s) else { return };
+            let Some(spec) = STREAM_ANALYZERS.get(s) else {
+                return;
+            };
             meta.app_proto = Some(spec.name);
             let mut probing = std::mem::replace(
                 &mut self.app,
@@ -210,7 +245,9 @@ impl AppState {
             }
             return;
         }
-        let all_dead = order.iter().all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
+        let all_dead = order
+            .iter()
+            .all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
         if all_dead {
             self.app = App::Bypass;
         }
@@ -226,12 +263,20 @@ impl AppState {
     }
 
     fn deliver(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction, data: &[u8]) {
-        let App::Stream(a) = &mut self.app else { return };
+        let App::Stream(a) = &mut self.app else {
+            return;
+        };
         if a.abandoned {
             return;
         }
         let i = dir.index();
-        let mut c = Cx::new(cx.ts, meta, &mut cx.sinks.events, &mut cx.sinks.anomalies, &mut self.anomaly_budget);
+        let mut c = Cx::new(
+            cx.ts,
+            meta,
+            &mut cx.sinks.events,
+            &mut cx.sinks.anomalies,
+            &mut self.anomaly_budget,
+        );
         if a.pending[i].is_empty() {
             let r = a.an.on_data(&mut c, dir, data);
             handle_progress(a, &mut c, dir, data, r, cx.lim);
@@ -271,7 +316,13 @@ impl AppState {
                 let i = dir.index();
                 a.pending[i].clear();
                 a.needed[i] = 0;
-                let mut c = Cx::new(cx.ts, meta, &mut cx.sinks.events, &mut cx.sinks.anomalies, &mut self.anomaly_budget);
+                let mut c = Cx::new(
+                    cx.ts,
+                    meta,
+                    &mut cx.sinks.events,
+                    &mut cx.sinks.anomalies,
+                    &mut self.anomaly_budget,
+                );
                 a.an.on_gap(&mut c, dir, n);
             }
             _ => {}
@@ -286,7 +337,13 @@ impl AppState {
             if a.abandoned {
                 return;
             }
-            let mut c = Cx::new(cx.ts, meta, &mut cx.sinks.events, &mut cx.sinks.anomalies, &mut self.anomaly_budget);
+            let mut c = Cx::new(
+                cx.ts,
+                meta,
+                &mut cx.sinks.events,
+                &mut cx.sinks.anomalies,
+                &mut self.anomaly_budget,
+            );
             for d in [Direction::ToServer, Direction::ToClient] {
                 if !a.eof[d.index()] {
                     a.eof[d.index()] = true;
@@ -298,10 +355,19 @@ impl AppState {
     }
 
     /// A UDP (or other datagram) payload.
-    pub fn on_datagram(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction, payload: &[u8]) {
+    pub fn on_datagram(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        meta: &mut FlowMeta,
+        dir: Direction,
+        payload: &[u8],
+    ) {
         if let App::Probing(_) = self.app {
             let ports = [meta.key.dst_port, meta.key.src_port];
-            let mut specs: Vec<_> = DATAGRAM_ANALYZERS.iter().filter(|s| (s.enabled)(cx.cfg)).collect();
+            let mut specs: Vec<_> = DATAGRAM_ANALYZERS
+                .iter()
+                .filter(|s| (s.enabled)(cx.cfg))
+                .collect();
             specs.sort_by_key(|s| !ports.iter().any(|p| s.port_hints.contains(p)));
             self.app = App::Bypass;
             for s in specs {
@@ -313,13 +379,26 @@ impl AppState {
             }
         }
         if let App::Datagram(an) = &mut self.app {
-            let mut c = Cx::new(cx.ts, meta, &mut cx.sinks.events, &mut cx.sinks.anomalies, &mut self.anomaly_budget);
+            let mut c = Cx::new(
+                cx.ts,
+                meta,
+                &mut cx.sinks.events,
+                &mut cx.sinks.anomalies,
+                &mut self.anomaly_budget,
+            );
             an.on_datagram(&mut c, dir, payload);
         }
     }
 }
 
-fn handle_progress(a: &mut Active, c: &mut Cx<'_>, dir: Direction, data: &[u8], r: Progress, lim: AppLimits) {
+fn handle_progress(
+    a: &mut Active,
+    c: &mut Cx<'_>,
+    dir: Direction,
+    data: &[u8],
+    r: Progress,
+    lim: AppLimits,
+) {
     let i = dir.index();
     match r {
         Progress::Done => {

@@ -118,7 +118,13 @@ pub fn main() -> i32 {
         .with_writer(std::io::stderr)
         .init();
     match cli.cmd {
-        Cmd::Replay { eve, config, state_dir: _, workers, pcap } => {
+        Cmd::Replay {
+            eve,
+            config,
+            state_dir: _,
+            workers,
+            pcap,
+        } => {
             let cfg = match load_config(&config, workers) {
                 Ok(c) => c,
                 Err(e) => {
@@ -140,11 +146,17 @@ pub fn main() -> i32 {
                 }
             };
             let progress: Option<Box<dyn Progress>> = if std::io::stderr().is_terminal() {
-                let total: u64 = pcap.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+                let total: u64 = pcap
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum();
                 let pb = indicatif::ProgressBar::new(total);
                 pb.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ETA {eta}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {msg} ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 Some(Box::new(Bar(pb, std::time::Instant::now())))
             } else {
@@ -161,7 +173,14 @@ pub fn main() -> i32 {
                 }
             }
         }
-        Cmd::Run { interface, capture, eve, config, state_dir: _, workers } => {
+        Cmd::Run {
+            interface,
+            capture,
+            eve,
+            config,
+            state_dir: _,
+            workers,
+        } => {
             let cfg = match load_config(&config, workers) {
                 Ok(c) => c,
                 Err(e) => {

@@ -144,7 +144,10 @@ pub struct DefragConfig {
 impl Default for DefragConfig {
     fn default() -> Self {
         let d = capture::defrag::DefragLimits::default();
-        DefragConfig { max_datagrams: d.max_datagrams, timeout: d.timeout_secs }
+        DefragConfig {
+            max_datagrams: d.max_datagrams,
+            timeout: d.timeout_secs,
+        }
     }
 }
 
@@ -160,7 +163,10 @@ pub struct OutputConfig {
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { queue_batches: 1024, decode_anomaly_events: false }
+        OutputConfig {
+            queue_batches: 1024,
+            decode_anomaly_events: false,
+        }
     }
 }
 
@@ -174,7 +180,9 @@ impl Config {
     /// The worker count after resolving 0 to the number of cores.
     pub fn worker_count(&self) -> usize {
         if self.workers == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             self.workers
         }

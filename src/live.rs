@@ -45,12 +45,19 @@ fn options(cfg: &Config, iface: &str, fanout: Option<u16>) -> LiveOptions {
 }
 
 fn wall_now() -> Timestamp {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     Timestamp::from_secs_micros(d.as_secs() as i64, i64::from(d.subsec_micros()))
 }
 
 /// Captures on `iface` until SIGINT/SIGTERM.
-pub fn run_live(cfg: Config, iface: &str, fanout: bool, eve: Box<dyn Write + Send>) -> Result<Summary, String> {
+pub fn run_live(
+    cfg: Config,
+    iface: &str,
+    fanout: bool,
+    eve: Box<dyn Write + Send>,
+) -> Result<Summary, String> {
     STOP.store(false, Ordering::SeqCst);
     install_signal_handlers();
     let start = Instant::now();
@@ -59,7 +66,10 @@ pub fn run_live(cfg: Config, iface: &str, fanout: bool, eve: Box<dyn Write + Sen
         return run_fanout(cfg, iface, eve, start);
     }
     let mut src = LiveSource::open(&options(&cfg, iface, None))?;
-    eprintln!("wardwatch: capturing on {iface} (pcap, {} workers)", cfg.worker_count());
+    eprintln!(
+        "wardwatch: capturing on {iface} (pcap, {} workers)",
+        cfg.worker_count()
+    );
     let mut t = Threads::start(&cfg, Arc::from(iface), eve, false)?;
     let mut last_packet = Instant::now();
     let mut err = None;
@@ -94,9 +104,18 @@ pub fn run_live(cfg: Config, iface: &str, fanout: bool, eve: Box<dyn Write + Sen
 }
 
 /// One capture socket per worker in a PACKET_FANOUT group.
-fn run_fanout(cfg: Arc<Config>, iface: &str, eve: Box<dyn Write + Send>, start: Instant) -> Result<Summary, String> {
+fn run_fanout(
+    cfg: Arc<Config>,
+    iface: &str,
+    eve: Box<dyn Write + Send>,
+    start: Instant,
+) -> Result<Summary, String> {
     let n = cfg.worker_count();
-    let group = if cfg.capture.fanout_group != 0 { cfg.capture.fanout_group } else { (std::process::id() & 0xffff) as u16 };
+    let group = if cfg.capture.fanout_group != 0 {
+        cfg.capture.fanout_group
+    } else {
+        (std::process::id() & 0xffff) as u16
+    };
     // Open every socket before any thread starts, so a bad interface fails at once.
     let mut sources = Vec::new();
     for _ in 0..n {
@@ -167,7 +186,9 @@ fn run_fanout(cfg: Arc<Config>, iface: &str, eve: Box<dyn Write + Send>, start: 
             first_err = e;
         }
     }
-    let (events, res) = writer.join().map_err(|_| "the writer thread failed".to_string())?;
+    let (events, res) = writer
+        .join()
+        .map_err(|_| "the writer thread failed".to_string())?;
     res.map_err(|e| format!("writing events: {e}"))?;
     if let Some(e) = first_err {
         return Err(format!("{iface}: {e}"));

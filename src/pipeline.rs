@@ -42,10 +42,24 @@ impl Batch {
     fn push(&mut self, ts: Timestamp, linktype: LinkType, frame: &[u8], origlen: u32, frames: u32) {
         let off = self.data.len() as u32;
         self.data.extend_from_slice(frame);
-        self.entries.push(Entry { ts, linktype, off, len: frame.len() as u32, origlen, frames });
+        self.entries.push(Entry {
+            ts,
+            linktype,
+            off,
+            len: frame.len() as u32,
+            origlen,
+            frames,
+        });
     }
     fn tick(&mut self, ts: Timestamp) {
-        self.entries.push(Entry { ts, linktype: LinkType(0), off: 0, len: 0, origlen: 0, frames: 0 });
+        self.entries.push(Entry {
+            ts,
+            linktype: LinkType(0),
+            off: 0,
+            len: 0,
+            origlen: 0,
+            frames: 0,
+        });
     }
     fn clear(&mut self) {
         self.entries.clear();
@@ -54,14 +68,21 @@ impl Batch {
 }
 
 /// Runs a worker over batches until its queue closes; returns its counters.
-pub(crate) fn worker_loop(mut w: Worker, rx: Receiver<Batch>, ret: Sender<Batch>, events: Sender<Vec<Event>>) -> WorkerStats {
+pub(crate) fn worker_loop(
+    mut w: Worker,
+    rx: Receiver<Batch>,
+    ret: Sender<Batch>,
+    events: Sender<Vec<Event>>,
+) -> WorkerStats {
     for mut b in rx {
         for e in &b.entries {
             if e.frames == 0 {
                 w.tick(e.ts);
                 continue;
             }
-            let Some(frame) = b.data.get(e.off as usize..(e.off + e.len) as usize) else { continue };
+            let Some(frame) = b.data.get(e.off as usize..(e.off + e.len) as usize) else {
+                continue;
+            };
             w.packet(e.ts, e.linktype, frame, e.origlen, e.frames);
         }
         b.clear();
@@ -79,8 +100,18 @@ pub(crate) fn worker_loop(mut w: Worker, rx: Receiver<Batch>, ret: Sender<Batch>
     w.stats()
 }
 
+/// Counts of events by type, and how writing went.
+pub type WriterResult = (
+    std::collections::BTreeMap<&'static str, u64>,
+    std::io::Result<()>,
+);
+
 /// Writes events as EVE lines; returns counts by event type.
-fn writer_loop(rx: Receiver<Vec<Event>>, mut out: Box<dyn Write + Send>, host: String) -> (std::collections::BTreeMap<&'static str, u64>, std::io::Result<()>) {
+fn writer_loop(
+    rx: Receiver<Vec<Event>>,
+    mut out: Box<dyn Write + Send>,
+    host: String,
+) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut res = Ok(());
@@ -110,7 +141,10 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(n: usize) -> Self {
-        Dispatcher { hasher: foldhash::fast::RandomState::default(), n: n.max(1) }
+        Dispatcher {
+            hasher: foldhash::fast::RandomState::default(),
+            n: n.max(1),
+        }
     }
     /// The worker of a decoded frame.
     pub fn pick(&self, d: &capture::decode::Decoded<'_>) -> usize {
@@ -137,7 +171,11 @@ impl Dispatcher {
         if self.n == 1 {
             return 0;
         }
-        let (lo, hi) = if k.src <= k.dst { (k.src, k.dst) } else { (k.dst, k.src) };
+        let (lo, hi) = if k.src <= k.dst {
+            (k.src, k.dst)
+        } else {
+            (k.dst, k.src)
+        };
         let mut h = self.hasher.build_hasher();
         h.write_u16(k.vlan);
         h.write_u8(k.proto);
@@ -180,7 +218,10 @@ impl Dispatch {
             batches: (0..n).map(|_| Batch::default()).collect(),
             txs,
             ret,
-            defrag: Defrag::new(DefragLimits { max_datagrams: cfg.defrag.max_datagrams, timeout_secs: cfg.defrag.timeout }),
+            defrag: Defrag::new(DefragLimits {
+                max_datagrams: cfg.defrag.max_datagrams,
+                timeout_secs: cfg.defrag.timeout,
+            }),
             batch_packets: cfg.capture.batch_packets.max(1),
             max_frame: cfg.capture.max_frame_len as usize,
             last_sec: i64::MIN,
@@ -191,7 +232,9 @@ impl Dispatch {
 
     fn send(&mut self, i: usize) {
         let fresh = self.ret.try_recv().unwrap_or_default();
-        let (Some(b), Some(tx)) = (self.batches.get_mut(i), self.txs.get(i)) else { return };
+        let (Some(b), Some(tx)) = (self.batches.get_mut(i), self.txs.get(i)) else {
+            return;
+        };
         let full = std::mem::replace(b, fresh);
         if self.blocking {
             let _ = tx.send(full);
@@ -220,7 +263,9 @@ impl Dispatch {
     pub fn packet(&mut self, ts: Timestamp, lt: LinkType, data: &[u8], origlen: u32) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(origlen);
-        let data = data.get(..data.len().min(self.max_frame)).unwrap_or_default();
+        let data = data
+            .get(..data.len().min(self.max_frame))
+            .unwrap_or_default();
         self.clock(ts);
         // Common case: read the flow key straight off the frame; the worker decodes it.
         if let Some(k) = HashKey::fast(lt, data) {
@@ -228,7 +273,11 @@ impl Dispatch {
             if let Some(b) = self.batches.get_mut(w) {
                 b.push(ts, lt, data, origlen, 1);
             }
-            if self.batches.get(w).is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20) {
+            if self
+                .batches
+                .get(w)
+                .is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20)
+            {
                 self.send(w);
             }
             return;
@@ -242,10 +291,16 @@ impl Dispatch {
         };
         let w = if let Some(fr) = d.ip.and_then(|ip| ip.frag) {
             match self.defrag.add(ts, data, origlen, &d, fr) {
-                DefragOutcome::Complete { frame, frames, wire_bytes } => {
+                DefragOutcome::Complete {
+                    frame,
+                    frames,
+                    wire_bytes,
+                } => {
                     self.stats.fragments_reassembled += 1;
                     let Ok(whole) = decode(lt, &frame) else {
-                        self.stats.anomalies.add("decode", "malformed_reassembled", 1);
+                        self.stats
+                            .anomalies
+                            .add("decode", "malformed_reassembled", 1);
                         return;
                     };
                     let w = self.disp.pick(&whole);
@@ -268,7 +323,11 @@ impl Dispatch {
             }
             w
         };
-        if self.batches.get(w).is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20) {
+        if self
+            .batches
+            .get(w)
+            .is_some_and(|b| b.entries.len() >= self.batch_packets || b.data.len() >= 1 << 20)
+        {
             self.send(w);
         }
     }
@@ -290,7 +349,9 @@ impl Dispatch {
             self.stats.anomalies.add("decode", r, *c);
         }
         if self.defrag.pending() > 0 {
-            self.stats.anomalies.add("decode", "frag_incomplete", self.defrag.pending() as u64);
+            self.stats
+                .anomalies
+                .add("decode", "frag_incomplete", self.defrag.pending() as u64);
         }
         self.txs.clear();
         self.stats
@@ -301,12 +362,17 @@ impl Dispatch {
 pub struct Threads {
     pub dispatch: Dispatch,
     workers: Vec<std::thread::JoinHandle<WorkerStats>>,
-    writer: std::thread::JoinHandle<(std::collections::BTreeMap<&'static str, u64>, std::io::Result<()>)>,
+    writer: std::thread::JoinHandle<WriterResult>,
 }
 
 impl Threads {
     /// Starts `n` workers fed by a dispatcher, and the EVE writer.
-    pub fn start(cfg: &Arc<Config>, iface: Arc<str>, eve: Box<dyn Write + Send>, blocking: bool) -> Result<Threads, String> {
+    pub fn start(
+        cfg: &Arc<Config>,
+        iface: Arc<str>,
+        eve: Box<dyn Write + Send>,
+        blocking: bool,
+    ) -> Result<Threads, String> {
         let n = cfg.worker_count();
         let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
         let writer = spawn_writer(ev_rx, eve, cfg.sensor_name.clone())?;
@@ -325,17 +391,33 @@ impl Threads {
             );
             txs.push(tx);
         }
-        Ok(Threads { dispatch: Dispatch::new(cfg, txs, ret_rx, blocking), workers, writer })
+        Ok(Threads {
+            dispatch: Dispatch::new(cfg, txs, ret_rx, blocking),
+            workers,
+            writer,
+        })
     }
 
     /// Ends the run: queues close, workers flush every flow, the writer drains.
-    pub fn join(self) -> Result<(ReaderStats, WorkerStats, std::collections::BTreeMap<&'static str, u64>), String> {
+    pub fn join(
+        self,
+    ) -> Result<
+        (
+            ReaderStats,
+            WorkerStats,
+            std::collections::BTreeMap<&'static str, u64>,
+        ),
+        String,
+    > {
         let rs = self.dispatch.close();
         let mut ws = WorkerStats::default();
         for h in self.workers {
             ws.merge(&h.join().map_err(|_| "a worker thread failed".to_string())?);
         }
-        let (events, res) = self.writer.join().map_err(|_| "the writer thread failed".to_string())?;
+        let (events, res) = self
+            .writer
+            .join()
+            .map_err(|_| "the writer thread failed".to_string())?;
         res.map_err(|e| format!("writing events: {e}"))?;
         Ok((rs, ws, events))
     }
@@ -345,7 +427,7 @@ pub(crate) fn spawn_writer(
     rx: Receiver<Vec<Event>>,
     eve: Box<dyn Write + Send>,
     host: String,
-) -> Result<std::thread::JoinHandle<(std::collections::BTreeMap<&'static str, u64>, std::io::Result<()>)>, String> {
+) -> Result<std::thread::JoinHandle<WriterResult>, String> {
     std::thread::Builder::new()
         .name("ww-writer".into())
         .spawn(move || writer_loop(rx, eve, host))
@@ -372,7 +454,10 @@ pub fn run_replay(
     );
     let mut t = Threads::start(&cfg, iface, eve, true)?;
     let d = &mut t.dispatch;
-    while src.next_with(|hdr, data| d.packet(hdr.ts, hdr.linktype, data, hdr.origlen)).is_some() {
+    while src
+        .next_with(|hdr, data| d.packet(hdr.ts, hdr.linktype, data, hdr.origlen))
+        .is_some()
+    {
         if let Some(p) = &progress {
             if d.stats.packets % 16_384 == 0 {
                 p.update(d.stats.packets, d.stats.bytes, src.position());

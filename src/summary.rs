@@ -36,7 +36,13 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(r: ReaderStats, w: WorkerStats, events: BTreeMap<&'static str, u64>, elapsed: Duration, workers: usize) -> Self {
+    pub fn new(
+        r: ReaderStats,
+        w: WorkerStats,
+        events: BTreeMap<&'static str, u64>,
+        elapsed: Duration,
+        workers: usize,
+    ) -> Self {
         let mut an = r.anomalies.clone();
         an.merge(&w.anomalies);
         Summary {
@@ -65,13 +71,37 @@ impl fmt::Display for Summary {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         writeln!(f, "packets:      {}", self.packets)?;
         writeln!(f, "bytes:        {}", self.bytes)?;
-        writeln!(f, "flows:        {} ({} evicted)", self.flows, self.flows_evicted)?;
-        writeln!(f, "reassembled:  {} bytes, {} gaps", self.reassembled_bytes, self.gaps)?;
+        writeln!(
+            f,
+            "flows:        {} ({} evicted)",
+            self.flows, self.flows_evicted
+        )?;
+        writeln!(
+            f,
+            "reassembled:  {} bytes, {} gaps",
+            self.reassembled_bytes, self.gaps
+        )?;
         if self.kernel_drops + self.queue_drops > 0 {
-            writeln!(f, "drops:        {} kernel, {} queue", self.kernel_drops, self.queue_drops)?;
+            writeln!(
+                f,
+                "drops:        {} kernel, {} queue",
+                self.kernel_drops, self.queue_drops
+            )?;
         }
-        let ev: Vec<String> = self.events.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(f, "events:       {}", if ev.is_empty() { "none".into() } else { ev.join(" ") })?;
+        let ev: Vec<String> = self
+            .events
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(
+            f,
+            "events:       {}",
+            if ev.is_empty() {
+                "none".into()
+            } else {
+                ev.join(" ")
+            }
+        )?;
         writeln!(f, "anomalies:    {}", self.anomaly_total())?;
         for (layer, code, n) in &self.anomalies {
             writeln!(f, "  {layer}.{code}: {n}")?;

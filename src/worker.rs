@@ -89,9 +89,17 @@ impl Worker {
         Worker {
             table: FlowTable::new(limits),
             budget: Budget::new(cfg.stream.global_bytes / workers.max(1)),
-            rlim: ReassemblyLimits { per_flow_bytes: cfg.stream.per_flow_bytes },
-            alim: AppLimits { probe_bytes: cfg.stream.probe_bytes, max_pending_bytes: cfg.stream.max_pending_bytes },
-            defrag: Defrag::new(DefragLimits { max_datagrams: cfg.defrag.max_datagrams, timeout_secs: cfg.defrag.timeout }),
+            rlim: ReassemblyLimits {
+                per_flow_bytes: cfg.stream.per_flow_bytes,
+            },
+            alim: AppLimits {
+                probe_bytes: cfg.stream.probe_bytes,
+                max_pending_bytes: cfg.stream.max_pending_bytes,
+            },
+            defrag: Defrag::new(DefragLimits {
+                max_datagrams: cfg.defrag.max_datagrams,
+                timeout_secs: cfg.defrag.timeout,
+            }),
             sinks: Sinks::default(),
             stats: WorkerStats::default(),
             in_iface,
@@ -152,7 +160,11 @@ impl Worker {
         if let Some(fr) = ip.frag {
             // Fragments reach a worker only on live capture without kernel defragmentation.
             match self.defrag.add(ts, frame, origlen, &d, fr) {
-                DefragOutcome::Complete { frame: whole, frames: n, wire_bytes } => {
+                DefragOutcome::Complete {
+                    frame: whole,
+                    frames: n,
+                    wire_bytes,
+                } => {
                     self.stats.fragments_reassembled += 1;
                     let wire = u32::try_from(wire_bytes).unwrap_or(u32::MAX);
                     self.packet(ts, lt, &whole, wire, n);
@@ -176,7 +188,14 @@ impl Worker {
             L4::Tcp(_) | L4::Udp => (d.src_port, d.dst_port),
             L4::Other => (0, 0),
         };
-        let key = FlowKey { vlan: d.vlan, proto: ip.proto, src_ip: ip.src, src_port: sport, dst_ip: ip.dst, dst_port: dport };
+        let key = FlowKey {
+            vlan: d.vlan,
+            proto: ip.proto,
+            src_ip: ip.src,
+            src_port: sport,
+            dst_ip: ip.dst,
+            dst_port: dport,
+        };
         let tcp = if let L4::Tcp(t) = d.l4 { Some(t) } else { None };
         let flags = tcp.map(|t| t.flags).unwrap_or(0);
 
@@ -199,11 +218,22 @@ impl Worker {
             }
         }
         let (idx, dir) = match found {
-            Some((idx, to_server)) => (idx, if to_server { Direction::ToServer } else { Direction::ToClient }),
+            Some((idx, to_server)) => (
+                idx,
+                if to_server {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                },
+            ),
             None => {
                 // The originator is the sender, except when the first packet is a SYN-ACK.
                 let reversed = flags & (SYN | ACK) == (SYN | ACK);
-                let (okey, smac, dmac) = if reversed { (key.reversed(), d.dst_mac, d.src_mac) } else { (key, d.src_mac, d.dst_mac) };
+                let (okey, smac, dmac) = if reversed {
+                    (key.reversed(), d.dst_mac, d.src_mac)
+                } else {
+                    (key, d.src_mac, d.dst_mac)
+                };
                 let meta = FlowMeta {
                     flow_id: okey.flow_id(ts.micros()),
                     key: okey,
@@ -220,18 +250,33 @@ impl Worker {
                     TimeoutClass::Other
                 };
                 let mut ended = std::mem::take(&mut self.ended);
-                let idx = self.table.insert(meta, ts, class, AppState::new(self.cfg.flow.anomaly_events_per_flow), &mut |f, r| ended.push((f, r)));
+                let idx = self.table.insert(
+                    meta,
+                    ts,
+                    class,
+                    AppState::new(self.cfg.flow.anomaly_events_per_flow),
+                    &mut |f, r| ended.push((f, r)),
+                );
                 for (f, r) in ended.drain(..) {
                     self.end_flow(f, r, ts);
                 }
                 self.ended = ended;
                 self.stats.flows_created += 1;
-                (idx, if reversed { Direction::ToClient } else { Direction::ToServer })
+                (
+                    idx,
+                    if reversed {
+                        Direction::ToClient
+                    } else {
+                        Direction::ToServer
+                    },
+                )
             }
         };
 
         let bypass_unknown = self.cfg.stream.bypass_unknown;
-        let Some(f) = self.table.get_mut(idx) else { return };
+        let Some(f) = self.table.get_mut(idx) else {
+            return;
+        };
         let i = dir.index();
         f.pkts[i] += u64::from(frames.max(1));
         f.bytes[i] += u64::from(origlen);
@@ -253,12 +298,22 @@ impl Worker {
             let skip = bypass_unknown && f.state.is_bypassed();
             if !skip {
                 let reasm = f.tcp.get_or_insert_with(|| Box::new(TcpReassembler::new()));
-                let mut cx = Ctx { ts, cfg: &self.cfg.analyzers, lim: self.alim, sinks: &mut self.sinks };
+                let mut cx = Ctx {
+                    ts,
+                    cfg: &self.cfg.analyzers,
+                    lim: self.alim,
+                    sinks: &mut self.sinks,
+                };
                 let state = &mut f.state;
                 let meta = &mut f.meta;
-                reasm.segment(dir, &t, d.payload, &self.rlim, &mut self.budget, &mut |dd, chunk| {
-                    state.on_chunk(&mut cx, meta, dd, chunk)
-                });
+                reasm.segment(
+                    dir,
+                    &t,
+                    d.payload,
+                    &self.rlim,
+                    &mut self.budget,
+                    &mut |dd, chunk| state.on_chunk(&mut cx, meta, dd, chunk),
+                );
                 if bypass_unknown && f.state.is_bypassed() {
                     // Nobody wants these bytes: stop reassembling and free the buffer.
                     if let Some(r) = f.tcp.as_mut() {
@@ -267,7 +322,12 @@ impl Worker {
                 }
             }
         } else if matches!(d.l4, L4::Udp) && !d.payload.is_empty() {
-            let mut cx = Ctx { ts, cfg: &self.cfg.analyzers, lim: self.alim, sinks: &mut self.sinks };
+            let mut cx = Ctx {
+                ts,
+                cfg: &self.cfg.analyzers,
+                lim: self.alim,
+                sinks: &mut self.sinks,
+            };
             f.state.on_datagram(&mut cx, &mut f.meta, dir, d.payload);
         }
         self.table.touch(idx, ts, class);
@@ -301,7 +361,9 @@ impl Worker {
         }
         self.defrag.anomalies.clear();
         if self.defrag.pending() > 0 {
-            self.stats.anomalies.add("decode", "frag_incomplete", self.defrag.pending() as u64);
+            self.stats
+                .anomalies
+                .add("decode", "frag_incomplete", self.defrag.pending() as u64);
         }
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.flows_timed_out = self.table.stats.timed_out;
@@ -309,13 +371,20 @@ impl Worker {
 
     fn end_flow(&mut self, mut f: Flow<AppState>, reason: FlowEndReason, now: Timestamp) {
         let ts = if now > f.last { f.last } else { now };
-        let mut cx = Ctx { ts, cfg: &self.cfg.analyzers, lim: self.alim, sinks: &mut self.sinks };
+        let mut cx = Ctx {
+            ts,
+            cfg: &self.cfg.analyzers,
+            lim: self.alim,
+            sinks: &mut self.sinks,
+        };
         let mut stream = None;
         if let Some(mut r) = f.tcp.take() {
             {
                 let state = &mut f.state;
                 let meta = &mut f.meta;
-                r.finish(&mut self.budget, &mut |dd, chunk| state.on_chunk(&mut cx, meta, dd, chunk));
+                r.finish(&mut self.budget, &mut |dd, chunk| {
+                    state.on_chunk(&mut cx, meta, dd, chunk)
+                });
             }
             r.release(&mut self.budget);
             let s = r.stats;
@@ -353,7 +422,11 @@ impl Worker {
             tcp,
         };
         self.stats.flows_ended += 1;
-        self.sinks.events.push(Event { ts: f.start, flow: Some(Box::new(f.meta)), kind: EventKind::Flow(rec) });
+        self.sinks.events.push(Event {
+            ts: f.start,
+            flow: Some(Box::new(f.meta)),
+            kind: EventKind::Flow(rec),
+        });
     }
 
     /// Takes the events produced so far.
@@ -389,7 +462,11 @@ fn update_tcp_state(f: &mut Flow<AppState>, dir: Direction, flags: u8) {
     }
     if flags & FIN != 0 {
         f.fin_seen[dir.index()] = true;
-        f.tcp_state = if f.fin_seen[0] && f.fin_seen[1] { Closed } else { Closing };
+        f.tcp_state = if f.fin_seen[0] && f.fin_seen[1] {
+            Closed
+        } else {
+            Closing
+        };
         return;
     }
     f.tcp_state = match (f.tcp_state, flags & (SYN | ACK), dir) {

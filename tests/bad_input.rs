@@ -12,7 +12,12 @@ const B: [u8; 6] = [2, 0, 0, 0, 0, 2];
 
 fn good_pcap() -> Vec<u8> {
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
-    let mut c = TcpConv::new((Ipv4Addr::new(10, 0, 0, 1), 40000), (Ipv4Addr::new(10, 0, 0, 2), 104), 1, 2);
+    let mut c = TcpConv::new(
+        (Ipv4Addr::new(10, 0, 0, 1), 40000),
+        (Ipv4Addr::new(10, 0, 0, 2), 104),
+        1,
+        2,
+    );
     let mut t = 1_000_000;
     for f in c.handshake() {
         w.add(t, &f);
@@ -30,7 +35,11 @@ fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn assert_counted(run: &Run, reason: &str) {
     assert_eq!(run.code, 0, "exit code; stderr: {}", run.stderr);
-    assert!(run.stderr.contains(reason), "summary lacks {reason}:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(reason),
+        "summary lacks {reason}:\n{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 
@@ -49,7 +58,11 @@ fn bad_input_truncated_pcap_keeps_earlier_packets() {
 fn bad_input_wrong_magic_is_counted_and_other_files_go_on() {
     // A non-capture file among good ones: counted as bad_magic, the good file is processed.
     let dir = tempdir("magic");
-    let bad = write(&dir, "bad.pcap", b"GIF89a this is an image, not a capture file");
+    let bad = write(
+        &dir,
+        "bad.pcap",
+        b"GIF89a this is an image, not a capture file",
+    );
     let good = write(&dir, "good.pcap", &good_pcap());
     let run = replay(None, &[bad, good]);
     assert_counted(&run, "file.bad_magic");
@@ -79,7 +92,15 @@ fn bad_input_zero_and_huge_snaplen_and_caplen_over_snaplen() {
 fn bad_input_pcapng_unknown_block_is_skipped() {
     // A pcapng with an unknown block between packets: counted, the packets after it are read.
     let dir = tempdir("ng");
-    let frame = udp_frame(A, B, Ipv4Addr::new(10, 0, 0, 1), 5000, Ipv4Addr::new(10, 0, 0, 2), 53, b"q");
+    let frame = udp_frame(
+        A,
+        B,
+        Ipv4Addr::new(10, 0, 0, 1),
+        5000,
+        Ipv4Addr::new(10, 0, 0, 2),
+        53,
+        b"q",
+    );
     let mut f = vec![];
     let block = |ty: u32, body: &[u8]| {
         let mut b = vec![];
@@ -128,7 +149,15 @@ fn bad_input_fragments_overlapping_and_never_completing() {
     // Overlapping fragments with different bytes and a datagram that never completes.
     let dir = tempdir("frag");
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
-    let full = udp_frame(A, B, Ipv4Addr::new(10, 0, 0, 1), 5000, Ipv4Addr::new(10, 0, 0, 2), 53, &[7u8; 64]);
+    let full = udp_frame(
+        A,
+        B,
+        Ipv4Addr::new(10, 0, 0, 1),
+        5000,
+        Ipv4Addr::new(10, 0, 0, 2),
+        53,
+        &[7u8; 64],
+    );
     let frag = |id: u16, off8: u16, more: bool, body: &[u8]| {
         let mut f = full[..34].to_vec();
         f[16..18].copy_from_slice(&((20 + body.len()) as u16).to_be_bytes());
@@ -147,14 +176,30 @@ fn bad_input_fragments_overlapping_and_never_completing() {
     let run = replay(None, &[write(&dir, "f.pcap", &w.into_bytes())]);
     assert_counted(&run, "decode.frag_overlap");
     assert_counted(&run, "decode.frag_incomplete");
-    assert_eq!(run.flows().len(), 1, "the overlapping datagram still completes: {}", run.eve);
+    assert_eq!(
+        run.flows().len(),
+        1,
+        "the overlapping datagram still completes: {}",
+        run.eve
+    );
 }
 
 #[test]
 fn bad_input_tcp_nonsense_options_counted() {
     // A SYN whose option length runs past the header is counted; the flow is still tracked.
     let dir = tempdir("opts");
-    let mut f = tcp_frame(A, B, Ipv4Addr::new(10, 0, 0, 1), 1, Ipv4Addr::new(10, 0, 0, 2), 2, 9, 0, SYN, b"");
+    let mut f = tcp_frame(
+        A,
+        B,
+        Ipv4Addr::new(10, 0, 0, 1),
+        1,
+        Ipv4Addr::new(10, 0, 0, 2),
+        2,
+        9,
+        0,
+        SYN,
+        b"",
+    );
     // Grow the TCP header to 24 bytes with an MSS option claiming length 9.
     f.splice(54..54, [2u8, 9, 5, 0xb4]);
     f[46] = 6 << 4;
@@ -173,7 +218,18 @@ fn bad_input_garbage_frames_are_counted_by_reason() {
     let dir = tempdir("garbage");
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
     w.add(1, &[1, 2, 3]);
-    let good = tcp_frame(A, B, Ipv4Addr::new(10, 0, 0, 1), 1, Ipv4Addr::new(10, 0, 0, 2), 2, 9, 0, SYN, b"");
+    let good = tcp_frame(
+        A,
+        B,
+        Ipv4Addr::new(10, 0, 0, 1),
+        1,
+        Ipv4Addr::new(10, 0, 0, 2),
+        2,
+        9,
+        0,
+        SYN,
+        b"",
+    );
     w.add(2, &good[..30]);
     let mut bad_ihl = good.clone();
     bad_ihl[14] = 0x41;
@@ -210,8 +266,14 @@ fn cli_missing_interface_is_one_line_and_exit_2() {
 #[test]
 fn cli_help_reads_well() {
     // --help names both subcommands with their purpose.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wardwatch")).arg("--help").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(s.contains("replay") && s.contains("run") && s.contains("capture files"), "{s}");
+    assert!(
+        s.contains("replay") && s.contains("run") && s.contains("capture files"),
+        "{s}"
+    );
 }

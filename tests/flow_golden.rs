@@ -57,7 +57,11 @@ fn tshark_conv(file: &Path) -> Vec<Conv> {
         .args(["-q", "-z", "conv,tcp", "-z", "conv,udp"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut proto = "";
     let mut v = vec![];
@@ -91,18 +95,38 @@ fn bytes_match(ours: u64, theirs: u64, unit: &str) -> bool {
     }
 }
 
+/// An endpoint and per-direction (packets, bytes).
+type Ep = (String, u16);
+type Counts = (u64, u64);
+/// (proto, src, dst, to server, to client).
+type FlowRow = (String, Ep, Ep, Counts, Counts);
+/// tshark stream: (A, B, A->B, B->A).
+type StreamRow = (Ep, Ep, Counts, Counts);
+
 /// Our TCP/UDP flows as (proto, src, dst, pkts/bytes to server, to client).
-fn our_flows(v: &[Value]) -> Vec<(String, (String, u16), (String, u16), (u64, u64), (u64, u64))> {
+fn our_flows(v: &[Value]) -> Vec<FlowRow> {
     v.iter()
         .filter(|e| e["event_type"] == "flow" && (e["proto"] == "TCP" || e["proto"] == "UDP"))
         .map(|e| {
             let f = &e["flow"];
             (
                 e["proto"].as_str().unwrap().to_string(),
-                (e["src_ip"].as_str().unwrap().to_string(), e["src_port"].as_u64().unwrap() as u16),
-                (e["dest_ip"].as_str().unwrap().to_string(), e["dest_port"].as_u64().unwrap() as u16),
-                (f["pkts_toserver"].as_u64().unwrap(), f["bytes_toserver"].as_u64().unwrap()),
-                (f["pkts_toclient"].as_u64().unwrap(), f["bytes_toclient"].as_u64().unwrap()),
+                (
+                    e["src_ip"].as_str().unwrap().to_string(),
+                    e["src_port"].as_u64().unwrap() as u16,
+                ),
+                (
+                    e["dest_ip"].as_str().unwrap().to_string(),
+                    e["dest_port"].as_u64().unwrap() as u16,
+                ),
+                (
+                    f["pkts_toserver"].as_u64().unwrap(),
+                    f["bytes_toserver"].as_u64().unwrap(),
+                ),
+                (
+                    f["pkts_toclient"].as_u64().unwrap(),
+                    f["bytes_toclient"].as_u64().unwrap(),
+                ),
             )
         })
         .collect()
@@ -123,7 +147,7 @@ fn flow_conversations_match_tshark_conv() {
     let cfg = long_timeouts_config(&dir, 1);
     for rel in CONV_FILES {
         let file = pcap(rel);
-        let run = replay(Some(&cfg), &[file.clone()]);
+        let run = replay(Some(&cfg), std::slice::from_ref(&file));
         assert_eq!(run.code, 0, "{rel}: {}", run.stderr);
         let mut ours = our_flows(&run.events());
         let theirs = tshark_conv(&file);
@@ -147,29 +171,66 @@ fn flow_conversations_match_tshark_conv() {
                 Some(i) => {
                     ours.remove(i);
                 }
-                None => panic!("{rel}: no flow matches tshark's {c:?}\nours: {:?}", our_flows(&run.events())),
+                None => panic!(
+                    "{rel}: no flow matches tshark's {c:?}\nours: {:?}",
+                    our_flows(&run.events())
+                ),
             }
         }
-        assert!(ours.is_empty(), "{rel}: flows tshark does not report: {ours:?}");
+        assert!(
+            ours.is_empty(),
+            "{rel}: flows tshark does not report: {ours:?}"
+        );
     }
 }
 
 /// Per-stream frames and bytes from tshark's per-packet fields, with every IP fragment
 /// frame counted in the stream its datagram was reassembled into.
-fn tshark_streams_with_fragments(file: &Path) -> Vec<((String, u16), (String, u16), (u64, u64), (u64, u64))> {
+fn tshark_streams_with_fragments(file: &Path) -> Vec<StreamRow> {
     let out = Command::new("tshark")
         .arg("-n")
         .arg("-r")
         .arg(file)
         .args(["-2", "-T", "fields", "-E", "occurrence=l"])
-        .args(["-e", "frame.number", "-e", "frame.len", "-e", "ip.reassembled_in", "-e", "ipv6.reassembled.in"])
-        .args(["-e", "udp.stream", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst"])
-        .args(["-e", "udp.srcport", "-e", "tcp.srcport", "-e", "udp.dstport", "-e", "tcp.dstport"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "frame.len",
+            "-e",
+            "ip.reassembled_in",
+            "-e",
+            "ipv6.reassembled.in",
+        ])
+        .args([
+            "-e",
+            "udp.stream",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "ip.src",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "ipv6.dst",
+        ])
+        .args([
+            "-e",
+            "udp.srcport",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "tcp.dstport",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     // frame -> (stream key, src endpoint); stream key = "u<id>" or "t<id>".
-    let mut frame_stream: HashMap<u64, (String, (String, u16), (String, u16))> = HashMap::new();
+    let mut frame_stream: HashMap<u64, (String, Ep, Ep)> = HashMap::new();
     let mut later: Vec<(u64, u64)> = vec![]; // (reassembled_in, len)
     let mut lens: Vec<(u64, u64)> = vec![];
     for line in text.lines() {
@@ -177,21 +238,36 @@ fn tshark_streams_with_fragments(file: &Path) -> Vec<((String, u16), (String, u1
         let num: u64 = c[0].parse().unwrap();
         let len: u64 = c[1].parse().unwrap();
         let reasm = if !c[2].is_empty() { c[2] } else { c[3] };
-        let stream = if !c[4].is_empty() { format!("u{}", c[4]) } else if !c[5].is_empty() { format!("t{}", c[5]) } else { String::new() };
+        let stream = if !c[4].is_empty() {
+            format!("u{}", c[4])
+        } else if !c[5].is_empty() {
+            format!("t{}", c[5])
+        } else {
+            String::new()
+        };
         if !stream.is_empty() {
             let src = if !c[7].is_empty() { c[7] } else { c[6] };
             let dst = if !c[9].is_empty() { c[9] } else { c[8] };
             let sp = if !c[10].is_empty() { c[10] } else { c[11] };
             let dp = if !c[12].is_empty() { c[12] } else { c[13] };
-            frame_stream.insert(num, (stream, (src.into(), sp.parse().unwrap()), (dst.into(), dp.parse().unwrap())));
+            frame_stream.insert(
+                num,
+                (
+                    stream,
+                    (src.into(), sp.parse().unwrap()),
+                    (dst.into(), dp.parse().unwrap()),
+                ),
+            );
             lens.push((num, len));
         } else if !reasm.is_empty() {
             later.push((reasm.parse().unwrap(), len));
         }
     }
-    let mut streams: Vec<(String, (String, u16), (String, u16), (u64, u64), (u64, u64))> = vec![];
+    let mut streams: Vec<(String, Ep, Ep, Counts, Counts)> = vec![];
     let mut add = |f: u64, len: u64| {
-        let Some((key, s, d)) = frame_stream.get(&f).cloned() else { return };
+        let Some((key, s, d)) = frame_stream.get(&f).cloned() else {
+            return;
+        };
         let st = match streams.iter_mut().find(|x| x.0 == key) {
             Some(x) => x,
             None => {
@@ -209,7 +285,10 @@ fn tshark_streams_with_fragments(file: &Path) -> Vec<((String, u16), (String, u1
     for (f, len) in later {
         add(f, len);
     }
-    streams.into_iter().map(|(_, a, b, ab, ba)| (a, b, ab, ba)).collect()
+    streams
+        .into_iter()
+        .map(|(_, a, b, ab, ba)| (a, b, ab, ba))
+        .collect()
 }
 
 #[test]
@@ -223,20 +302,24 @@ fn flow_fragmented_datagrams_count_every_fragment_frame() {
     let cfg = long_timeouts_config(&dir, 1);
     for rel in FRAG_FILES {
         let file = pcap(rel);
-        let run = replay(Some(&cfg), &[file.clone()]);
+        let run = replay(Some(&cfg), std::slice::from_ref(&file));
         assert_eq!(run.code, 0);
         let mut ours = our_flows(&run.events());
         let theirs = tshark_streams_with_fragments(&file);
         assert!(!theirs.is_empty());
         for (a, b, ab, ba) in &theirs {
             let pos = ours.iter().position(|(_, s, d, ts, tc)| {
-                (s == a && d == b && ts == ab && tc == ba) || (s == b && d == a && ts == ba && tc == ab)
+                (s == a && d == b && ts == ab && tc == ba)
+                    || (s == b && d == a && ts == ba && tc == ab)
             });
             match pos {
                 Some(i) => {
                     ours.remove(i);
                 }
-                None => panic!("{rel}: no flow matches tshark stream {a:?} {b:?} {ab:?} {ba:?}\nours: {:?}", our_flows(&run.events())),
+                None => panic!(
+                    "{rel}: no flow matches tshark stream {a:?} {b:?} {ab:?} {ba:?}\nours: {:?}",
+                    our_flows(&run.events())
+                ),
             }
         }
         assert!(ours.is_empty(), "{rel}: extra flows {ours:?}");
@@ -254,15 +337,26 @@ fn flow_eve_output_matches_reviewed_snapshots() {
         let run = replay(Some(&cfg), &[pcap(rel)]);
         assert_eq!(run.code, 0);
         let name = rel.replace('/', "__");
-        let snap = root().join("tests/snapshots/flow").join(format!("{name}.eve.jsonl"));
+        let snap = root()
+            .join("tests/snapshots/flow")
+            .join(format!("{name}.eve.jsonl"));
         if bless {
             std::fs::write(&snap, &run.eve).unwrap();
             continue;
         }
-        let want = std::fs::read_to_string(&snap)
-            .unwrap_or_else(|_| panic!("missing snapshot {}; run with WARDWATCH_BLESS=1 and review", snap.display()));
+        let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| {
+            panic!(
+                "missing snapshot {}; run with WARDWATCH_BLESS=1 and review",
+                snap.display()
+            )
+        });
         if want != run.eve {
-            let diff: Vec<_> = want.lines().zip(run.eve.lines()).filter(|(a, b)| a != b).take(2).collect();
+            let diff: Vec<_> = want
+                .lines()
+                .zip(run.eve.lines())
+                .filter(|(a, b)| a != b)
+                .take(2)
+                .collect();
             panic!(
                 "{rel}: EVE differs from {} ({} vs {} lines); first differences: {diff:#?}",
                 snap.display(),
@@ -280,8 +374,16 @@ fn flow_output_is_the_same_for_one_and_two_workers() {
     let one = long_timeouts_config(&dir, 1);
     let two = long_timeouts_config(&dir, 2);
     for rel in CONV_FILES.iter().chain(FRAG_FILES) {
-        let mut a: Vec<String> = replay(Some(&one), &[pcap(rel)]).eve.lines().map(String::from).collect();
-        let mut b: Vec<String> = replay(Some(&two), &[pcap(rel)]).eve.lines().map(String::from).collect();
+        let mut a: Vec<String> = replay(Some(&one), &[pcap(rel)])
+            .eve
+            .lines()
+            .map(String::from)
+            .collect();
+        let mut b: Vec<String> = replay(Some(&two), &[pcap(rel)])
+            .eve
+            .lines()
+            .map(String::from)
+            .collect();
         a.sort();
         b.sort();
         assert_eq!(a, b, "{rel}");
@@ -312,17 +414,26 @@ fn flow_several_files_are_read_in_timestamp_order() {
     let f1 = pcap("flow/dns.pcap");
     let f2 = pcap("flow/tcp_scan.pcapng");
     let both = replay(Some(&cfg), &[f1.clone(), f2.clone()]);
-    let mut sep: Vec<String> = replay(Some(&cfg), &[f1]).eve.lines().chain(replay(Some(&cfg), &[f2]).eve.lines()).map(|l| {
-        // in_iface names the first file of a run; drop it for the comparison.
-        let mut v: Value = serde_json::from_str(l).unwrap();
-        v.as_object_mut().unwrap().remove("in_iface");
-        v.to_string()
-    }).collect();
-    let mut joined: Vec<String> = both.eve.lines().map(|l| {
-        let mut v: Value = serde_json::from_str(l).unwrap();
-        v.as_object_mut().unwrap().remove("in_iface");
-        v.to_string()
-    }).collect();
+    let mut sep: Vec<String> = replay(Some(&cfg), &[f1])
+        .eve
+        .lines()
+        .chain(replay(Some(&cfg), &[f2]).eve.lines())
+        .map(|l| {
+            // in_iface names the first file of a run; drop it for the comparison.
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("in_iface");
+            v.to_string()
+        })
+        .collect();
+    let mut joined: Vec<String> = both
+        .eve
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("in_iface");
+            v.to_string()
+        })
+        .collect();
     sep.sort();
     joined.sort();
     assert_eq!(sep, joined);

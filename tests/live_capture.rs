@@ -13,7 +13,7 @@ use testkit::pcap::{udp_frame, PcapWriter, TcpConv, ACK, LINKTYPE_ETHERNET, PSH}
 
 /// Writes the traffic to send: TCP connections with data both ways and UDP exchanges,
 /// all between loopback addresses (they never leave the namespace).
-fn traffic(path: &Path) -> Vec<(String, u16, String, u16, u64, u64)> {
+fn traffic(path: &Path) -> Vec<FlowRow> {
     let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
     let mut t = 1_700_000_000_000_000i64;
     let mut expected = vec![];
@@ -49,8 +49,24 @@ fn traffic(path: &Path) -> Vec<(String, u16, String, u16, u64, u64)> {
     for i in 0..4u16 {
         let c = Ipv4Addr::new(127, 0, 3, 1 + i as u8);
         let s = Ipv4Addr::new(127, 0, 2, 53);
-        let q = udp_frame([2, 0, 0, 0, 3, 1], [2, 0, 0, 0, 2, 53], c, 50000 + i, s, 53, b"query");
-        let r = udp_frame([2, 0, 0, 0, 2, 53], [2, 0, 0, 0, 3, 1], s, 53, c, 50000 + i, b"answer!");
+        let q = udp_frame(
+            [2, 0, 0, 0, 3, 1],
+            [2, 0, 0, 0, 2, 53],
+            c,
+            50000 + i,
+            s,
+            53,
+            b"query",
+        );
+        let r = udp_frame(
+            [2, 0, 0, 0, 2, 53],
+            [2, 0, 0, 0, 3, 1],
+            s,
+            53,
+            c,
+            50000 + i,
+            b"answer!",
+        );
         w.add(t, &q);
         w.add(t + 500, &r);
         t += 1000;
@@ -60,7 +76,10 @@ fn traffic(path: &Path) -> Vec<(String, u16, String, u16, u64, u64)> {
     expected
 }
 
-fn capture_flows(dir: &Path, mode: &str, workers: usize) -> (Vec<(String, u16, String, u16, u64, u64)>, u64, String) {
+/// Flows seen as (src, sport, dst, dport, packets to server, packets to client).
+type FlowRow = (String, u16, String, u16, u64, u64);
+
+fn capture_flows(dir: &Path, mode: &str, workers: usize) -> (Vec<FlowRow>, u64, String) {
     let ww = env!("CARGO_BIN_EXE_wardwatch");
     let script = format!(
         r#"
@@ -86,11 +105,20 @@ echo "TX $tx0 $tx1"
     let out = netns::run_script(dir, &script).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let log = std::fs::read_to_string(dir.join(format!("ww-{mode}.log"))).unwrap_or_default();
-    assert!(out.status.success(), "script failed: {stdout}\n{}\n{log}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "script failed: {stdout}\n{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tx: Vec<u64> = stdout
         .lines()
         .find(|l| l.starts_with("TX "))
-        .map(|l| l.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect())
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(|n| n.parse().unwrap())
+                .collect()
+        })
         .unwrap();
     let eve = std::fs::read_to_string(dir.join(format!("out-{mode}.json"))).unwrap();
     let mut flows: Vec<_> = eve
@@ -132,5 +160,8 @@ fn live_capture_pcap_and_fanout_see_the_sent_flows() {
     let (fan, tx_fan, log2) = capture_flows(&dir, "af-packet", 2);
     assert_eq!(fan, expected, "fanout mode\n{log2}");
     assert_eq!(tx_fan, 0, "the capture interface transmitted");
-    assert!(log2.contains("packets:"), "summary printed at shutdown: {log2}");
+    assert!(
+        log2.contains("packets:"),
+        "summary printed at shutdown: {log2}"
+    );
 }

@@ -19,16 +19,37 @@ fn worker(max_flows: usize) -> Worker {
 
 /// A realistic conversation to mutate: handshake, DICOM- and HL7-looking payloads, close.
 fn conversation() -> Vec<Vec<u8>> {
-    let mut c = TcpConv::new((Ipv4Addr::new(10, 0, 0, 1), 40000), (Ipv4Addr::new(10, 0, 0, 2), 104), 7, 9);
+    let mut c = TcpConv::new(
+        (Ipv4Addr::new(10, 0, 0, 1), 40000),
+        (Ipv4Addr::new(10, 0, 0, 2), 104),
+        7,
+        9,
+    );
     let mut v = c.handshake();
     let mut assoc = vec![0x01, 0x00, 0, 0, 0, 0x44, 0x00, 0x01, 0x00, 0x00];
     assoc.extend_from_slice(b"CALLED          CALLING         ");
     assoc.extend_from_slice(&[0u8; 32]);
     v.push(c.seg(true, PSH | ACK, &assoc));
-    v.push(c.seg(true, PSH | ACK, b"\x0bMSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123\r\x1c\r"));
-    v.push(c.seg(false, PSH | ACK, b"\x0bMSH|^~\\&|C|D|A|B|20240101||ACK|2|P|2.5\rMSA|AA|1\r\x1c\r"));
+    v.push(c.seg(
+        true,
+        PSH | ACK,
+        b"\x0bMSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123\r\x1c\r",
+    ));
+    v.push(c.seg(
+        false,
+        PSH | ACK,
+        b"\x0bMSH|^~\\&|C|D|A|B|20240101||ACK|2|P|2.5\rMSA|AA|1\r\x1c\r",
+    ));
     v.extend(c.close());
-    v.push(udp_frame([2; 6], [4; 6], Ipv4Addr::new(10, 0, 0, 3), 68, Ipv4Addr::new(10, 0, 0, 4), 67, b"dhcp?"));
+    v.push(udp_frame(
+        [2; 6],
+        [4; 6],
+        Ipv4Addr::new(10, 0, 0, 3),
+        68,
+        Ipv4Addr::new(10, 0, 0, 4),
+        67,
+        b"dhcp?",
+    ));
     v
 }
 

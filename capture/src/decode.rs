@@ -6,8 +6,7 @@
 //! payload was cut reports how many bytes are missing, so reassembly can mark a gap.
 
 use etherparse::{
-    err::Layer, EtherType, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LinkSlice,
-    TransportSlice,
+    err::Layer, EtherType, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice,
 };
 use model::{IpProto, MacAddr};
 use std::net::IpAddr;
@@ -61,7 +60,10 @@ pub struct TcpInfo {
 pub enum L4 {
     Tcp(TcpInfo),
     Udp,
-    Icmp { ty: u8, code: u8 },
+    Icmp {
+        ty: u8,
+        code: u8,
+    },
     /// Another IP protocol, or a fragment (no transport header visible).
     Other,
 }
@@ -120,7 +122,9 @@ fn layer_reason(layer: Layer, is_len: bool) -> &'static str {
         (Layer::UdpHeader | Layer::UdpPayload, _) => "truncated_udp",
         (Layer::TcpHeader, true) => "truncated_tcp",
         (Layer::TcpHeader, false) => "malformed_tcp",
-        (Layer::Icmpv4 | Layer::Icmpv4Timestamp | Layer::Icmpv4TimestampReply, _) => "truncated_icmp",
+        (Layer::Icmpv4 | Layer::Icmpv4Timestamp | Layer::Icmpv4TimestampReply, _) => {
+            "truncated_icmp"
+        }
         (Layer::Icmpv6, _) => "truncated_icmpv6",
         (Layer::Arp, _) => "malformed_arp",
         _ => "malformed_packet",
@@ -170,7 +174,12 @@ fn decode_common(f: &[u8]) -> Option<Decoded<'_>> {
             let ihl = usize::from(h[0] & 0x0f) * 4;
             let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
             let frag = u16::from_be_bytes([h[6], h[7]]);
-            if h[0] >> 4 != 4 || ihl < 20 || total < ihl || frag & 0x3fff != 0 || l3 + total > f.len() {
+            if h[0] >> 4 != 4
+                || ihl < 20
+                || total < ihl
+                || frag & 0x3fff != 0
+                || l3 + total > f.len()
+            {
                 return None;
             }
             let s = IpAddr::from([h[12], h[13], h[14], h[15]]);
@@ -187,7 +196,14 @@ fn decode_common(f: &[u8]) -> Option<Decoded<'_>> {
             let mut d = [0u8; 16];
             s.copy_from_slice(&h[8..24]);
             d.copy_from_slice(&h[24..40]);
-            (IpAddr::from(s), IpAddr::from(d), h[6], h[7], l3 + 40, l3 + 40 + plen)
+            (
+                IpAddr::from(s),
+                IpAddr::from(d),
+                h[6],
+                h[7],
+                l3 + 40,
+                l3 + 40 + plen,
+            )
         }
         _ => return None,
     };
@@ -207,14 +223,24 @@ fn decode_common(f: &[u8]) -> Option<Decoded<'_>> {
                 window: u16::from_be_bytes([h[14], h[15]]),
                 missing: 0,
             };
-            (L4::Tcp(t), u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]), seg.get(hl..)?)
+            (
+                L4::Tcp(t),
+                u16::from_be_bytes([h[0], h[1]]),
+                u16::from_be_bytes([h[2], h[3]]),
+                seg.get(hl..)?,
+            )
         }
         17 => {
             let h = seg.get(..8)?;
             if usize::from(u16::from_be_bytes([h[4], h[5]])) != seg.len() {
                 return None;
             }
-            (L4::Udp, u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]), seg.get(8..)?)
+            (
+                L4::Udp,
+                u16::from_be_bytes([h[0], h[1]]),
+                u16::from_be_bytes([h[2], h[3]]),
+                seg.get(8..)?,
+            )
         }
         _ => return None,
     };
@@ -227,7 +253,14 @@ fn decode_common(f: &[u8]) -> Option<Decoded<'_>> {
         dst_mac: Some(MacAddr(dst_mac)),
         vlan,
         is_arp: false,
-        ip: Some(IpInfo { src, dst, proto: IpProto(proto), ttl, frag: None, l3_offset: l3 }),
+        ip: Some(IpInfo {
+            src,
+            dst,
+            proto: IpProto(proto),
+            ttl,
+            frag: None,
+            l3_offset: l3,
+        }),
         l4: l4v,
         src_port: sp,
         dst_port: dp,
@@ -245,24 +278,36 @@ pub fn decode_lax(linktype: LinkType, frame: &[u8]) -> Result<Decoded<'_>, &'sta
         },
         113 => {
             // Linux cooked v1: 16-byte header, protocol (ether type) in the last two bytes.
-            let Some(hdr) = frame.get(..16) else { return Err("truncated_sll") };
+            let Some(hdr) = frame.get(..16) else {
+                return Err("truncated_sll");
+            };
             let proto = u16::from_be_bytes([hdr[14], hdr[15]]);
             let rest = frame.get(16..).unwrap_or_default();
             LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         276 => {
             // Linux cooked v2: 20-byte header, protocol type in the first two bytes.
-            let Some(hdr) = frame.get(..20) else { return Err("truncated_sll2") };
+            let Some(hdr) = frame.get(..20) else {
+                return Err("truncated_sll2");
+            };
             let proto = u16::from_be_bytes([hdr[0], hdr[1]]);
             let rest = frame.get(20..).unwrap_or_default();
             LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         0 | 108 => {
             // BSD loopback: a 4-byte address family, host order (0) or network order (108).
-            let Some(hdr) = frame.get(..4) else { return Err("truncated_null") };
+            let Some(hdr) = frame.get(..4) else {
+                return Err("truncated_null");
+            };
             let le = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
             let be = u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            let fam = if linktype.0 == 108 { be } else if le < 256 { le } else { be };
+            let fam = if linktype.0 == 108 {
+                be
+            } else if le < 256 {
+                le
+            } else {
+                be
+            };
             let rest = frame.get(4..).unwrap_or_default();
             let et = match fam {
                 2 => ETH_IPV4,
@@ -333,7 +378,10 @@ fn from_sliced<'a>(
         }
     }
     let stop = p.stop_err.as_ref().map(|(e, layer)| {
-        layer_reason(*layer, matches!(e, etherparse::err::packet::SliceError::Len(_)))
+        layer_reason(
+            *layer,
+            matches!(e, etherparse::err::packet::SliceError::Len(_)),
+        )
     });
     let Some(net) = &p.net else {
         // Not IP (LLDP, CDP, STP, ...) or broken before the IP header.
@@ -353,7 +401,12 @@ fn from_sliced<'a>(
                 None => return Err("truncated_pppoe"),
             };
             let rest = pl.get(8..).unwrap_or_default();
-            return inner(&d, LaxSlicedPacket::from_ether_type(EtherType(et), rest), frame, depth);
+            return inner(
+                &d,
+                LaxSlicedPacket::from_ether_type(EtherType(et), rest),
+                frame,
+                depth,
+            );
         }
         return Ok(d);
     };
@@ -372,7 +425,13 @@ fn from_sliced<'a>(
                 more: h.more_fragments(),
                 proto: IpProto(h.protocol().0),
             });
-            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), h.ttl(), frag, pl)
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                h.ttl(),
+                frag,
+                pl,
+            )
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
@@ -390,11 +449,24 @@ fn from_sliced<'a>(
                     }
                 }
             }
-            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), h.hop_limit(), frag, pl)
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                h.hop_limit(),
+                frag,
+                pl,
+            )
         }
     };
     let l3_offset = frame_offset(frame, net_start(net));
-    d.ip = Some(IpInfo { src, dst, proto: IpProto(ip_payload.ip_number.0), ttl, frag, l3_offset });
+    d.ip = Some(IpInfo {
+        src,
+        dst,
+        proto: IpProto(ip_payload.ip_number.0),
+        ttl,
+        frag,
+        l3_offset,
+    });
     if frag.is_some() {
         d.payload = ip_payload.payload;
         return Ok(d);
@@ -440,13 +512,19 @@ fn from_sliced<'a>(
         Some(TransportSlice::Icmpv4(i)) => {
             d.src_port = u16::from(i.type_u8());
             d.dst_port = u16::from(i.code_u8());
-            d.l4 = L4::Icmp { ty: i.type_u8(), code: i.code_u8() };
+            d.l4 = L4::Icmp {
+                ty: i.type_u8(),
+                code: i.code_u8(),
+            };
             d.payload = i.payload();
         }
         Some(TransportSlice::Icmpv6(i)) => {
             d.src_port = u16::from(i.type_u8());
             d.dst_port = u16::from(i.code_u8());
-            d.l4 = L4::Icmp { ty: i.type_u8(), code: i.code_u8() };
+            d.l4 = L4::Icmp {
+                ty: i.type_u8(),
+                code: i.code_u8(),
+            };
             d.payload = i.payload();
         }
         Some(_) => {
@@ -488,8 +566,9 @@ fn ip_wire_payload_len(net: &LaxNetSlice<'_>) -> usize {
             let h = v4.header();
             usize::from(h.total_len()).saturating_sub(usize::from(h.ihl()) * 4)
         }
-        LaxNetSlice::Ipv6(v6) => usize::from(v6.header().payload_length())
-            .saturating_sub(v6.extensions().slice().len()),
+        LaxNetSlice::Ipv6(v6) => {
+            usize::from(v6.header().payload_length()).saturating_sub(v6.extensions().slice().len())
+        }
         LaxNetSlice::Arp(_) => 0,
     }
 }
@@ -497,7 +576,10 @@ fn ip_wire_payload_len(net: &LaxNetSlice<'_>) -> usize {
 /// Offset of `inner` within `outer`, when `inner` is a sub-slice of it (it always is here).
 fn frame_offset(outer: &[u8], inner_ptr: usize) -> usize {
     let o = outer.as_ptr() as usize;
-    inner_ptr.checked_sub(o).filter(|d| *d <= outer.len()).unwrap_or(0)
+    inner_ptr
+        .checked_sub(o)
+        .filter(|d| *d <= outer.len())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -511,7 +593,18 @@ mod tests {
     #[test]
     fn decode_ethernet_tcp_exact_fields() {
         // A plain Ethernet/IPv4/TCP segment decodes to its addresses, ports and payload.
-        let f = tcp_frame(A, B, [10, 0, 0, 1].into(), 40000, [10, 0, 0, 2].into(), 104, 7, 9, PSH | ACK, b"hello");
+        let f = tcp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            40000,
+            [10, 0, 0, 2].into(),
+            104,
+            7,
+            9,
+            PSH | ACK,
+            b"hello",
+        );
         let d = decode(LinkType::ETHERNET, &f).unwrap();
         assert_eq!(d.src_mac, Some(MacAddr(A)));
         assert_eq!(d.dst_mac, Some(MacAddr(B)));
@@ -544,7 +637,18 @@ mod tests {
     #[test]
     fn decode_snaplen_cut_tcp_reports_missing_bytes() {
         // A segment cut by the snaplen reports the bytes the capture did not keep.
-        let f = tcp_frame(A, B, [10, 0, 0, 1].into(), 1, [10, 0, 0, 2].into(), 2, 0, 0, ACK, &[7u8; 100]);
+        let f = tcp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            1,
+            [10, 0, 0, 2].into(),
+            2,
+            0,
+            0,
+            ACK,
+            &[7u8; 100],
+        );
         let d = decode(LinkType::ETHERNET, &f[..f.len() - 30]).unwrap();
         assert_eq!(d.payload.len(), 70);
         match d.l4 {
@@ -556,21 +660,49 @@ mod tests {
     #[test]
     fn decode_every_prefix_never_panics() {
         // Every prefix of a valid frame decodes or returns a named reason.
-        let f = tcp_frame(A, B, [10, 0, 0, 1].into(), 1, [10, 0, 0, 2].into(), 2, 0, 0, ACK, b"abc");
+        let f = tcp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            1,
+            [10, 0, 0, 2].into(),
+            2,
+            0,
+            0,
+            ACK,
+            b"abc",
+        );
         for lt in [0u32, 1, 101, 108, 113, 276] {
             for n in 0..=f.len() {
                 let _ = decode(LinkType(lt), &f[..n]);
             }
         }
-        assert_eq!(decode(LinkType::ETHERNET, &f[..10]).unwrap_err(), "truncated_ethernet");
-        assert_eq!(decode(LinkType::ETHERNET, &f[..30]).unwrap_err(), "truncated_ip");
-        assert_eq!(decode(LinkType(999), &f).unwrap_err(), "unsupported_linktype");
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..10]).unwrap_err(),
+            "truncated_ethernet"
+        );
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..30]).unwrap_err(),
+            "truncated_ip"
+        );
+        assert_eq!(
+            decode(LinkType(999), &f).unwrap_err(),
+            "unsupported_linktype"
+        );
     }
 
     #[test]
     fn decode_linux_sll_and_sll2_and_null() {
         // Cooked and loopback link types reach the same IP payload.
-        let f = udp_frame(A, B, [10, 0, 0, 1].into(), 5, [10, 0, 0, 2].into(), 6, b"pay");
+        let f = udp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            5,
+            [10, 0, 0, 2].into(),
+            6,
+            b"pay",
+        );
         let ip = &f[14..];
         let mut sll = vec![0u8; 14];
         sll.extend_from_slice(&[0x08, 0x00]);
@@ -591,13 +723,24 @@ mod tests {
     #[test]
     fn decode_ipv4_fragment_flags() {
         // A first fragment (MF set) is reported as a fragment with its id and offset.
-        let mut f = udp_frame(A, B, [10, 0, 0, 1].into(), 5, [10, 0, 0, 2].into(), 6, &[1u8; 40]);
+        let mut f = udp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            5,
+            [10, 0, 0, 2].into(),
+            6,
+            &[1u8; 40],
+        );
         f[14 + 4] = 0x12;
         f[14 + 5] = 0x34;
         f[14 + 6] = 0x20; // MF, offset 0
         let d = decode(LinkType::ETHERNET, &f).unwrap();
         let fr = d.ip.unwrap().frag.unwrap();
-        assert_eq!((fr.id, fr.offset, fr.more, fr.proto), (0x1234, 0, true, IpProto::UDP));
+        assert_eq!(
+            (fr.id, fr.offset, fr.more, fr.proto),
+            (0x1234, 0, true, IpProto::UDP)
+        );
         assert_eq!(d.payload.len(), 48);
     }
 }
@@ -629,8 +772,17 @@ impl HashKey {
             IpAddr::V6(v) => v.octets(),
         };
         let ports = matches!(d.l4, L4::Tcp(_) | L4::Udp);
-        let (sp, dp) = if ports { (d.src_port, d.dst_port) } else { (0, 0) };
-        Some(HashKey { vlan: d.vlan[0], proto: ip.proto.0, src: (bytes(ip.src), sp), dst: (bytes(ip.dst), dp) })
+        let (sp, dp) = if ports {
+            (d.src_port, d.dst_port)
+        } else {
+            (0, 0)
+        };
+        Some(HashKey {
+            vlan: d.vlan[0],
+            proto: ip.proto.0,
+            src: (bytes(ip.src), sp),
+            dst: (bytes(ip.dst), dp),
+        })
     }
 
     /// The key read straight from an Ethernet frame (up to two VLAN tags, IPv4 without
@@ -669,7 +821,12 @@ impl HashKey {
                 if ihl < 20 || frag & 0x3fff != 0 {
                     return None;
                 }
-                (*f.get(ip + 9)?, v4_mapped(f.get(ip + 12..ip + 16)?)?, v4_mapped(f.get(ip + 16..ip + 20)?)?, ip + ihl)
+                (
+                    *f.get(ip + 9)?,
+                    v4_mapped(f.get(ip + 12..ip + 16)?)?,
+                    v4_mapped(f.get(ip + 16..ip + 20)?)?,
+                    ip + ihl,
+                )
             }
             0x86dd => {
                 if *f.get(ip)? >> 4 != 6 {
@@ -688,7 +845,12 @@ impl HashKey {
         }
         let sp = u16::from_be_bytes([*f.get(l4)?, *f.get(l4 + 1)?]);
         let dp = u16::from_be_bytes([*f.get(l4 + 2)?, *f.get(l4 + 3)?]);
-        Some(HashKey { vlan, proto, src: (src, sp), dst: (dst, dp) })
+        Some(HashKey {
+            vlan,
+            proto,
+            src: (src, sp),
+            dst: (dst, dp),
+        })
     }
 }
 
@@ -699,8 +861,27 @@ mod fast_path_tests {
     use testkit::pcap::{tcp_frame, udp_frame, ACK, PSH};
 
     fn templates() -> Vec<Vec<u8>> {
-        let t = tcp_frame([1; 6], [2; 6], [10, 0, 0, 1].into(), 1000, [10, 0, 0, 2].into(), 104, 1, 2, PSH | ACK, b"payload bytes");
-        let u = udp_frame([1; 6], [2; 6], [10, 0, 0, 1].into(), 53, [10, 0, 0, 2].into(), 5353, b"dns?");
+        let t = tcp_frame(
+            [1; 6],
+            [2; 6],
+            [10, 0, 0, 1].into(),
+            1000,
+            [10, 0, 0, 2].into(),
+            104,
+            1,
+            2,
+            PSH | ACK,
+            b"payload bytes",
+        );
+        let u = udp_frame(
+            [1; 6],
+            [2; 6],
+            [10, 0, 0, 1].into(),
+            53,
+            [10, 0, 0, 2].into(),
+            5353,
+            b"dns?",
+        );
         let mut q = t[..12].to_vec();
         q.extend_from_slice(&[0x88, 0xa8, 0x00, 0x05, 0x81, 0x00, 0x00, 0x07]);
         q.extend_from_slice(&t[12..]);
@@ -754,8 +935,27 @@ mod hash_key_tests {
     fn hash_key_fast_equals_full_decode() {
         // The reader's fast key and the key of a full decode agree, or the fast one declines.
         let frames = [
-            tcp_frame([1; 6], [2; 6], [10, 0, 0, 1].into(), 1000, [10, 0, 0, 2].into(), 104, 1, 2, ACK, b"x"),
-            udp_frame([1; 6], [2; 6], [10, 0, 0, 1].into(), 53, [10, 0, 0, 2].into(), 5353, b"y"),
+            tcp_frame(
+                [1; 6],
+                [2; 6],
+                [10, 0, 0, 1].into(),
+                1000,
+                [10, 0, 0, 2].into(),
+                104,
+                1,
+                2,
+                ACK,
+                b"x",
+            ),
+            udp_frame(
+                [1; 6],
+                [2; 6],
+                [10, 0, 0, 1].into(),
+                53,
+                [10, 0, 0, 2].into(),
+                5353,
+                b"y",
+            ),
         ];
         for f in &frames {
             let full = HashKey::of(&decode(LinkType::ETHERNET, f).unwrap());
@@ -770,7 +970,9 @@ mod hash_key_tests {
                 // keys agree (where it fails, the worker counts the damage).
                 if let (Some(k), Some(full)) = (
                     HashKey::fast(LinkType::ETHERNET, &f[..n]),
-                    decode(LinkType::ETHERNET, &f[..n]).ok().and_then(|d| HashKey::of(&d)),
+                    decode(LinkType::ETHERNET, &f[..n])
+                        .ok()
+                        .and_then(|d| HashKey::of(&d)),
                 ) {
                     assert_eq!(k, full);
                 }

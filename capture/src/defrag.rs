@@ -20,7 +20,10 @@ pub struct DefragLimits {
 
 impl Default for DefragLimits {
     fn default() -> Self {
-        DefragLimits { max_datagrams: 4096, timeout_secs: 30 }
+        DefragLimits {
+            max_datagrams: 4096,
+            timeout_secs: 30,
+        }
     }
 }
 
@@ -52,7 +55,11 @@ pub enum DefragOutcome {
     /// Kept; the datagram is not complete yet.
     Pending,
     /// Complete: one rebuilt frame, how many frames made it and their total wire bytes.
-    Complete { frame: Vec<u8>, frames: u32, wire_bytes: u64 },
+    Complete {
+        frame: Vec<u8>,
+        frames: u32,
+        wire_bytes: u64,
+    },
     /// Dropped, with the reason (a counter name).
     Dropped(&'static str),
 }
@@ -107,10 +114,25 @@ impl Defrag {
     }
 
     /// Adds a fragment (`d` decoded from `frame`, `frag` its fragment facts).
-    pub fn add(&mut self, ts: Timestamp, frame: &[u8], origlen: u32, d: &Decoded<'_>, frag: Frag) -> DefragOutcome {
-        let Some(ip) = d.ip else { return DefragOutcome::Dropped("frag_not_ip") };
+    pub fn add(
+        &mut self,
+        ts: Timestamp,
+        frame: &[u8],
+        origlen: u32,
+        d: &Decoded<'_>,
+        frag: Frag,
+    ) -> DefragOutcome {
+        let Some(ip) = d.ip else {
+            return DefragOutcome::Dropped("frag_not_ip");
+        };
         self.expire(ts);
-        let key = Key { src: ip.src, dst: ip.dst, id: frag.id, proto: frag.proto.0, vlan: d.vlan };
+        let key = Key {
+            src: ip.src,
+            dst: ip.dst,
+            id: frag.id,
+            proto: frag.proto.0,
+            vlan: d.vlan,
+        };
         let len = d.payload.len() as u32;
         let end = frag.offset.saturating_add(len);
         if end > MAX_DATAGRAM {
@@ -120,17 +142,28 @@ impl Defrag {
         }
         if !self.map.contains_key(&key) {
             while self.map.len() >= self.lim.max_datagrams.max(1) {
-                let Some((old, t)) = self.order.pop_front() else { break };
+                let Some((old, t)) = self.order.pop_front() else {
+                    break;
+                };
                 if self.map.get(&old).is_some_and(|p| p.first_ts == t) {
                     self.map.remove(&old);
                     self.count("frag_table_full");
                 }
             }
-            self.map.insert(key, Pending { first_ts: ts, is_v6: matches!(ip.src, IpAddr::V6(_)), ..Default::default() });
+            self.map.insert(
+                key,
+                Pending {
+                    first_ts: ts,
+                    is_v6: matches!(ip.src, IpAddr::V6(_)),
+                    ..Default::default()
+                },
+            );
             self.order.push_back((key, ts));
         }
         let mut overlap = false;
-        let Some(p) = self.map.get_mut(&key) else { return DefragOutcome::Dropped("frag_internal") };
+        let Some(p) = self.map.get_mut(&key) else {
+            return DefragOutcome::Dropped("frag_internal");
+        };
         p.frames += 1;
         p.wire_bytes += u64::from(origlen);
         if !frag.more {
@@ -165,15 +198,22 @@ impl Defrag {
             new_pieces.push((cursor, end));
         }
         for (s, e) in new_pieces {
-            if let Some(b) = d.payload.get((s - frag.offset) as usize..(e - frag.offset) as usize) {
+            if let Some(b) = d
+                .payload
+                .get((s - frag.offset) as usize..(e - frag.offset) as usize)
+            {
                 p.pieces.push((s, b.to_vec()));
             }
         }
         if overlap {
             self.count("frag_overlap");
         }
-        let Some(p) = self.map.get_mut(&key) else { return DefragOutcome::Pending };
-        let Some(total) = p.total else { return DefragOutcome::Pending };
+        let Some(p) = self.map.get_mut(&key) else {
+            return DefragOutcome::Pending;
+        };
+        let Some(total) = p.total else {
+            return DefragOutcome::Pending;
+        };
         if p.header.is_none() {
             return DefragOutcome::Pending;
         }
@@ -188,8 +228,12 @@ impl Defrag {
         if covered < total {
             return DefragOutcome::Pending;
         }
-        let Some(p) = self.map.remove(&key) else { return DefragOutcome::Pending };
-        let Some(mut out) = p.header else { return DefragOutcome::Pending };
+        let Some(p) = self.map.remove(&key) else {
+            return DefragOutcome::Pending;
+        };
+        let Some(mut out) = p.header else {
+            return DefragOutcome::Pending;
+        };
         let l3 = ip.l3_offset.min(out.len());
         let payload_start = out.len();
         for (o, v) in &p.pieces {
@@ -214,7 +258,11 @@ impl Defrag {
             h[6] = 0;
             h[7] = 0;
         }
-        DefragOutcome::Complete { frame: out, frames: p.frames, wire_bytes: p.wire_bytes }
+        DefragOutcome::Complete {
+            frame: out,
+            frames: p.frames,
+            wire_bytes: p.wire_bytes,
+        }
     }
 }
 
@@ -229,7 +277,15 @@ mod tests {
 
     /// Splits a UDP datagram's IP payload into IPv4 fragments of `size` bytes (multiple of 8).
     fn fragments(payload: &[u8], size: usize) -> Vec<Vec<u8>> {
-        let full = udp_frame(A, B, [10, 0, 0, 1].into(), 5000, [10, 0, 0, 2].into(), 53, payload);
+        let full = udp_frame(
+            A,
+            B,
+            [10, 0, 0, 1].into(),
+            5000,
+            [10, 0, 0, 2].into(),
+            53,
+            payload,
+        );
         let hdr = &full[..34];
         let body = &full[34..];
         let mut out = vec![];
@@ -262,7 +318,9 @@ mod tests {
         let mut df = Defrag::new(DefragLimits::default());
         assert_eq!(feed(&mut df, &frags[2], 0), DefragOutcome::Pending);
         assert_eq!(feed(&mut df, &frags[1], 1), DefragOutcome::Pending);
-        let DefragOutcome::Complete { frame, frames, .. } = feed(&mut df, &frags[0], 2) else { panic!() };
+        let DefragOutcome::Complete { frame, frames, .. } = feed(&mut df, &frags[0], 2) else {
+            panic!()
+        };
         assert_eq!(frames, 3);
         let d = decode(LinkType::ETHERNET, &frame).unwrap();
         assert!(d.ip.unwrap().frag.is_none());
@@ -284,7 +342,9 @@ mod tests {
         evil[n - 1] ^= 0xff;
         feed(&mut df, &evil, 0);
         feed(&mut df, &frags[2], 0);
-        let DefragOutcome::Complete { frame, .. } = feed(&mut df, &frags[0], 0) else { panic!() };
+        let DefragOutcome::Complete { frame, .. } = feed(&mut df, &frags[0], 0) else {
+            panic!()
+        };
         let d = decode(LinkType::ETHERNET, &frame).unwrap();
         assert_eq!(d.payload, &payload[..]);
         assert!(df.anomalies.iter().any(|(r, _)| *r == "frag_overlap"));
@@ -295,7 +355,10 @@ mod tests {
         // Fragments that never complete expire; the table never grows past its cap.
         let payload: Vec<u8> = (0..100u8).collect();
         let frags = fragments(&payload, 48);
-        let mut df = Defrag::new(DefragLimits { max_datagrams: 2, timeout_secs: 5 });
+        let mut df = Defrag::new(DefragLimits {
+            max_datagrams: 2,
+            timeout_secs: 5,
+        });
         feed(&mut df, &frags[0], 0);
         df.expire(Timestamp(6_000_000));
         assert_eq!(df.pending(), 0);
@@ -316,6 +379,9 @@ mod tests {
         let mut f = fragments(&payload, 48)[1].clone();
         f[20..22].copy_from_slice(&0x1fffu16.to_be_bytes()); // offset 65,528, no MF
         let mut df = Defrag::new(DefragLimits::default());
-        assert_eq!(feed(&mut df, &f, 0), DefragOutcome::Dropped("frag_too_large"));
+        assert_eq!(
+            feed(&mut df, &f, 0),
+            DefragOutcome::Dropped("frag_too_large")
+        );
     }
 }

@@ -171,7 +171,11 @@ impl FileSource {
                         if full && before < MAX_READ_BUF && reader.grow(before * 2) {
                             continue;
                         }
-                        self.anomalies.add(if full { "record_too_large" } else { "truncated_file" });
+                        self.anomalies.add(if full {
+                            "record_too_large"
+                        } else {
+                            "truncated_file"
+                        });
                         return None;
                     }
                 }
@@ -228,7 +232,11 @@ impl FileSource {
             }
             Err(nom_err) => {
                 let incomplete = matches!(nom_err, pcap_parser::nom::Err::Incomplete(_));
-                self.anomalies.add(if incomplete { "truncated_file" } else { "malformed_block" });
+                self.anomalies.add(if incomplete {
+                    "truncated_file"
+                } else {
+                    "malformed_block"
+                });
                 None
             }
         }
@@ -274,8 +282,16 @@ impl FileSource {
                 };
                 let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let micros = (u128::from(raw) * 1_000_000 / u128::from(ifc.units)) as i64;
-                let ts = Timestamp(micros.saturating_add(ifc.offset_secs.saturating_mul(1_000_000)));
-                self.emit(ts, ifc.linktype, epb.data, epb.caplen, epb.origlen, ifc.snaplen)
+                let ts =
+                    Timestamp(micros.saturating_add(ifc.offset_secs.saturating_mul(1_000_000)));
+                self.emit(
+                    ts,
+                    ifc.linktype,
+                    epb.data,
+                    epb.caplen,
+                    epb.origlen,
+                    ifc.snaplen,
+                )
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 let Some(ifc) = self.ifaces.first().copied() else {
@@ -313,7 +329,12 @@ impl FileSource {
         // The record's caplen may lie; the bytes actually present are what counts.
         let n = (caplen as usize).min(data.len());
         self.last_ts = ts;
-        let hdr = PacketHdr { ts, linktype, caplen: n as u32, origlen: origlen.max(n as u32) };
+        let hdr = PacketHdr {
+            ts,
+            linktype,
+            caplen: n as u32,
+            origlen: origlen.max(n as u32),
+        };
         Some((hdr, data.get(..n).unwrap_or_default()))
     }
 }
@@ -329,9 +350,10 @@ impl MergedFiles {
     pub fn open(paths: &[PathBuf]) -> std::io::Result<MergedFiles> {
         let mut files = Vec::new();
         for p in paths {
-            files.push(FileSource::open(p).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
-            })?);
+            files.push(
+                FileSource::open(p)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
+            );
         }
         let heads = files.iter().map(|_| None).collect();
         let mut m = MergedFiles { files, heads };
@@ -342,7 +364,9 @@ impl MergedFiles {
     }
 
     fn refill(&mut self, i: usize) {
-        let (Some(f), Some(h)) = (self.files.get_mut(i), self.heads.get_mut(i)) else { return };
+        let (Some(f), Some(h)) = (self.files.get_mut(i), self.heads.get_mut(i)) else {
+            return;
+        };
         let mut buf = h.take().map(|(_, b)| b).unwrap_or_default();
         buf.clear();
         *h = f.next_into(&mut buf).map(|hdr| (hdr, buf));
@@ -389,6 +413,69 @@ impl MergedFiles {
     }
 }
 
+/// A classic pcap file mapped in memory.
+struct Mapped {
+    map: memmap2::Mmap,
+    pos: usize,
+    /// Bytes before this offset were handed back to the kernel.
+    released: usize,
+    /// Link type, nanosecond timestamps, snaplen, big-endian.
+    header: (LinkType, bool, u32, bool),
+}
+
+/// Release processed pages in steps of this many bytes.
+const RELEASE_STEP: usize = 16 << 20;
+
+impl Mapped {
+    /// Maps `file` when it is a classic pcap (not pcapng, not the "modified" format).
+    fn open(file: &File) -> Option<Mapped> {
+        let len = file.metadata().ok()?.len();
+        if len < 24 || !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        // SAFETY: a read-only private view of a regular file; the contract (documented at
+        // the top of this module) is that capture files are not truncated while read.
+        let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+        let magic = map.get(..4)?;
+        let be = match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => false,
+            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => true,
+            _ => return None,
+        };
+        let (_, h) = pcap_parser::pcap::parse_pcap_header(map.get(..24)?).ok()?;
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Some(Mapped {
+            header: (
+                LinkType(h.network.0 as u32),
+                h.is_nanosecond_precision(),
+                h.snaplen,
+                be,
+            ),
+            map,
+            pos: 24,
+            released: 0,
+        })
+    }
+
+    /// Hands pages already processed back to the kernel so resident memory stays flat.
+    fn release_behind(&mut self) {
+        if self.pos >= self.released + 2 * RELEASE_STEP {
+            let len = RELEASE_STEP;
+            // SAFETY: the range lies inside the mapping and is page-aligned (multiples of
+            // 16 MiB from its start); it is a read-only file mapping, so dropping the pages
+            // only means they are read again from the page cache if touched.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    self.released,
+                    len,
+                )
+            };
+            self.released += len;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,7 +484,15 @@ mod tests {
     fn write(dir: &Path, name: &str, ts: &[i64]) -> PathBuf {
         let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
         for (i, t) in ts.iter().enumerate() {
-            let f = udp_frame([2; 6], [4; 6], [10, 0, 0, 1].into(), 1000 + i as u16, [10, 0, 0, 2].into(), 53, b"q");
+            let f = udp_frame(
+                [2; 6],
+                [4; 6],
+                [10, 0, 0, 1].into(),
+                1000 + i as u16,
+                [10, 0, 0, 2].into(),
+                53,
+                b"q",
+            );
             w.add(*t, &f);
         }
         let p = dir.join(name);
@@ -441,7 +536,11 @@ mod tests {
                 n += 1;
             }
             assert!(n < 3);
-            assert!(f.anomalies.0.iter().any(|(r, _)| *r == "truncated_file"), "{cut}: {:?}", f.anomalies);
+            assert!(
+                f.anomalies.0.iter().any(|(r, _)| *r == "truncated_file"),
+                "{cut}: {:?}",
+                f.anomalies
+            );
         }
     }
 
@@ -453,7 +552,10 @@ mod tests {
         let a = write(&d, "a.pcap", &[1, 2]);
         let mut f = FileSource::open(&a).unwrap();
         let mut lens = vec![];
-        while f.next_with(|h, data| lens.push((h.caplen as usize, data.len()))).is_some() {}
+        while f
+            .next_with(|h, data| lens.push((h.caplen as usize, data.len())))
+            .is_some()
+        {}
         assert_eq!(lens.len(), 2);
         assert!(lens.iter().all(|(c, l)| c == l && *l > 40), "{lens:?}");
         assert!(f.anomalies.0.is_empty(), "{:?}", f.anomalies);
@@ -473,59 +575,9 @@ mod tests {
     #[test]
     fn file_missing_is_an_error() {
         // A missing file is an I/O error naming the path.
-        let e = MergedFiles::open(&[PathBuf::from("/nonexistent/x.pcap")]).err().unwrap();
+        let e = MergedFiles::open(&[PathBuf::from("/nonexistent/x.pcap")])
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("/nonexistent/x.pcap"));
-    }
-}
-
-/// A classic pcap file mapped in memory.
-struct Mapped {
-    map: memmap2::Mmap,
-    pos: usize,
-    /// Bytes before this offset were handed back to the kernel.
-    released: usize,
-    /// Link type, nanosecond timestamps, snaplen, big-endian.
-    header: (LinkType, bool, u32, bool),
-}
-
-/// Release processed pages in steps of this many bytes.
-const RELEASE_STEP: usize = 16 << 20;
-
-impl Mapped {
-    /// Maps `file` when it is a classic pcap (not pcapng, not the "modified" format).
-    fn open(file: &File) -> Option<Mapped> {
-        let len = file.metadata().ok()?.len();
-        if len < 24 || !file.metadata().ok()?.is_file() {
-            return None;
-        }
-        // SAFETY: a read-only private view of a regular file; the contract (documented at
-        // the top of this module) is that capture files are not truncated while read.
-        let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-        let magic = map.get(..4)?;
-        let be = match magic {
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => false,
-            [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => true,
-            _ => return None,
-        };
-        let (_, h) = pcap_parser::pcap::parse_pcap_header(map.get(..24)?).ok()?;
-        let _ = map.advise(memmap2::Advice::Sequential);
-        Some(Mapped {
-            header: (LinkType(h.network.0 as u32), h.is_nanosecond_precision(), h.snaplen, be),
-            map,
-            pos: 24,
-            released: 0,
-        })
-    }
-
-    /// Hands pages already processed back to the kernel so resident memory stays flat.
-    fn release_behind(&mut self) {
-        if self.pos >= self.released + 2 * RELEASE_STEP {
-            let len = RELEASE_STEP;
-            // SAFETY: the range lies inside the mapping and is page-aligned (multiples of
-            // 16 MiB from its start); it is a read-only file mapping, so dropping the pages
-            // only means they are read again from the page cache if touched.
-            let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, self.released, len) };
-            self.released += len;
-        }
     }
 }

@@ -152,7 +152,10 @@ impl<S> FlowTable<S> {
             map: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             slots: Vec::new(),
             free: Vec::new(),
-            lists: [List { head: NIL, tail: NIL }; NCLASS],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; NCLASS],
             limits,
             stats: FlowStats::default(),
         }
@@ -364,7 +367,14 @@ mod tests {
             dst_ip: "10.0.0.2".parse::<IpAddr>().unwrap(),
             dst_port: 53,
         };
-        FlowMeta { flow_id: 0, key, in_iface: Arc::from("t"), src_mac: None, dest_mac: None, app_proto: None }
+        FlowMeta {
+            flow_id: 0,
+            key,
+            in_iface: Arc::from("t"),
+            src_mac: None,
+            dest_mac: None,
+            app_proto: None,
+        }
     }
 
     #[test]
@@ -381,14 +391,27 @@ mod tests {
     #[test]
     fn flow_table_expires_by_class_timeout() {
         // Idle flows end at their class timeout, in capture time, and not before.
-        let mut t: FlowTable<()> = FlowTable::new(FlowLimits { udp_timeout: 10, ..Default::default() });
+        let mut t: FlowTable<()> = FlowTable::new(FlowLimits {
+            udp_timeout: 10,
+            ..Default::default()
+        });
         let a = t.insert(meta(1), Timestamp(0), TimeoutClass::Udp, (), &mut |_, _| {});
-        let _b = t.insert(meta(2), Timestamp(5_000_000), TimeoutClass::Udp, (), &mut |_, _| {});
+        let _b = t.insert(
+            meta(2),
+            Timestamp(5_000_000),
+            TimeoutClass::Udp,
+            (),
+            &mut |_, _| {},
+        );
         t.touch(a, Timestamp(6_000_000), TimeoutClass::Udp);
         let mut ended = vec![];
-        t.expire(Timestamp(15_000_000), &mut |f, r| ended.push((f.meta.key.src_port, r)));
+        t.expire(Timestamp(15_000_000), &mut |f, r| {
+            ended.push((f.meta.key.src_port, r))
+        });
         assert_eq!(ended, vec![(2, FlowEndReason::Timeout)]);
-        t.expire(Timestamp(16_000_000), &mut |f, r| ended.push((f.meta.key.src_port, r)));
+        t.expire(Timestamp(16_000_000), &mut |f, r| {
+            ended.push((f.meta.key.src_port, r))
+        });
         assert_eq!(ended.len(), 2);
         assert!(t.is_empty());
         assert_eq!(t.stats.timed_out, 2);
@@ -397,7 +420,10 @@ mod tests {
     #[test]
     fn flow_table_evicts_oldest_idle_at_cap() {
         // At the cap the least recently active flow is evicted and counted.
-        let mut t: FlowTable<()> = FlowTable::new(FlowLimits { max_flows: 3, ..Default::default() });
+        let mut t: FlowTable<()> = FlowTable::new(FlowLimits {
+            max_flows: 3,
+            ..Default::default()
+        });
         let mut ended = vec![];
         let mut e = |f: Flow<()>, r| ended.push((f.meta.key.src_port, r));
         let a = t.insert(meta(1), Timestamp(1), TimeoutClass::Udp, (), &mut e);
@@ -415,7 +441,13 @@ mod tests {
         // Removed slots are reused; drain ends everything as shutdown.
         let mut t: FlowTable<u32> = FlowTable::new(FlowLimits::default());
         for i in 0..100 {
-            let idx = t.insert(meta(i), Timestamp(i64::from(i)), TimeoutClass::Udp, u32::from(i), &mut |_, _| {});
+            let idx = t.insert(
+                meta(i),
+                Timestamp(i64::from(i)),
+                TimeoutClass::Udp,
+                u32::from(i),
+                &mut |_, _| {},
+            );
             if i % 2 == 0 {
                 t.remove(idx);
             }

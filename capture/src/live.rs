@@ -58,10 +58,12 @@ impl LiveSource {
             .map_err(|e| format!("{name}: {e}"))?;
         let mut cap = cap.setnonblock().map_err(|e| format!("{name}: {e}"))?;
         if !opts.bpf.is_empty() {
-            cap.filter(&opts.bpf, true).map_err(|e| format!("{name}: BPF filter: {e}"))?;
+            cap.filter(&opts.bpf, true)
+                .map_err(|e| format!("{name}: BPF filter: {e}"))?;
         }
         if let Some(group) = opts.fanout_group {
-            let arg: u32 = u32::from(group) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+            let arg: u32 =
+                u32::from(group) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
             // SAFETY: setsockopt on the handle's own packet socket with a valid u32 option
             // value and its exact size; the descriptor lives as long as `cap`.
             let rc = unsafe {
@@ -74,7 +76,10 @@ impl LiveSource {
                 )
             };
             if rc != 0 {
-                return Err(format!("{name}: PACKET_FANOUT: {}", std::io::Error::last_os_error()));
+                return Err(format!(
+                    "{name}: PACKET_FANOUT: {}",
+                    std::io::Error::last_os_error()
+                ));
             }
         }
         let linktype = LinkType(cap.get_datalink().0 as u32);
@@ -87,14 +92,22 @@ impl LiveSource {
 
     /// Waits up to `timeout_ms` for the handle to become readable.
     pub fn wait(&self, timeout_ms: i32) -> bool {
-        let mut pfd = libc::pollfd { fd: self.cap.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.cap.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd for the duration of the call.
         let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         rc > 0
     }
 
     /// Reads up to `max` packets that are ready, showing each to `f`. Returns how many.
-    pub fn read_ready<F: FnMut(Timestamp, LinkType, &[u8], u32)>(&mut self, max: usize, mut f: F) -> Result<usize, String> {
+    pub fn read_ready<F: FnMut(Timestamp, LinkType, &[u8], u32)>(
+        &mut self,
+        max: usize,
+        mut f: F,
+    ) -> Result<usize, String> {
         let lt = self.linktype;
         let mut n = 0;
         while n < max {
@@ -114,7 +127,11 @@ impl LiveSource {
     /// Kernel counters.
     pub fn stats(&mut self) -> LiveStats {
         match self.cap.stats() {
-            Ok(s) => LiveStats { received: u64::from(s.received), dropped: u64::from(s.dropped), if_dropped: u64::from(s.if_dropped) },
+            Ok(s) => LiveStats {
+                received: u64::from(s.received),
+                dropped: u64::from(s.dropped),
+                if_dropped: u64::from(s.if_dropped),
+            },
             Err(_) => LiveStats::default(),
         }
     }

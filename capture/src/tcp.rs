@@ -147,7 +147,11 @@ impl TcpReassembler {
                 }
             }
         }
-        let data_seq = if syn { tcp.seq.wrapping_add(1) } else { tcp.seq };
+        let data_seq = if syn {
+            tcp.seq.wrapping_add(1)
+        } else {
+            tcp.seq
+        };
         let wire_len = payload.len() as u64 + u64::from(tcp.missing);
         if d.base.is_none() {
             if wire_len == 0 && tcp.flags & FIN == 0 {
@@ -258,7 +262,12 @@ impl TcpReassembler {
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let mut differ = false;
         // Start from the last segment starting at or before `off`.
-        let start_key = d.ooo.range(..=off).next_back().map(|(k, _)| *k).unwrap_or(off);
+        let start_key = d
+            .ooo
+            .range(..=off)
+            .next_back()
+            .map(|(k, _)| *k)
+            .unwrap_or(off);
         for (&k, v) in d.ooo.range(start_key..seg_end) {
             let k_end = k + v.len() as u64;
             if k_end <= cursor {
@@ -299,7 +308,12 @@ impl TcpReassembler {
         }
     }
 
-    fn deliver<F: FnMut(Direction, Chunk<'_>)>(&mut self, dir: Direction, data: &[u8], out: &mut F) {
+    fn deliver<F: FnMut(Direction, Chunk<'_>)>(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        out: &mut F,
+    ) {
         let i = dir.index();
         self.dirs[i].next += data.len() as u64;
         self.stats.delivered[i] += data.len() as u64;
@@ -317,11 +331,18 @@ impl TcpReassembler {
     }
 
     /// Delivers buffered segments that are now in order.
-    fn drain<F: FnMut(Direction, Chunk<'_>)>(&mut self, dir: Direction, budget: &mut Budget, out: &mut F) {
+    fn drain<F: FnMut(Direction, Chunk<'_>)>(
+        &mut self,
+        dir: Direction,
+        budget: &mut Budget,
+        out: &mut F,
+    ) {
         let i = dir.index();
         loop {
             let d = &mut self.dirs[i];
-            let Some((&k, _)) = d.ooo.iter().next() else { break };
+            let Some((&k, _)) = d.ooo.iter().next() else {
+                break;
+            };
             if k > d.next {
                 break;
             }
@@ -339,12 +360,22 @@ impl TcpReassembler {
 
     /// The receiver acknowledged up to `ack`: a hole it acknowledges past was lost by the
     /// capture, not the network, so deliver it as a gap now.
-    fn ack_seen<F: FnMut(Direction, Chunk<'_>)>(&mut self, dir: Direction, ack: u32, budget: &mut Budget, out: &mut F) {
+    fn ack_seen<F: FnMut(Direction, Chunk<'_>)>(
+        &mut self,
+        dir: Direction,
+        ack: u32,
+        budget: &mut Budget,
+        out: &mut F,
+    ) {
         let i = dir.index();
         let d = &self.dirs[i];
         let Some(base) = d.base else { return };
-        let Some(&first) = d.ooo.keys().next() else { return };
-        let Some(acked) = d.offset_of(ack, base) else { return };
+        let Some(&first) = d.ooo.keys().next() else {
+            return;
+        };
+        let Some(acked) = d.offset_of(ack, base) else {
+            return;
+        };
         if acked > first && first > d.next {
             let g = first - d.next;
             self.gap(dir, g, out);
@@ -353,7 +384,12 @@ impl TcpReassembler {
         }
     }
 
-    fn check_fin<F: FnMut(Direction, Chunk<'_>)>(&mut self, dir: Direction, _budget: &mut Budget, out: &mut F) {
+    fn check_fin<F: FnMut(Direction, Chunk<'_>)>(
+        &mut self,
+        dir: Direction,
+        _budget: &mut Budget,
+        out: &mut F,
+    ) {
         let d = &mut self.dirs[dir.index()];
         if let Some(f) = d.fin_at {
             if d.next >= f && !d.eof {
@@ -364,7 +400,12 @@ impl TcpReassembler {
     }
 
     /// Ends one direction: buffered segments are delivered with gaps for the holes.
-    pub fn flush<F: FnMut(Direction, Chunk<'_>)>(&mut self, dir: Direction, budget: &mut Budget, out: &mut F) {
+    pub fn flush<F: FnMut(Direction, Chunk<'_>)>(
+        &mut self,
+        dir: Direction,
+        budget: &mut Budget,
+        out: &mut F,
+    ) {
         let i = dir.index();
         if self.dirs[i].eof {
             return;
@@ -430,21 +471,35 @@ mod tests {
         fn new() -> Self {
             Rig {
                 r: TcpReassembler::new(),
-                lim: ReassemblyLimits { per_flow_bytes: 1 << 20 },
+                lim: ReassemblyLimits {
+                    per_flow_bytes: 1 << 20,
+                },
                 budget: Budget::new(1 << 24),
                 out: vec![],
             }
         }
         fn seg(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
-            let t = TcpInfo { seq, ack, flags, window: 0, missing: 0 };
+            let t = TcpInfo {
+                seq,
+                ack,
+                flags,
+                window: 0,
+                missing: 0,
+            };
             let out = &mut self.out;
-            self.r.segment(dir, &t, payload, &self.lim, &mut self.budget, &mut |d, c| {
-                out.push((d, own(c)))
-            });
+            self.r.segment(
+                dir,
+                &t,
+                payload,
+                &self.lim,
+                &mut self.budget,
+                &mut |d, c| out.push((d, own(c))),
+            );
         }
         fn finish(&mut self) {
             let out = &mut self.out;
-            self.r.finish(&mut self.budget, &mut |d, c| out.push((d, own(c))));
+            self.r
+                .finish(&mut self.budget, &mut |d, c| out.push((d, own(c))));
         }
         /// Bytes delivered in `dir`, with gaps shown as '?' per byte.
         fn stream(&self, dir: Direction) -> Vec<u8> {
@@ -462,7 +517,16 @@ mod tests {
             v
         }
         fn anomalies(&self) -> Vec<&'static str> {
-            self.out.iter().filter_map(|(_, o)| if let Out::Anomaly(a) = o { Some(*a) } else { None }).collect()
+            self.out
+                .iter()
+                .filter_map(|(_, o)| {
+                    if let Out::Anomaly(a) = o {
+                        Some(*a)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
         }
     }
 
@@ -687,9 +751,17 @@ mod tests {
         // Bytes announced but not captured are delivered as a gap, in position.
         let mut r = Rig::new();
         handshake(&mut r, ISN);
-        let t = TcpInfo { seq: ISN + 1, ack: 5001, flags: ACK, window: 0, missing: 5 };
+        let t = TcpInfo {
+            seq: ISN + 1,
+            ack: 5001,
+            flags: ACK,
+            window: 0,
+            missing: 5,
+        };
         let out = &mut r.out;
-        r.r.segment(S, &t, b"abc", &r.lim, &mut r.budget, &mut |d, c| out.push((d, own(c))));
+        r.r.segment(S, &t, b"abc", &r.lim, &mut r.budget, &mut |d, c| {
+            out.push((d, own(c)))
+        });
         r.seg(S, ISN + 9, 5001, ACK, b"z");
         assert_eq!(r.stream(S), b"abc?????z");
     }

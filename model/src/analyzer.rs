@@ -95,12 +95,22 @@ impl<'a> Cx<'a> {
         anomalies: &'a mut AnomalyCounts,
         anomaly_budget: &'a mut u32,
     ) -> Self {
-        Cx { ts, flow, events, anomalies, anomaly_budget }
+        Cx {
+            ts,
+            flow,
+            events,
+            anomalies,
+            anomaly_budget,
+        }
     }
 
     /// Emits an event about this flow at the current capture time.
     pub fn emit(&mut self, kind: EventKind) {
-        self.events.push(Event { ts: self.ts, flow: Some(Box::new(self.flow.clone())), kind });
+        self.events.push(Event {
+            ts: self.ts,
+            flow: Some(Box::new(self.flow.clone())),
+            kind,
+        });
     }
 
     /// Counts an application-layer anomaly under `analyzer`/`code`, and writes an

@@ -177,7 +177,8 @@ impl Serialize for Eve<'_> {
             }
             m.serialize_entry("src_ip", &k.src_ip)?;
             let icmp = k.proto == IpProto::ICMP || k.proto == IpProto::ICMPV6;
-            let ports = k.proto == IpProto::TCP || k.proto == IpProto::UDP || k.proto == IpProto::SCTP;
+            let ports =
+                k.proto == IpProto::TCP || k.proto == IpProto::UDP || k.proto == IpProto::SCTP;
             if ports {
                 m.serialize_entry("src_port", &k.src_port)?;
             }
@@ -202,7 +203,13 @@ impl Serialize for Eve<'_> {
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {
-                m.serialize_entry("ether", &Ether { src_mac: src, dest_mac: dst })?;
+                m.serialize_entry(
+                    "ether",
+                    &Ether {
+                        src_mac: src,
+                        dest_mac: dst,
+                    },
+                )?;
             }
         }
         m.serialize_entry("host", self.host)?;

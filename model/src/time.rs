@@ -113,10 +113,7 @@ mod tests {
             Timestamp::from_secs_micros(951_782_400, 1).to_string(),
             "2000-02-29T00:00:00.000001+0000"
         );
-        assert_eq!(
-            Timestamp(-1).to_string(),
-            "1969-12-31T23:59:59.999999+0000"
-        );
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999+0000");
     }
 
     #[test]

@@ -31,7 +31,8 @@ impl PcapWriter {
         let us = ts_micros.rem_euclid(1_000_000) as u32;
         self.buf.extend_from_slice(&secs.to_le_bytes());
         self.buf.extend_from_slice(&us.to_le_bytes());
-        self.buf.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(&(orig_len as u32).to_le_bytes());
         self.buf.extend_from_slice(frame);
     }
@@ -197,10 +198,18 @@ impl TcpConv {
     }
     /// SYN, SYN-ACK, ACK.
     pub fn handshake(&mut self) -> Vec<Vec<u8>> {
-        vec![self.seg(true, SYN, b""), self.seg(false, SYN | ACK, b""), self.seg(true, ACK, b"")]
+        vec![
+            self.seg(true, SYN, b""),
+            self.seg(false, SYN | ACK, b""),
+            self.seg(true, ACK, b""),
+        ]
     }
     /// FIN from both sides and the last ACK.
     pub fn close(&mut self) -> Vec<Vec<u8>> {
-        vec![self.seg(true, FIN | ACK, b""), self.seg(false, FIN | ACK, b""), self.seg(true, ACK, b"")]
+        vec![
+            self.seg(true, FIN | ACK, b""),
+            self.seg(false, FIN | ACK, b""),
+            self.seg(true, ACK, b""),
+        ]
     }
 }

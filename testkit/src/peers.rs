@@ -8,7 +8,9 @@ use std::process::Command;
 
 /// True when running under CI (`CI=true`).
 pub fn under_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Looks `tool` up on PATH.
@@ -24,7 +26,9 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 pub fn require_tool(tool: &str) -> Option<PathBuf> {
     match which(tool) {
         Some(p) => Some(p),
-        None if under_ci() => panic!("peer tool `{tool}` is missing under CI; .ci/run must install it"),
+        None if under_ci() => {
+            panic!("peer tool `{tool}` is missing under CI; .ci/run must install it")
+        }
         None => {
             eprintln!("SKIP: peer tool `{tool}` not installed (CI=true makes this a failure)");
             None
@@ -56,7 +60,9 @@ pub fn require_root() -> bool {
 /// The workspace root (where `.venv` and `tests/pcaps` live).
 pub fn workspace_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).unwrap_or_else(|| here.to_path_buf())
+    here.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| here.to_path_buf())
 }
 
 /// The Python interpreter of the test virtual environment that `.ci/run` creates
@@ -75,7 +81,11 @@ pub fn require_python(modules: &[&str]) -> Option<PathBuf> {
     if ok {
         return Some(py);
     }
-    let why = format!("python venv {} lacks {:?}; run .ci/run's venv step", py.display(), modules);
+    let why = format!(
+        "python venv {} lacks {:?}; run .ci/run's venv step",
+        py.display(),
+        modules
+    );
     if under_ci() {
         panic!("{why}");
     }

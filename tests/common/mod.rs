@@ -28,7 +28,11 @@ pub fn long_timeouts_config(dir: &Path, workers: usize) -> PathBuf {
 }
 
 pub fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ww-it-{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let d = std::env::temp_dir().join(format!(
+        "ww-it-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -43,10 +47,16 @@ pub struct Run {
 
 impl Run {
     pub fn events(&self) -> Vec<serde_json::Value> {
-        self.eve.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        self.eve
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
     pub fn flows(&self) -> Vec<serde_json::Value> {
-        self.events().into_iter().filter(|e| e["event_type"] == "flow").collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e["event_type"] == "flow")
+            .collect()
     }
 }
 
