@@ -12,5 +12,6 @@ pub mod decode;
 pub mod defrag;
 pub mod file;
 pub mod flow;
+pub mod fuzz;
 pub mod live;
 pub mod tcp;
