@@ -32,13 +32,15 @@ measure() { # label, command...
     echo "$cpu $e" > "$OUT/$label.cpu"
 }
 
+# Flows + reassembly of every TCP flow, no analyzers: the capture path alone.
 CFG=$OUT/reassemble-all.toml
-printf '[stream]\nbypass_unknown = false\n' > "$CFG"
+printf '[stream]\nbypass_unknown = false\n[analyzers.dicom]\nenabled = false\n[analyzers.hl7]\nenabled = false\n' > "$CFG"
 echo "workload: $PCAP ($BYTES bytes, $PKTS packets)"
 measure tcpdump tcpdump -r "$PCAP" -w /dev/null
 measure wardwatch-1w "$BIN" replay --config "$CFG" --workers 1 --eve /dev/null "$PCAP"
 measure wardwatch-2w "$BIN" replay --config "$CFG" --workers 2 --eve /dev/null "$PCAP"
 measure wardwatch-2w-analyzers "$BIN" replay --workers 2 --eve /dev/null "$PCAP"
+measure wardwatch-2w-eve-file "$BIN" replay --workers 2 --eve "$OUT/eve.json" "$PCAP"
 read -r t_cpu _ < "$OUT/tcpdump.cpu"
 read -r w1_cpu w1_wall < "$OUT/wardwatch-1w.cpu"
 read -r w2_cpu w2_wall < "$OUT/wardwatch-2w.cpu"

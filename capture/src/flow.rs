@@ -29,7 +29,7 @@ impl Default for FlowLimits {
             max_flows: 1 << 20,
             tcp_new_timeout: 60,
             tcp_established_timeout: 3600,
-            tcp_closed_timeout: 120,
+            tcp_closed_timeout: 30,
             udp_timeout: 120,
             other_timeout: 60,
             active_timeout: 86_400,
