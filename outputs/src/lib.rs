@@ -1,1 +1,7 @@
-//! placeholder
+//! Outputs: where events, alerts and metrics go.
+//!
+//! Today the EVE writer lives in the pipeline (`src/pipeline.rs`); this crate takes the
+//! outputs that need their own machinery as issue 7 lands them: the Prometheus exporter
+//! (metric names in `model::metrics`), syslog feeds (RFC 5424 over UDP, TCP and TLS with
+//! CEF, LEEF and JSON payloads), the bounded on-disk spool that makes SIEM delivery
+//! at-least-once, EVE files with rotation, and the HTTP API. Depends on `model` only.
