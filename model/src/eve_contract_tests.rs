@@ -167,7 +167,7 @@ fn eve_hl7_event_shape() {
     let mut h = crate::hl7::Hl7Event::new(Direction::ToServer, "mllp");
     h.bytes = 120;
     h.message_time = Timestamp::from_secs_micros(1_740_988_800, 0);
-    h.field_separator = "|".into();
+    h.field_separator = '|';
     h.encoding_characters = "^~\\&".into();
     h.sending_application = Some("LAB".into());
     h.message_type = Some("ORU^R01".into());

@@ -70,7 +70,7 @@ pub struct Hl7Event {
     /// later, when its acknowledgement arrives).
     pub message_time: Timestamp,
     /// MSH-1 as declared by the message.
-    pub field_separator: String,
+    pub field_separator: char,
     /// MSH-2 as declared (4 characters, 5 from v2.7 with the truncation character).
     pub encoding_characters: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,7 +145,7 @@ impl Hl7Event {
             framing,
             bytes: 0,
             message_time: Timestamp::ZERO,
-            field_separator: String::new(),
+            field_separator: '|',
             encoding_characters: String::new(),
             sending_application: None,
             sending_facility: None,

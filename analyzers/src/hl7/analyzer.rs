@@ -802,7 +802,7 @@ impl Builder {
         let mut ev = Box::new(Hl7Event::new(ctx.dir, ctx.framing));
         let mut capped = false;
         ev.bytes = wire_len as u64;
-        ev.field_separator = text(&[d.field]);
+        ev.field_separator = char::from(d.field);
         ev.encoding_characters = text(
             declared
                 .encoding_characters
@@ -810,19 +810,20 @@ impl Builder {
                 .unwrap_or(declared.encoding_characters),
         );
         // pieces[k] is MSH-(k+1) for k >= 1 (MSH-1 is the separator itself).
-        let mut pieces: [Option<&[u8]>; 18] = [None; 18];
-        let mut count = 0usize;
-        for (k, f) in wire::fields(seg, d.field).enumerate() {
-            if let Some(slot) = pieces.get_mut(k) {
-                *slot = Some(f);
-            }
-            count = k + 1;
-        }
+        let pieces = wire::fields_at(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
         // MSH-9 is piece 8.
-        if count < 9 {
+        if pieces[4].is_none() {
             items.push(Item::Anomaly(MSH_TOO_SHORT));
         }
-        let field = |n: usize| nonempty(pieces.get(n - 1).copied().flatten());
+        let field = |n: usize| {
+            let slot = match n {
+                3..=6 => n - 3,
+                9..=12 => n - 5,
+                18 => 8,
+                _ => return None,
+            };
+            nonempty(pieces.get(slot).copied().flatten())
+        };
         ev.sending_application = field(3).map(|f| render(ctx, f, &d, &mut capped));
         ev.sending_facility = field(4).map(|f| render(ctx, f, &d, &mut capped));
         ev.receiving_application = field(5).map(|f| render(ctx, f, &d, &mut capped));
@@ -832,12 +833,15 @@ impl Builder {
             let c1 = comps.next().unwrap_or_default();
             let c2 = comps.next().unwrap_or_default();
             let c3 = comps.next().unwrap_or_default();
-            let mut t = render(ctx, c1, &d, &mut capped);
+            // One buffer for MSH-9.1^MSH-9.2: one allocation.
+            let cap = ctx.lim.max_field_bytes;
+            let mut t = Vec::with_capacity(c1.len() + c2.len() + 1);
+            capped |= wire::render_field(c1, &d, cap, &mut t);
             if !c2.is_empty() {
-                t.push('^');
-                t.push_str(&render(ctx, c2, &d, &mut capped));
+                t.push(b'^');
+                capped |= wire::render_field(c2, &d, cap, &mut t);
             }
-            ev.message_type = Some(t);
+            ev.message_type = Some(into_text(t));
             ev.message_structure = nonempty(Some(c3)).map(|c| render(ctx, c, &d, &mut capped));
         }
         ev.control_id = field(10).map(|f| render(ctx, f, &d, &mut capped));
@@ -856,7 +860,8 @@ impl Builder {
             bad_id_flagged: false,
             hmac_done: false,
         };
-        b.ev.segments.reserve(16);
+        b.ev.segments.reserve(24);
+        b.ev.device_evidence.reserve(4);
         b.ev.segments.push(SegmentId(*b"MSH"));
         for (src, n) in [("MSH-3", 3), ("MSH-4", 4)] {
             if let Some(f) = field(n) {
@@ -938,27 +943,25 @@ impl Builder {
         } else {
             match &id {
                 b"OBX" => {
-                    for (k, f) in wire::fields(seg, sep).enumerate().take(19) {
-                        if k == 5 && !f.is_empty() {
-                            self.obx5 = true;
-                        } else if k == 18 && !f.is_empty() {
-                            self.evidence(ctx, "OBX-18", f, &mut capped);
-                        }
+                    let [value, equipment] = wire::fields_at(seg, sep, [5, 18]);
+                    self.obx5 |= nonempty(value).is_some();
+                    if let Some(f) = nonempty(equipment) {
+                        self.evidence(ctx, "OBX-18", f, &mut capped);
                     }
                 }
                 b"PRT" => {
-                    for (k, f) in wire::fields(seg, sep).enumerate().take(17) {
-                        if k == 10 && !f.is_empty() {
-                            self.evidence(ctx, "PRT-10", f, &mut capped);
-                        } else if k == 16 && !f.is_empty() {
-                            self.evidence(ctx, "PRT-16", f, &mut capped);
-                        }
+                    let [device, udi] = wire::fields_at(seg, sep, [10, 16]);
+                    if let Some(f) = nonempty(device) {
+                        self.evidence(ctx, "PRT-10", f, &mut capped);
+                    }
+                    if let Some(f) = nonempty(udi) {
+                        self.evidence(ctx, "PRT-16", f, &mut capped);
                     }
                 }
                 b"MSA" if self.ev.ack_control_id.is_none() && self.ev.ack_code.is_none() => {
-                    let mut fs = wire::fields(seg, sep).skip(1);
-                    let code = nonempty(fs.next());
-                    let ctl = fs.next().unwrap_or_default();
+                    let [code, ctl] = wire::fields_at(seg, sep, [1, 2]);
+                    let code = nonempty(code);
+                    let ctl = ctl.unwrap_or_default();
                     self.ev.ack_code = code.map(|f| render(ctx, f, &self.d, &mut capped));
                     // An ACK answers a control id, even an empty one: it never waits itself.
                     self.ev.ack_control_id = Some(render(ctx, ctl, &self.d, &mut capped));
@@ -970,6 +973,10 @@ impl Builder {
     }
 
     fn finish(mut self, _ctx: &Ctx<'_>) -> Box<Hl7Event> {
+        let named: u32 = self.phi.iter().map(|b| b.count_ones()).sum();
+        self.ev
+            .phi_fields
+            .reserve(named as usize + usize::from(self.obx5));
         for (name, bits) in PHI_SEGMENTS.iter().zip(self.phi) {
             let mut b = bits;
             while b != 0 {
