@@ -39,6 +39,8 @@ pub struct AnalyzersConfig {
     pub dicom: crate::dicom::DicomConfig,
     /// `[analyzers.hl7]`: HL7 v2 / MLLP.
     pub hl7: crate::hl7::Hl7Config,
+    /// `[analyzers.dhcp]`: DHCPv4 and DHCPv6.
+    pub dhcp: crate::dhcp::DhcpConfig,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
@@ -48,4 +50,6 @@ pub static STREAM_ANALYZERS: &[StreamSpec] = &[
 ];
 
 /// Every datagram analyzer.
-pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[];
+pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
+    DatagramSpec { name: "dhcp", port_hints: &[67, 68, 546, 547], probe: crate::dhcp::probe_dhcp, enabled: crate::dhcp::enabled, build: crate::dhcp::build },
+];

@@ -285,3 +285,48 @@ fn eve_dicom_event_shape() {
         r#""bytes_toserver":0,"bytes_toclient":0,"duration_ms":0.0,"midstream":false}"#
     )), "{line}");
 }
+
+#[test]
+fn eve_dhcp_event_has_suricata_fields_in_order() {
+    // The dhcp object: Suricata's names first (type, id, client_mac, addresses, dhcp_type),
+    // absent options omitted, params as option numbers in request order.
+    let mut m = meta();
+    m.key.proto = IpProto::UDP;
+    m.key.src_port = 68;
+    m.key.dst_port = 67;
+    m.app_proto = Some("dhcp");
+    let d = crate::dhcp::DhcpEvent {
+        kind: "request",
+        id: 0x1234,
+        client_mac: Some(MacAddr([0, 9, 0xfb, 0x12, 0x34, 0x56])),
+        assigned_ip: Some("0.0.0.0".parse().unwrap()),
+        client_ip: Some("0.0.0.0".parse().unwrap()),
+        relay_ip: Some("0.0.0.0".parse().unwrap()),
+        next_server_ip: Some("0.0.0.0".parse().unwrap()),
+        dhcp_type: Some("discover"),
+        dhcp_type_code: Some(1),
+        version: 4,
+        hostname: Some("mx700-bed12".into()),
+        params: vec![1, 3, 6],
+        vendor_class_identifier: Some("PHILIPS1".into()),
+        options: vec![53, 12, 60, 55],
+        ..Default::default()
+    };
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Dhcp(Box::new(d)),
+    };
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.contains(r#""event_type":"dhcp","#), "{line}");
+    assert!(line.contains(r#""app_proto":"dhcp","#), "{line}");
+    assert!(line.contains(concat!(
+        r#""dhcp":{"type":"request","id":4660,"client_mac":"00:09:fb:12:34:56","#,
+        r#""assigned_ip":"0.0.0.0","client_ip":"0.0.0.0","relay_ip":"0.0.0.0","#,
+        r#""next_server_ip":"0.0.0.0","dhcp_type":"discover","dhcp_type_code":1,"version":4,"#,
+        r#""hostname":"mx700-bed12","params":[1,3,6],"vendor_class_identifier":"PHILIPS1","#,
+        r#""vendor_specific":false,"options":[53,12,60,55],"truncated_options":false,"capped":false}"#
+    )), "{line}");
+}

@@ -31,6 +31,8 @@ pub enum EventKind {
     Dicom(crate::dicom::DicomEvent),
     /// `event_type: "hl7"`: one HL7 v2 message (boxed: it is much larger than the rest).
     Hl7(Box<crate::hl7::Hl7Event>),
+    /// `event_type: "dhcp"`: one DHCPv4 or DHCPv6 message.
+    Dhcp(Box<crate::dhcp::DhcpEvent>),
 }
 
 impl EventKind {
@@ -41,6 +43,7 @@ impl EventKind {
             EventKind::Anomaly(_) => "anomaly",
             EventKind::Dicom(_) => "dicom",
             EventKind::Hl7(_) => "hl7",
+            EventKind::Dhcp(_) => "dhcp",
         }
     }
 }
@@ -200,6 +203,7 @@ impl Serialize for Eve<'_> {
             EventKind::Anomaly(r) => m.serialize_entry("anomaly", r)?,
             EventKind::Dicom(r) => m.serialize_entry("dicom", r)?,
             EventKind::Hl7(r) => m.serialize_entry("hl7", r)?,
+            EventKind::Dhcp(r) => m.serialize_entry("dhcp", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod analyzer;
+pub mod dhcp;
 pub mod dicom;
 pub mod event;
 pub mod flow;
