@@ -3,8 +3,11 @@
 use crate::config::Config;
 use crate::pipeline::{run_replay, Progress};
 use clap::{Parser, Subcommand, ValueEnum};
+use outputs::http::HttpServer;
+use outputs::metrics::Exporter;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// wardwatch: passive monitoring of hospital clinical networks.
 ///
@@ -33,6 +36,12 @@ pub enum Cmd {
         /// Worker threads (overrides the config; 0 = one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Serve /metrics, /healthz and /readyz on this address during the replay.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// With --listen: keep serving after the capture ends, until SIGTERM or SIGINT.
+        #[arg(long, requires = "listen")]
+        hold: bool,
         /// Capture files; several are read together in timestamp order.
         #[arg(required = true)]
         pcap: Vec<PathBuf>,
@@ -55,6 +64,10 @@ pub enum Cmd {
         state_dir: Option<PathBuf>,
         #[arg(long)]
         workers: Option<usize>,
+        /// Serve /metrics, /healthz and /readyz on this address (overrides `[output]
+        /// listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
 }
 
@@ -101,6 +114,18 @@ fn load_config(path: &Option<PathBuf>, workers: Option<usize>) -> Result<Config,
     Ok(c)
 }
 
+/// Starts the exporter and its HTTP server on `addr`.
+fn start_metrics(
+    addr: &str,
+    source: &'static str,
+    cfg: &Config,
+    catch_signals: bool,
+) -> Result<(HttpServer, Arc<Exporter>), String> {
+    let x = Exporter::new(source, cfg.worker_count(), cfg.output.metrics_hl7_types);
+    let srv = HttpServer::start(addr, x.clone(), catch_signals)?;
+    Ok((srv, x))
+}
+
 /// Runs the CLI; returns the process exit code (2 for usage and input errors).
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -123,6 +148,8 @@ pub fn main() -> i32 {
             config,
             state_dir: _,
             workers,
+            listen,
+            hold,
             pcap,
         } => {
             let cfg = match load_config(&config, workers) {
@@ -162,9 +189,28 @@ pub fn main() -> i32 {
             } else {
                 None
             };
-            match run_replay(cfg, &pcap, out, progress) {
+            let server = match listen
+                .as_deref()
+                .map(|a| start_metrics(a, "file", &cfg, hold))
+            {
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+                None => None,
+            };
+            let metrics = server.as_ref().map(|s| s.1.clone());
+            match run_replay(cfg, &pcap, out, progress, metrics) {
                 Ok(s) => {
                     eprintln!("{s}");
+                    if let Some((srv, _)) = server.as_ref().filter(|_| hold) {
+                        eprintln!(
+                            "wardwatch: capture done; serving metrics on {} until SIGTERM",
+                            srv.local_addr()
+                        );
+                        srv.wait_for_signal();
+                    }
                     0
                 }
                 Err(e) => {
@@ -180,14 +226,38 @@ pub fn main() -> i32 {
             config,
             state_dir: _,
             workers,
+            listen,
         } => {
-            let cfg = match load_config(&config, workers) {
+            let mut cfg = match load_config(&config, workers) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("wardwatch: {e}");
                     return 2;
                 }
             };
+            if listen.is_some() {
+                cfg.output.listen = listen;
+            }
+            let source = if capture == CaptureMethod::AfPacket {
+                "af_packet"
+            } else {
+                "pcap"
+            };
+            // The live loop handles SIGTERM/SIGINT itself: the server must not catch them.
+            let server = match cfg
+                .output
+                .listen
+                .clone()
+                .map(|a| start_metrics(&a, source, &cfg, false))
+            {
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+                None => None,
+            };
+            let metrics = server.as_ref().map(|s| s.1.clone());
             let out = match open_eve(&eve) {
                 Ok(o) => o,
                 Err(e) => {
@@ -195,7 +265,13 @@ pub fn main() -> i32 {
                     return 2;
                 }
             };
-            match crate::live::run_live(cfg, &interface, capture == CaptureMethod::AfPacket, out) {
+            match crate::live::run_live(
+                cfg,
+                &interface,
+                capture == CaptureMethod::AfPacket,
+                out,
+                metrics,
+            ) {
                 Ok(s) => {
                     eprintln!("{s}");
                     0

@@ -159,6 +159,12 @@ pub struct OutputConfig {
     pub queue_batches: usize,
     /// Write `decode` anomaly events (per packet) in addition to counting them.
     pub decode_anomaly_events: bool,
+    /// Address of the HTTP server for `/metrics`, `/healthz` and `/readyz` on `run`
+    /// (e.g. `127.0.0.1:9464`); unset: no server. `replay --listen` sets it for a replay.
+    pub listen: Option<String>,
+    /// Distinct HL7 message types given their own `type` label value; later new types
+    /// (and malformed ones) are counted as `other`.
+    pub metrics_hl7_types: usize,
 }
 
 impl Default for OutputConfig {
@@ -166,6 +172,8 @@ impl Default for OutputConfig {
         OutputConfig {
             queue_batches: 1024,
             decode_anomaly_events: false,
+            listen: None,
+            metrics_hl7_types: 64,
         }
     }
 }

@@ -6,12 +6,13 @@
 //! group, each worker reading its own socket with no queue at all.
 
 use crate::config::Config;
-use crate::pipeline::{spawn_writer, Threads};
+use crate::pipeline::{spawn_writer, worker_snapshot, Threads, METRICS_TICK};
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
 use capture::live::{LiveOptions, LiveSource, LiveStats};
 use crossbeam_channel::bounded;
 use model::{Event, Timestamp};
+use outputs::metrics::Exporter;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,29 +52,41 @@ fn wall_now() -> Timestamp {
     Timestamp::from_secs_micros(d.as_secs() as i64, i64::from(d.subsec_micros()))
 }
 
-/// Captures on `iface` until SIGINT/SIGTERM.
+/// Captures on `iface` until SIGINT/SIGTERM; with `metrics`, threads publish their
+/// counters (and the kernel's drop count) to it about once a second.
 pub fn run_live(
     cfg: Config,
     iface: &str,
     fanout: bool,
     eve: Box<dyn Write + Send>,
+    metrics: Option<Arc<Exporter>>,
 ) -> Result<Summary, String> {
     STOP.store(false, Ordering::SeqCst);
     install_signal_handlers();
     let start = Instant::now();
     let cfg = Arc::new(cfg);
     if fanout {
-        return run_fanout(cfg, iface, eve, start);
+        return run_fanout(cfg, iface, eve, start, metrics);
     }
     let mut src = LiveSource::open(&options(&cfg, iface, None))?;
     eprintln!(
         "wardwatch: capturing on {iface} (pcap, {} workers)",
         cfg.worker_count()
     );
-    let mut t = Threads::start(&cfg, Arc::from(iface), eve, false)?;
+    let mut t = Threads::start(&cfg, Arc::from(iface), eve, false, metrics.clone())?;
+    if let Some(x) = &metrics {
+        x.set_ready(true);
+    }
     let mut last_packet = Instant::now();
+    let mut last_kstats = Instant::now();
     let mut err = None;
     while !STOP.load(Ordering::Relaxed) {
+        if metrics.is_some() && last_kstats.elapsed() >= METRICS_TICK {
+            let k = src.stats();
+            t.dispatch.stats.kernel_drops = k.dropped + k.if_dropped;
+            t.dispatch.publish(false);
+            last_kstats = Instant::now();
+        }
         if !src.wait(100) {
             // Quiet interface: hand over partial batches, and let capture time follow the
             // clock so idle flows still time out.
@@ -95,6 +108,7 @@ pub fn run_live(
     }
     let k = src.stats();
     let workers = cfg.worker_count();
+    t.dispatch.stats.kernel_drops = k.dropped + k.if_dropped;
     let (mut rs, ws, events) = t.join()?;
     rs.kernel_drops = k.dropped + k.if_dropped;
     if let Some(e) = err {
@@ -109,6 +123,7 @@ fn run_fanout(
     iface: &str,
     eve: Box<dyn Write + Send>,
     start: Instant,
+    metrics: Option<Arc<Exporter>>,
 ) -> Result<Summary, String> {
     let n = cfg.worker_count();
     let group = if cfg.capture.fanout_group != 0 {
@@ -123,18 +138,35 @@ fn run_fanout(
     }
     eprintln!("wardwatch: capturing on {iface} (af-packet fanout group {group}, {n} workers)");
     let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-    let writer = spawn_writer(ev_rx, eve, cfg.sensor_name.clone())?;
+    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone())?;
+    if let Some(x) = &metrics {
+        x.set_ready(true);
+    }
     let mut handles = Vec::new();
     for (i, mut src) in sources.into_iter().enumerate() {
         let mut w = Worker::new(cfg.clone(), n, Arc::from(iface));
         let evs = ev_tx.clone();
+        let metrics = metrics.clone();
         let h = std::thread::Builder::new()
             .name(format!("ww-worker-{i}"))
             .spawn(move || -> (WorkerStats, LiveStats, Option<String>) {
                 let mut last_sec = i64::MIN;
                 let mut last_packet = Instant::now();
+                let mut last_publish = Instant::now();
                 let mut err = None;
+                let publish = |w: &mut Worker, src: &mut LiveSource, wait: bool| match &metrics {
+                    Some(x) => {
+                        let mut snap = worker_snapshot(w, true);
+                        let k = src.stats();
+                        snap.kernel_drops = k.dropped + k.if_dropped;
+                        x.publish_worker(i, &snap, wait)
+                    }
+                    None => true,
+                };
                 while !STOP.load(Ordering::Relaxed) {
+                    if last_publish.elapsed() >= METRICS_TICK && publish(&mut w, &mut src, false) {
+                        last_publish = Instant::now();
+                    }
                     if !src.wait(100) {
                         if last_packet.elapsed() >= Duration::from_secs(1) {
                             w.tick(wall_now());
@@ -169,6 +201,7 @@ fn run_fanout(
                 if !ev.is_empty() {
                     let _ = evs.send(ev);
                 }
+                publish(&mut w, &mut src, true);
                 (w.stats(), src.stats(), err)
             })
             .map_err(|e| e.to_string())?;

@@ -13,11 +13,47 @@ use capture::defrag::{Defrag, DefragLimits, DefragOutcome};
 use capture::file::MergedFiles;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use model::{Event, Timestamp};
+use outputs::metrics::{AppMetrics, CaptureSnapshot, Exporter};
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How often threads publish their counters to the metrics exporter (wall time).
+pub(crate) const METRICS_TICK: Duration = Duration::from_secs(1);
+
+/// A worker's counters as the exporter wants them; `captures` when it reads packets itself.
+pub(crate) fn worker_snapshot(w: &mut Worker, captures: bool) -> CaptureSnapshot {
+    let s = w.stats();
+    CaptureSnapshot {
+        captures,
+        packets: s.packets,
+        bytes: s.bytes,
+        kernel_drops: 0,
+        queue_drops: 0,
+        flows_active: w.active_flows() as u64,
+        flows_created: s.flows_created,
+        flows_evicted: s.flows_evicted,
+        gaps: s.gaps,
+        cap_hits: s.cap_hits,
+        buffered_bytes: w.buffered_bytes() as u64,
+        anomalies: s.anomalies,
+    }
+}
+
+/// The reader's counters as the exporter wants them.
+pub(crate) fn reader_snapshot(r: &ReaderStats) -> CaptureSnapshot {
+    CaptureSnapshot {
+        captures: true,
+        packets: r.packets,
+        bytes: r.bytes,
+        kernel_drops: r.kernel_drops,
+        queue_drops: r.queue_drops,
+        anomalies: r.anomalies.clone(),
+        ..CaptureSnapshot::default()
+    }
+}
 
 /// One packet (or clock tick) in a batch.
 #[derive(Clone, Copy, Debug)]
@@ -67,13 +103,17 @@ impl Batch {
     }
 }
 
-/// Runs a worker over batches until its queue closes; returns its counters.
+/// Runs a worker over batches until its queue closes; returns its counters. With an
+/// exporter, publishes a snapshot of its counters as worker `index` about once a second
+/// (checked per batch, never per packet) and once at the end.
 pub(crate) fn worker_loop(
     mut w: Worker,
     rx: Receiver<Batch>,
     ret: Sender<Batch>,
     events: Sender<Vec<Event>>,
+    metrics: Option<(Arc<Exporter>, usize)>,
 ) -> WorkerStats {
+    let mut last_publish = Instant::now();
     for mut b in rx {
         for e in &b.entries {
             if e.frames == 0 {
@@ -91,11 +131,21 @@ pub(crate) fn worker_loop(
         if !ev.is_empty() && events.send(ev).is_err() {
             break;
         }
+        if let Some((x, i)) = &metrics {
+            if last_publish.elapsed() >= METRICS_TICK
+                && x.publish_worker(*i, &worker_snapshot(&mut w, false), false)
+            {
+                last_publish = Instant::now();
+            }
+        }
     }
     w.finish();
     let ev = w.take_events();
     if !ev.is_empty() {
         let _ = events.send(ev);
+    }
+    if let Some((x, i)) = &metrics {
+        x.publish_worker(*i, &worker_snapshot(&mut w, false), true);
     }
     w.stats()
 }
@@ -106,19 +156,32 @@ pub type WriterResult = (
     std::io::Result<()>,
 );
 
-/// Writes events as EVE lines; returns counts by event type.
+/// Writes events as EVE lines; returns counts by event type. With an exporter, derives
+/// the application metrics from the events (this thread sees each once, off the packet
+/// path) and publishes them about once a second and at the end.
 fn writer_loop(
     rx: Receiver<Vec<Event>>,
     mut out: Box<dyn Write + Send>,
     host: String,
+    metrics: Option<(Arc<Exporter>, usize)>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut res = Ok(());
+    let mut app = metrics.as_ref().map(|(_, cap)| AppMetrics::new(*cap));
+    let mut last_publish = Instant::now();
     for evs in rx {
         for e in &evs {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
+        }
+        if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
+            for e in &evs {
+                a.observe(e);
+            }
+            if last_publish.elapsed() >= METRICS_TICK && x.publish_app(a, false) {
+                last_publish = Instant::now();
+            }
         }
         if buf.len() >= 1 << 15 {
             if let Err(e) = out.write_all(&buf) {
@@ -129,6 +192,9 @@ fn writer_loop(
     }
     if res.is_ok() {
         res = out.write_all(&buf).and_then(|_| out.flush());
+    }
+    if let (Some(a), Some((x, _))) = (app.as_ref(), &metrics) {
+        x.publish_app(a, true);
     }
     (counts, res)
 }
@@ -208,10 +274,18 @@ pub struct Dispatch {
     /// Replay waits for a full worker queue; live capture drops the batch and counts it.
     blocking: bool,
     pub stats: ReaderStats,
+    metrics: Option<Arc<Exporter>>,
+    last_publish: Instant,
 }
 
 impl Dispatch {
-    fn new(cfg: &Config, txs: Vec<Sender<Batch>>, ret: Receiver<Batch>, blocking: bool) -> Self {
+    fn new(
+        cfg: &Config,
+        txs: Vec<Sender<Batch>>,
+        ret: Receiver<Batch>,
+        blocking: bool,
+        metrics: Option<Arc<Exporter>>,
+    ) -> Self {
         let n = txs.len();
         Dispatch {
             disp: Dispatcher::new(n),
@@ -227,6 +301,20 @@ impl Dispatch {
             last_sec: i64::MIN,
             blocking,
             stats: ReaderStats::default(),
+            metrics,
+            last_publish: Instant::now(),
+        }
+    }
+
+    /// Publishes the reader's counters: on a tick (skipped while a scrape holds the lock),
+    /// or at once with `wait`.
+    pub fn publish(&mut self, wait: bool) {
+        if let Some(x) = &self.metrics {
+            if (wait || self.last_publish.elapsed() >= METRICS_TICK)
+                && x.publish_reader(&reader_snapshot(&self.stats), wait)
+            {
+                self.last_publish = Instant::now();
+            }
         }
     }
 
@@ -242,6 +330,7 @@ impl Dispatch {
             let lost = e.into_inner();
             self.stats.queue_drops += lost.entries.iter().filter(|e| e.frames > 0).count() as u64;
         }
+        self.publish(false);
     }
 
     /// Capture time reached `ts`: a tick for every worker at each new second.
@@ -354,6 +443,7 @@ impl Dispatch {
                 .add("decode", "frag_incomplete", self.defrag.pending() as u64);
         }
         self.txs.clear();
+        self.publish(true);
         self.stats
     }
 }
@@ -366,16 +456,18 @@ pub struct Threads {
 }
 
 impl Threads {
-    /// Starts `n` workers fed by a dispatcher, and the EVE writer.
+    /// Starts `n` workers fed by a dispatcher, and the EVE writer; every thread publishes
+    /// its counters to `metrics` when given.
     pub fn start(
         cfg: &Arc<Config>,
         iface: Arc<str>,
         eve: Box<dyn Write + Send>,
         blocking: bool,
+        metrics: Option<Arc<Exporter>>,
     ) -> Result<Threads, String> {
         let n = cfg.worker_count();
         let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-        let writer = spawn_writer(ev_rx, eve, cfg.sensor_name.clone())?;
+        let writer = spawn_writer(ev_rx, eve, cfg, metrics.clone())?;
         let (ret_tx, ret_rx) = crossbeam_channel::unbounded::<Batch>();
         let mut txs = Vec::new();
         let mut workers = Vec::new();
@@ -383,16 +475,17 @@ impl Threads {
             let (tx, rx) = bounded::<Batch>(cfg.capture.queue_batches.max(1));
             let w = Worker::new(cfg.clone(), n, iface.clone());
             let (ret, evs) = (ret_tx.clone(), ev_tx.clone());
+            let m = metrics.clone().map(|x| (x, i));
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("ww-worker-{i}"))
-                    .spawn(move || worker_loop(w, rx, ret, evs))
+                    .spawn(move || worker_loop(w, rx, ret, evs, m))
                     .map_err(|e| e.to_string())?,
             );
             txs.push(tx);
         }
         Ok(Threads {
-            dispatch: Dispatch::new(cfg, txs, ret_rx, blocking),
+            dispatch: Dispatch::new(cfg, txs, ret_rx, blocking, metrics),
             workers,
             writer,
         })
@@ -426,20 +519,25 @@ impl Threads {
 pub(crate) fn spawn_writer(
     rx: Receiver<Vec<Event>>,
     eve: Box<dyn Write + Send>,
-    host: String,
+    cfg: &Config,
+    metrics: Option<Arc<Exporter>>,
 ) -> Result<std::thread::JoinHandle<WriterResult>, String> {
+    let host = cfg.sensor_name.clone();
+    let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
     std::thread::Builder::new()
         .name("ww-writer".into())
-        .spawn(move || writer_loop(rx, eve, host))
+        .spawn(move || writer_loop(rx, eve, host, m))
         .map_err(|e| e.to_string())
 }
 
-/// Replays capture files through the pipeline, writing EVE to `eve`. Never drops.
+/// Replays capture files through the pipeline, writing EVE to `eve`. Never drops. With
+/// `metrics`, every thread publishes its counters to it on a tick.
 pub fn run_replay(
     cfg: Config,
     paths: &[PathBuf],
     eve: Box<dyn Write + Send>,
     progress: Option<Box<dyn Progress>>,
+    metrics: Option<Arc<Exporter>>,
 ) -> Result<Summary, String> {
     let start = Instant::now();
     let mut src = MergedFiles::open(paths).map_err(|e| e.to_string())?;
@@ -452,7 +550,10 @@ pub fn run_replay(
             .unwrap_or_else(|| "pcap".into())
             .as_str(),
     );
-    let mut t = Threads::start(&cfg, iface, eve, true)?;
+    if let Some(x) = &metrics {
+        x.set_ready(true);
+    }
+    let mut t = Threads::start(&cfg, iface, eve, true, metrics)?;
     let d = &mut t.dispatch;
     while src
         .next_with(|hdr, data| d.packet(hdr.ts, hdr.linktype, data, hdr.origlen))

@@ -13,6 +13,26 @@ pub const REASSEMBLY_GAPS_TOTAL: &str = "wardwatch_reassembly_gaps_total";
 pub const REASSEMBLY_BUFFERED_BYTES: &str = "wardwatch_reassembly_buffered_bytes";
 pub const REASSEMBLY_CAP_HITS_TOTAL: &str = "wardwatch_reassembly_cap_hits_total";
 pub const ANALYZER_ANOMALIES_TOTAL: &str = "wardwatch_analyzer_anomalies_total";
+/// Events written, by `event_type`.
+pub const OUTPUT_EVENTS_TOTAL: &str = "wardwatch_output_events_total";
+/// DICOM associations ended, by `outcome` (accepted, rejected, unknown).
+pub const DICOM_ASSOCIATIONS_TOTAL: &str = "wardwatch_dicom_associations_total";
+/// A-ASSOCIATE-RJ, by `source` and `reason` (PS3.8 table 9-21 names).
+pub const DICOM_REJECTS_TOTAL: &str = "wardwatch_dicom_rejects_total";
+/// A-ABORT, by `source` (PS3.8 table 9-26 names).
+pub const DICOM_ABORTS_TOTAL: &str = "wardwatch_dicom_aborts_total";
+/// DIMSE messages, by `command` (`C-STORE-RQ`...) and `status_class` (`none` on requests).
+pub const DICOM_MESSAGES_TOTAL: &str = "wardwatch_dicom_messages_total";
+/// Request-to-response time of DIMSE operations (capture time), by `command` (`C-STORE`).
+pub const DICOM_DIMSE_LATENCY_SECONDS: &str = "wardwatch_dicom_dimse_latency_seconds";
+/// HL7 messages, by `type` (`ADT^A01`; a capped set, `other` past it).
+pub const HL7_MESSAGES_TOTAL: &str = "wardwatch_hl7_messages_total";
+/// Acknowledgements received for messages, by MSA-1 `code` (AA, AE, AR, CA, CE, CR, other).
+pub const HL7_ACKS_TOTAL: &str = "wardwatch_hl7_acks_total";
+/// Message-to-acknowledgement time (capture time).
+pub const HL7_ACK_LATENCY_SECONDS: &str = "wardwatch_hl7_ack_latency_seconds";
+/// Messages that expected an acknowledgement and got none.
+pub const HL7_UNACKNOWLEDGED_TOTAL: &str = "wardwatch_hl7_unacknowledged_total";
 
 /// Every name above, for checks that dashboards use only exported metrics.
 pub const ALL: &[&str] = &[
@@ -28,7 +48,33 @@ pub const ALL: &[&str] = &[
     REASSEMBLY_BUFFERED_BYTES,
     REASSEMBLY_CAP_HITS_TOTAL,
     ANALYZER_ANOMALIES_TOTAL,
+    OUTPUT_EVENTS_TOTAL,
+    DICOM_ASSOCIATIONS_TOTAL,
+    DICOM_REJECTS_TOTAL,
+    DICOM_ABORTS_TOTAL,
+    DICOM_MESSAGES_TOTAL,
+    DICOM_DIMSE_LATENCY_SECONDS,
+    HL7_MESSAGES_TOTAL,
+    HL7_ACKS_TOTAL,
+    HL7_ACK_LATENCY_SECONDS,
+    HL7_UNACKNOWLEDGED_TOTAL,
 ];
+
+/// Names exported as histograms (`_bucket`, `_sum` and `_count` series).
+pub const HISTOGRAMS: &[&str] = &[DICOM_DIMSE_LATENCY_SECONDS, HL7_ACK_LATENCY_SECONDS];
+
+/// The family a series name belongs to: itself, or the histogram whose `_bucket`, `_sum` or
+/// `_count` series it is. `None` when it is not exported.
+pub fn family_of(series: &str) -> Option<&'static str> {
+    if let Some(n) = ALL.iter().find(|n| **n == series) {
+        return Some(n);
+    }
+    HISTOGRAMS.iter().copied().find(|h| {
+        series
+            .strip_prefix(*h)
+            .is_some_and(|rest| matches!(rest, "_bucket" | "_sum" | "_count"))
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -41,5 +87,23 @@ mod tests {
         // Gauges must not end in _total.
         assert!(!super::FLOWS_ACTIVE.ends_with("_total"));
         assert!(!super::REASSEMBLY_BUFFERED_BYTES.ends_with("_total"));
+        for h in super::HISTOGRAMS {
+            assert!(super::ALL.contains(h) && h.ends_with("_seconds"), "{h}");
+        }
+    }
+
+    #[test]
+    fn family_of_maps_histogram_series() {
+        // Histogram series map to their family; unknown names and bare suffixes do not.
+        assert_eq!(
+            super::family_of("wardwatch_hl7_ack_latency_seconds_bucket"),
+            Some(super::HL7_ACK_LATENCY_SECONDS)
+        );
+        assert_eq!(
+            super::family_of(super::FLOWS_ACTIVE),
+            Some(super::FLOWS_ACTIVE)
+        );
+        assert_eq!(super::family_of("wardwatch_flows_active_count"), None);
+        assert_eq!(super::family_of("wardwatch_nope_total"), None);
     }
 }

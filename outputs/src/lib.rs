@@ -4,4 +4,10 @@
 //! outputs that need their own machinery as issue 7 lands them: the Prometheus exporter
 //! (metric names in `model::metrics`), syslog feeds (RFC 5424 over UDP, TCP and TLS with
 //! CEF, LEEF and JSON payloads), the bounded on-disk spool that makes SIEM delivery
-//! at-least-once, EVE files with rotation, and the HTTP API. Depends on `model` only.
+//! at-least-once, EVE files with rotation, and the HTTP API. Depends on `model`, plus
+//! `prometheus-client` and axum/tokio for the exporter and its HTTP server.
+// Test helpers may unwrap: a failing test is meant to stop.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod http;
+pub mod metrics;

@@ -1,0 +1,293 @@
+use super::app::{ack_code, valid_type, AppMetrics, LATENCY_BUCKETS};
+use super::*;
+use model::dicom::{DicomAbort, DicomAssociation, DicomCommand, DicomEvent, DicomReject};
+use model::hl7::Hl7Event;
+use model::{Direction, Event, EventKind, Timestamp};
+
+fn ev(kind: EventKind) -> Event {
+    Event {
+        ts: Timestamp::ZERO,
+        flow: None,
+        kind,
+    }
+}
+
+fn hl7(t: Option<&str>, acked: Option<bool>, code: Option<&str>, ms: Option<f64>) -> Event {
+    let mut h = Hl7Event::new(Direction::ToServer, "mllp");
+    h.message_type = t.map(String::from);
+    h.acknowledged = acked;
+    h.ack_code = code.map(String::from);
+    h.ack_latency_ms = ms;
+    ev(EventKind::Hl7(Box::new(h)))
+}
+
+/// Series names (without labels) in a text exposition.
+fn series(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+        .collect()
+}
+
+fn value(text: &str, prefix: &str) -> f64 {
+    let l = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no series {prefix} in\n{text}"));
+    l.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn exposition_names_are_all_in_model() {
+    // Every series the exporter writes belongs to a family listed in model::metrics::ALL,
+    // and every listed family is described (HELP/TYPE) even before any data.
+    let x = Exporter::new("file", 2, 8);
+    let mut a = AppMetrics::new(8);
+    a.observe(&hl7(Some("ADT^A01"), Some(true), Some("AA"), Some(12.0)));
+    x.publish_app(&a, true);
+    let t = x.encode_text();
+    for s in series(&t) {
+        assert!(m::family_of(&s).is_some(), "{s} not in model::metrics");
+    }
+    for n in m::ALL {
+        assert!(
+            t.contains(&format!("# TYPE {n} ")),
+            "{n} not described in\n{t}"
+        );
+    }
+}
+
+#[test]
+fn counters_only_end_in_total() {
+    // TYPE lines: counters end in _total, gauges and histograms never do.
+    let t = Exporter::new("file", 1, 8).encode_text();
+    for l in t.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut it = l.split(' ').skip(2);
+        let (name, ty) = (it.next().unwrap(), it.next().unwrap());
+        assert_eq!(name.ends_with("_total"), ty == "counter", "{l}");
+    }
+}
+
+#[test]
+fn snapshots_publish_latest_values() {
+    // The exposition shows the latest snapshot of each thread, labelled by source/worker.
+    let x = Exporter::new("file", 2, 8);
+    let mut r = CaptureSnapshot {
+        captures: true,
+        packets: 10,
+        bytes: 1000,
+        ..Default::default()
+    };
+    r.anomalies.add("decode", "truncated_ipv4", 3);
+    assert!(x.publish_reader(&r, false));
+    r.packets = 25;
+    assert!(x.publish_reader(&r, true));
+    let mut w = CaptureSnapshot {
+        flows_active: 4,
+        flows_created: 9,
+        ..Default::default()
+    };
+    w.anomalies.add("dicom", "pdu_too_large", 2);
+    x.publish_worker(1, &w, true);
+    // An index past the worker count is ignored, not a panic.
+    assert!(x.publish_worker(7, &w, true));
+    let t = x.encode_text();
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_capture_packets_total{source=\"file\",worker=\"reader\"}"
+        ),
+        25.0
+    );
+    assert_eq!(value(&t, "wardwatch_flows_active{worker=\"1\"}"), 4.0);
+    assert_eq!(
+        value(&t, "wardwatch_flows_created_total{worker=\"0\"}"),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_decode_anomalies_total{layer=\"decode\",reason=\"truncated_ipv4\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_analyzer_anomalies_total{analyzer=\"dicom\",code=\"pdu_too_large\"}"
+        ),
+        2.0
+    );
+    // Workers do not read packets in this mode: no per-worker packet series.
+    assert!(!t.contains("wardwatch_capture_packets_total{source=\"file\",worker=\"0\"}"));
+}
+
+#[test]
+fn publish_without_wait_gives_up_while_scraped() {
+    // A publisher on the capture path never blocks: with the lock held, try fails.
+    let x = Exporter::new("pcap", 1, 8);
+    let g = x.shared.workers[0].lock().unwrap();
+    assert!(!x.publish_worker(0, &CaptureSnapshot::default(), false));
+    drop(g);
+    assert!(x.publish_worker(0, &CaptureSnapshot::default(), false));
+}
+
+#[test]
+fn hl7_type_label_is_capped_and_validated() {
+    // Types are kept while fewer than the cap were seen; new ones past it and malformed
+    // ones (free text, lower case, PHI-looking strings) become `other`.
+    let mut a = AppMetrics::new(2);
+    for t in [
+        "ADT^A01",
+        "ORU^R01",
+        "ADT^A01",
+        "ORM^O01",
+        "Smith^John",
+        "ADT^A01^ADT_A01",
+    ] {
+        a.observe(&hl7(Some(t), None, None, None));
+    }
+    a.observe(&hl7(None, None, None, None));
+    let got: Vec<(&str, u64)> = a
+        .hl7_messages
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(got, vec![("ADT^A01", 2), ("ORU^R01", 1), ("other", 4)]);
+    assert!(valid_type("ACK") && valid_type("QRY^A19"));
+    assert!(!valid_type("adt^a01") && !valid_type("AD^A01") && !valid_type(""));
+}
+
+#[test]
+fn hl7_acks_latency_and_unacknowledged_counted() {
+    // Acknowledged messages count their MSA-1 code and latency; unacknowledged ones count.
+    let mut a = AppMetrics::new(8);
+    a.observe(&hl7(Some("ADT^A01"), Some(true), Some("AA"), Some(20.0)));
+    a.observe(&hl7(
+        Some("ADT^A01"),
+        Some(true),
+        Some("ZZ<script>"),
+        Some(700.0),
+    ));
+    a.observe(&hl7(Some("ADT^A01"), Some(false), None, None));
+    assert_eq!(a.hl7_acks.get("AA"), Some(&1));
+    assert_eq!(a.hl7_acks.get("other"), Some(&1));
+    assert_eq!(a.hl7_unacknowledged, 1);
+    assert_eq!(a.hl7_ack_latency.count, 2);
+    assert!((a.hl7_ack_latency.sum - 0.72).abs() < 1e-9);
+    assert_eq!(ack_code(Some(" CE ")), "CE");
+    let x = Exporter::new("file", 1, 8);
+    x.publish_app(&a, true);
+    let t = x.encode_text();
+    assert_eq!(
+        value(&t, "wardwatch_hl7_ack_latency_seconds_bucket{le=\"0.025\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&t, "wardwatch_hl7_ack_latency_seconds_bucket{le=\"+Inf\"}"),
+        2.0
+    );
+    assert_eq!(value(&t, "wardwatch_hl7_ack_latency_seconds_count"), 2.0);
+    assert_eq!(value(&t, "wardwatch_hl7_unacknowledged_total"), 1.0);
+}
+
+#[test]
+fn dicom_events_counted_by_fixed_labels() {
+    // Associations by outcome, rejects by source/reason, aborts by source, messages by
+    // command and status class, latency per operation.
+    let mut a = AppMetrics::new(8);
+    let rj = DicomAssociation {
+        outcome: "rejected",
+        reject: Some(DicomReject {
+            source_name: "service_user",
+            reason_name: "called_ae_title_not_recognized",
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let ab = DicomAssociation {
+        outcome: "accepted",
+        abort: Some(DicomAbort {
+            source_name: "service_provider",
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    a.observe(&ev(EventKind::Dicom(DicomEvent::Association(Box::new(rj)))));
+    a.observe(&ev(EventKind::Dicom(DicomEvent::Association(Box::new(ab)))));
+    let rq = DicomCommand {
+        command: "C-ECHO-RQ",
+        ..Default::default()
+    };
+    let rsp = DicomCommand {
+        command: "C-ECHO-RSP",
+        status_class: Some("success"),
+        latency_ms: Some(3.0),
+        ..Default::default()
+    };
+    a.observe(&ev(EventKind::Dicom(DicomEvent::Command(Box::new(rq)))));
+    a.observe(&ev(EventKind::Dicom(DicomEvent::Command(Box::new(rsp)))));
+    let x = Exporter::new("file", 1, 8);
+    x.publish_app(&a, true);
+    let t = x.encode_text();
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_dicom_associations_total{outcome=\"rejected\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_dicom_rejects_total{source=\"service_user\",reason=\"called_ae_title_not_recognized\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_dicom_aborts_total{source=\"service_provider\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_dicom_messages_total{command=\"C-ECHO-RQ\",status_class=\"none\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_dicom_dimse_latency_seconds_bucket{command=\"C-ECHO\",le=\"0.005\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&t, "wardwatch_output_events_total{event_type=\"dicom\"}"),
+        4.0
+    );
+}
+
+#[test]
+fn histogram_clamps_bad_values() {
+    // Negative, NaN and infinite latencies land in the first bucket as 0, never poison sum.
+    let mut h = Histogram::default();
+    for v in [-1.0, f64::NAN, f64::INFINITY, 1e9] {
+        h.observe(v);
+    }
+    assert_eq!(h.count, 4);
+    assert_eq!(h.counts[0], 3);
+    assert_eq!(h.counts[LATENCY_BUCKETS.len()], 1);
+    assert_eq!(h.sum, 1e9);
+}
+
+#[test]
+fn openmetrics_exposition_ends_with_eof() {
+    // OpenMetrics text (served on request) ends with # EOF and names counters' families.
+    let t = Exporter::new("file", 1, 8).encode_openmetrics();
+    assert!(t.ends_with("# EOF\n"), "{t}");
+    assert!(t.contains("# TYPE wardwatch_capture_packets counter"));
+}
