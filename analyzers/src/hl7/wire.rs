@@ -260,7 +260,9 @@ pub fn fields_at<const N: usize>(seg: &[u8], sep: u8, idx: [usize; N]) -> [Optio
             break;
         }
         let mut m = pos.word_mask(base);
-        let c = m.count_ones() as usize;
+        // One high bit per matching byte: a multiply sums them (count_ones is a long
+        // bit-twiddling sequence on baseline x86-64, which lacks POPCNT).
+        let c = ((m >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
         if seen + c < target {
             // The field we want starts after this word.
             seen += c;
