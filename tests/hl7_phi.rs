@@ -199,8 +199,8 @@ fn phi_never_in_anything_wardwatch_writes() {
         .map(|s| s.as_str().unwrap())
         .collect();
     for f in [
-        "PID-2", "PID-3", "PID-5", "PID-7", "PID-11", "PID-13", "PD1-3", "NK1-2", "GT1-3",
-        "IN1-7", "IN1-15", "IN1-34", "IN2-2", "MRG-1",
+        "PID-2", "PID-3", "PID-5", "PID-7", "PID-11", "PID-13", "PD1-3", "NK1-2", "GT1-3", "IN1-7",
+        "IN1-15", "IN1-34", "IN2-2", "MRG-1",
     ] {
         assert!(phi.contains(&f), "{f} missing from {phi:?}");
     }
