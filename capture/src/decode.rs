@@ -436,19 +436,8 @@ fn from_sliced<'a>(
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
             let pl = v6.payload();
-            let mut frag = None;
-            for ext in v6.extensions().clone() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                    if f.is_fragmenting_payload() {
-                        frag = Some(Frag {
-                            id: f.identification(),
-                            offset: u32::from(f.fragment_offset().byte_offset()),
-                            more: f.more_fragments(),
-                            proto: IpProto(pl.ip_number.0),
-                        });
-                    }
-                }
-            }
+            let frag = ipv6_fragment(h.next_header().0, v6.extensions().slice())
+                .map(|(id, offset, more)| Frag { id, offset, more, proto: IpProto(pl.ip_number.0) });
             (
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
@@ -544,6 +533,42 @@ fn from_sliced<'a>(
         }
     }
     Ok(d)
+}
+
+/// The fragment header among IPv6 extension headers, read with bounds checks:
+/// (identification, byte offset, more fragments), when the packet is a fragment.
+///
+/// etherparse's extension iterator is not used here: on lax-sliced hostile packets it
+/// can read past its slice (found by the capture fuzz target; the input is kept in
+/// fuzz/regressions/capture/).
+fn ipv6_fragment(first: u8, exts: &[u8]) -> Option<(u32, u32, bool)> {
+    let mut next = first;
+    let mut off = 0usize;
+    for _ in 0..16 {
+        let h = exts.get(off..)?;
+        match next {
+            44 => {
+                let b = h.get(..8)?;
+                let fo = u16::from_be_bytes([b[2], b[3]]);
+                let offset = u32::from(fo >> 3) * 8;
+                let more = fo & 1 == 1;
+                if offset == 0 && !more {
+                    return None; // an atomic fragment: not fragmented
+                }
+                return Some((u32::from_be_bytes([b[4], b[5], b[6], b[7]]), offset, more));
+            }
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                next = *h.first()?;
+                off += (usize::from(*h.get(1)?) + 1) * 8;
+            }
+            51 => {
+                next = *h.first()?;
+                off += (usize::from(*h.get(1)?) + 2) * 4;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn frame_flags(t: &etherparse::TcpSlice<'_>) -> u8 {
