@@ -11,6 +11,7 @@
 
 pub mod hl7;
 pub mod dhcp;
+pub mod dns;
 pub mod dicom;
 pub mod registry;
 

@@ -41,6 +41,8 @@ pub struct AnalyzersConfig {
     pub hl7: crate::hl7::Hl7Config,
     /// `[analyzers.dhcp]`: DHCPv4 and DHCPv6.
     pub dhcp: crate::dhcp::DhcpConfig,
+    /// `[analyzers.dns]`: DNS, mDNS/DNS-SD and LLMNR over UDP.
+    pub dns: crate::dns::DnsConfig,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
@@ -52,4 +54,8 @@ pub static STREAM_ANALYZERS: &[StreamSpec] = &[
 /// Every datagram analyzer.
 pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
     DatagramSpec { name: "dhcp", port_hints: &[67, 68, 546, 547], probe: crate::dhcp::probe_dhcp, enabled: crate::dhcp::enabled, build: crate::dhcp::build },
+    // The three share one probe; a port hint picks which one a flow gets, `dns` otherwise.
+    DatagramSpec { name: "dns", port_hints: &[53], probe: crate::dns::probe_dns, enabled: crate::dns::enabled, build: crate::dns::build },
+    DatagramSpec { name: "mdns", port_hints: &[5353], probe: crate::dns::probe_dns, enabled: crate::dns::enabled_mdns, build: crate::dns::build_mdns },
+    DatagramSpec { name: "llmnr", port_hints: &[5355], probe: crate::dns::probe_dns, enabled: crate::dns::enabled_llmnr, build: crate::dns::build_llmnr },
 ];

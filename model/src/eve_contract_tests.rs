@@ -330,3 +330,76 @@ fn eve_dhcp_event_has_suricata_fields_in_order() {
         r#""vendor_specific":false,"options":[53,12,60,55],"truncated_options":false,"capped":false}"#
     )), "{line}");
 }
+
+#[test]
+fn eve_dns_and_mdns_events_have_suricata_fields_in_order() {
+    // dns/mdns objects: Suricata's v2 names (type, id, flags, set flag bits only, opcode,
+    // rcode, rrname/rrtype of the first question, answers with rrname/rrtype/ttl/rdata),
+    // empty lists omitted; mdns carries the DNS-SD facts.
+    let mut m = meta();
+    m.key.proto = IpProto::UDP;
+    m.key.dst_port = 5353;
+    m.app_proto = Some("mdns");
+    let mut d = crate::dns::DnsEvent {
+        kind: "answer",
+        id: 0,
+        flags: "8400".into(),
+        qr: true,
+        aa: true,
+        opcode: 0,
+        rcode: "NOERROR".into(),
+        answers: vec![crate::dns::DnsRecord {
+            rrname: "_ipp._tcp.local".into(),
+            rrtype: "PTR".into(),
+            ttl: 4500,
+            rdata: Some("Printer._ipp._tcp.local".into()),
+            srv: None,
+            txt: vec![],
+        }],
+        services: vec!["_ipp._tcp.local".into()],
+        instances: vec!["Printer._ipp._tcp.local".into()],
+        ..Default::default()
+    };
+    d.device.insert("ty", "HP LaserJet".into());
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Mdns(Box::new(d.clone())),
+    };
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.contains(r#""event_type":"mdns","#), "{line}");
+    assert!(line.contains(concat!(
+        r#""mdns":{"type":"answer","id":0,"flags":"8400","qr":true,"aa":true,"opcode":0,"#,
+        r#""rcode":"NOERROR","answers":[{"rrname":"_ipp._tcp.local","rrtype":"PTR","ttl":4500,"#,
+        r#""rdata":"Printer._ipp._tcp.local"}],"services":["_ipp._tcp.local"],"#,
+        r#""instances":["Printer._ipp._tcp.local"],"device":{"ty":"HP LaserJet"},"#,
+        r#""truncated":false,"capped":false}"#
+    )), "{line}");
+    let q = crate::dns::DnsEvent {
+        kind: "query",
+        id: 7,
+        flags: "0100".into(),
+        rd: true,
+        rcode: "NOERROR".into(),
+        rrname: Some("pacs.example".into()),
+        rrtype: Some("A".into()),
+        queries: vec![crate::dns::DnsQuery {
+            rrname: "pacs.example".into(),
+            rrtype: "A".into(),
+        }],
+        ..Default::default()
+    };
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: None,
+        kind: EventKind::Dns(Box::new(q)),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "dns");
+    assert_eq!(v["dns"]["type"], "query");
+    assert_eq!(v["dns"]["rrname"], "pacs.example");
+    assert_eq!(v["dns"]["rd"], true);
+    assert!(v["dns"]["qr"].is_null() && v["dns"]["answers"].is_null());
+}

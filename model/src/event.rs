@@ -33,6 +33,10 @@ pub enum EventKind {
     Hl7(Box<crate::hl7::Hl7Event>),
     /// `event_type: "dhcp"`: one DHCPv4 or DHCPv6 message.
     Dhcp(Box<crate::dhcp::DhcpEvent>),
+    /// `event_type: "dns"`: one DNS or LLMNR message.
+    Dns(Box<crate::dns::DnsEvent>),
+    /// `event_type: "mdns"`: one mDNS message, with its DNS-SD facts.
+    Mdns(Box<crate::dns::DnsEvent>),
 }
 
 impl EventKind {
@@ -44,6 +48,8 @@ impl EventKind {
             EventKind::Dicom(_) => "dicom",
             EventKind::Hl7(_) => "hl7",
             EventKind::Dhcp(_) => "dhcp",
+            EventKind::Dns(_) => "dns",
+            EventKind::Mdns(_) => "mdns",
         }
     }
 }
@@ -204,6 +210,8 @@ impl Serialize for Eve<'_> {
             EventKind::Dicom(r) => m.serialize_entry("dicom", r)?,
             EventKind::Hl7(r) => m.serialize_entry("hl7", r)?,
             EventKind::Dhcp(r) => m.serialize_entry("dhcp", r)?,
+            EventKind::Dns(r) => m.serialize_entry("dns", r)?,
+            EventKind::Mdns(r) => m.serialize_entry("mdns", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

@@ -9,6 +9,7 @@
 pub mod analyzer;
 pub mod dhcp;
 pub mod dicom;
+pub mod dns;
 pub mod event;
 pub mod flow;
 pub mod hl7;
