@@ -65,13 +65,17 @@ pub struct Entry {
     pub origlen: u32,
     /// 0: a clock tick; 1: a frame; n > 1: a datagram rebuilt from n fragments.
     pub frames: u32,
+    /// The bytes are at `off` in the batch's file mapping, not in its `data`.
+    pub mapped: bool,
 }
 
-/// Packets for one worker: headers plus their bytes in one buffer.
+/// Packets for one worker: headers plus their bytes, either copied into `data` or, for a
+/// memory-mapped capture file, left where they are in `map` (no copy at all).
 #[derive(Default)]
 pub struct Batch {
     pub entries: Vec<Entry>,
     pub data: Vec<u8>,
+    pub map: Option<Arc<capture::file::Mmap>>,
 }
 
 impl Batch {
@@ -85,7 +89,29 @@ impl Batch {
             len: frame.len() as u32,
             origlen,
             frames,
+            mapped: false,
         });
+    }
+    /// A frame that lies at `off` in the batch's mapping.
+    fn push_mapped(&mut self, ts: Timestamp, linktype: LinkType, off: usize, len: usize, origlen: u32) {
+        self.entries.push(Entry {
+            ts,
+            linktype,
+            off: off as u32,
+            len: len as u32,
+            origlen,
+            frames: 1,
+            mapped: true,
+        });
+    }
+    /// The bytes of an entry.
+    pub fn frame(&self, e: &Entry) -> Option<&[u8]> {
+        let range = e.off as usize..e.off as usize + e.len as usize;
+        if e.mapped {
+            self.map.as_ref()?.get(range)
+        } else {
+            self.data.get(range)
+        }
     }
     fn tick(&mut self, ts: Timestamp) {
         self.entries.push(Entry {
@@ -95,6 +121,7 @@ impl Batch {
             len: 0,
             origlen: 0,
             frames: 0,
+            mapped: false,
         });
     }
     fn clear(&mut self) {
@@ -120,7 +147,7 @@ pub(crate) fn worker_loop(
                 w.tick(e.ts);
                 continue;
             }
-            let Some(frame) = b.data.get(e.off as usize..(e.off + e.len) as usize) else {
+            let Some(frame) = b.frame(e) else {
                 continue;
             };
             w.packet(e.ts, e.linktype, frame, e.origlen, e.frames);
@@ -264,6 +291,8 @@ pub trait Progress: Send {
 /// batches, and emits a clock tick to every worker at each new second of capture time.
 pub struct Dispatch {
     disp: Dispatcher,
+    /// The mapped capture file whose frames are handed over by offset.
+    map: Option<Arc<capture::file::Mmap>>,
     txs: Vec<Sender<Batch>>,
     ret: Receiver<Batch>,
     batches: Vec<Batch>,
@@ -288,6 +317,7 @@ impl Dispatch {
     ) -> Self {
         let n = txs.len();
         Dispatch {
+            map: None,
             disp: Dispatcher::new(n),
             batches: (0..n).map(|_| Batch::default()).collect(),
             txs,
@@ -318,8 +348,37 @@ impl Dispatch {
         }
     }
 
+    /// Hands out frames of this mapping by offset instead of copying them (one mapped
+    /// capture file; offsets must fit in 32 bits).
+    pub fn set_mapping(&mut self, map: Option<Arc<capture::file::Mmap>>) {
+        self.map = map.filter(|m| m.len() <= u32::MAX as usize);
+        for b in self.batches.iter_mut() {
+            b.map = self.map.clone();
+        }
+    }
+
+    /// Offset of `data` in the mapping, when it lies there.
+    fn mapped_offset(&self, data: &[u8]) -> Option<usize> {
+        let m = self.map.as_ref()?;
+        let start = m.as_ptr() as usize;
+        let at = (data.as_ptr() as usize).checked_sub(start)?;
+        (at + data.len() <= m.len()).then_some(at)
+    }
+
+    /// Adds a frame to worker `w`'s batch: by offset when it lies in the mapping.
+    fn push_frame(&mut self, w: usize, ts: Timestamp, lt: LinkType, data: &[u8], origlen: u32) {
+        let off = self.mapped_offset(data);
+        if let Some(b) = self.batches.get_mut(w) {
+            match off {
+                Some(off) => b.push_mapped(ts, lt, off, data.len(), origlen),
+                None => b.push(ts, lt, data, origlen, 1),
+            }
+        }
+    }
+
     fn send(&mut self, i: usize) {
-        let fresh = self.ret.try_recv().unwrap_or_default();
+        let mut fresh = self.ret.try_recv().unwrap_or_default();
+        fresh.map = self.map.clone();
         let (Some(b), Some(tx)) = (self.batches.get_mut(i), self.txs.get(i)) else {
             return;
         };
@@ -359,9 +418,7 @@ impl Dispatch {
         // Common case: read the flow key straight off the frame; the worker decodes it.
         if let Some(k) = HashKey::fast(lt, data) {
             let w = self.disp.pick_key(&k);
-            if let Some(b) = self.batches.get_mut(w) {
-                b.push(ts, lt, data, origlen, 1);
-            }
+            self.push_frame(w, ts, lt, data, origlen);
             if self
                 .batches
                 .get(w)
@@ -407,9 +464,7 @@ impl Dispatch {
             }
         } else {
             let w = self.disp.pick(&d);
-            if let Some(b) = self.batches.get_mut(w) {
-                b.push(ts, lt, data, origlen, 1);
-            }
+            self.push_frame(w, ts, lt, data, origlen);
             w
         };
         if self
@@ -555,6 +610,7 @@ pub fn run_replay(
     }
     let mut t = Threads::start(&cfg, iface, eve, true, metrics)?;
     let d = &mut t.dispatch;
+    d.set_mapping(src.single_mapping());
     while src
         .next_with(|hdr, data| d.packet(hdr.ts, hdr.linktype, data, hdr.origlen))
         .is_some()

@@ -14,5 +14,6 @@ pub mod dhcp;
 pub mod dns;
 pub mod dicom;
 pub mod registry;
+pub mod tls;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

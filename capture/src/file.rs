@@ -19,6 +19,10 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A read-only file mapping, shared with the workers that read frames from it.
+pub use memmap2::Mmap;
 
 /// Initial read buffer, and the largest it may grow to for one record.
 const READ_BUF: usize = 1 << 20;
@@ -121,6 +125,12 @@ impl FileSource {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's mapping, when it is read through one (frames handed out by
+    /// [`FileSource::next_with`] then lie inside it).
+    pub fn mapping(&self) -> Option<Arc<Mmap>> {
+        self.mapped.as_ref().map(|m| m.map.clone())
     }
 
     /// Reads the next packet, appending its captured bytes to `out`. `None` at the end.
@@ -403,6 +413,14 @@ impl MergedFiles {
         Some(hdr)
     }
 
+    /// The mapping of the only file, when there is one file and it is mapped.
+    pub fn single_mapping(&self) -> Option<Arc<Mmap>> {
+        match self.files.as_slice() {
+            [f] => f.mapping(),
+            _ => None,
+        }
+    }
+
     /// Bytes consumed across files (progress).
     pub fn position(&self) -> u64 {
         self.files.iter().map(|f| f.position).sum()
@@ -415,7 +433,7 @@ impl MergedFiles {
 
 /// A classic pcap file mapped in memory.
 struct Mapped {
-    map: memmap2::Mmap,
+    map: Arc<memmap2::Mmap>,
     pos: usize,
     /// Bytes before this offset were handed back to the kernel.
     released: usize,
@@ -424,7 +442,7 @@ struct Mapped {
 }
 
 /// Release processed pages in steps of this many bytes.
-const RELEASE_STEP: usize = 16 << 20;
+const RELEASE_STEP: usize = 32 << 20;
 
 impl Mapped {
     /// Maps `file` when it is a classic pcap (not pcapng, not the "modified" format).
@@ -435,7 +453,7 @@ impl Mapped {
         }
         // SAFETY: a read-only private view of a regular file; the contract (documented at
         // the top of this module) is that capture files are not truncated while read.
-        let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+        let map = Arc::new(unsafe { memmap2::Mmap::map(file) }.ok()?);
         let magic = map.get(..4)?;
         let be = match magic {
             [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => false,
@@ -457,7 +475,10 @@ impl Mapped {
         })
     }
 
-    /// Hands pages already processed back to the kernel so resident memory stays flat.
+    /// Hands pages the reader passed long ago back to the kernel so resident memory stays
+    /// flat. Workers may still read frames there by offset: dropping pages of a read-only
+    /// file mapping is never wrong, a late reader only faults them in again from the page
+    /// cache; the lag (at least one step) is far more than the worker queues hold.
     fn release_behind(&mut self) {
         if self.pos >= self.released + 2 * RELEASE_STEP {
             let len = RELEASE_STEP;

@@ -403,3 +403,74 @@ fn eve_dns_and_mdns_events_have_suricata_fields_in_order() {
     assert_eq!(v["dns"]["rd"], true);
     assert!(v["dns"]["qr"].is_null() && v["dns"]["answers"].is_null());
 }
+
+#[test]
+fn eve_tls_event_shape() {
+    // Pins the tls object: Suricata's names (sni, version, ja3{hash,string}, ja3s, ja4,
+    // client_alpns), then wardwatch's client/server details; empties omitted.
+    use crate::tls::*;
+    let t = TlsEvent {
+        sni: Some("pacs.example".into()),
+        version: version_name(0x0304),
+        ja3: Some(TlsJaHash {
+            hash: "1d73e027bc95ccd0f6597a60b59dc780".into(),
+            string: "771,4865-4866,0-16-43,29-23,0".into(),
+        }),
+        ja3s: Some(TlsJaHash {
+            hash: "cce84e7a8b742462e40afb585a3e3ccc".into(),
+            string: "771,4865,43".into(),
+        }),
+        ja4: Some("t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb".into()),
+        client_alpns: vec!["h2".into()],
+        server_alpns: vec![],
+        client_handshake: Some(TlsClientHello {
+            version: version_name(0x0303),
+            supported_versions: vec![version_name(0x0304)],
+            ciphers: vec![4865, 4866],
+            exts: vec![0, 16, 43],
+            supported_groups: vec![29, 23],
+            sig_algs: vec![],
+            length: 120,
+        }),
+        server_handshake: Some(TlsServerHello {
+            version: version_name(0x0303),
+            cipher: 4865,
+            cipher_name: Some("TLS_AES_128_GCM_SHA256"),
+            exts: vec![43],
+            hello_retry_request: false,
+        }),
+        truncated: false,
+        capped: false,
+    };
+    let mut m = meta();
+    m.app_proto = Some("tls");
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Tls(Box::new(t)),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "tls");
+    assert_eq!(v["app_proto"], "tls");
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    let start = line.find(r#""tls":"#).unwrap();
+    let end = line.find(r#","ether":"#).unwrap();
+    assert_eq!(
+        &line[start..end],
+        concat!(
+            r#""tls":{"sni":"pacs.example","version":"TLS 1.3","#,
+            r#""ja3":{"hash":"1d73e027bc95ccd0f6597a60b59dc780","string":"771,4865-4866,0-16-43,29-23,0"},"#,
+            r#""ja3s":{"hash":"cce84e7a8b742462e40afb585a3e3ccc","string":"771,4865,43"},"#,
+            r#""ja4":"t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb","client_alpns":["h2"],"#,
+            r#""client_handshake":{"version":"TLS 1.2","supported_versions":["TLS 1.3"],"ciphers":[4865,4866],"#,
+            r#""exts":[0,16,43],"supported_groups":[29,23],"length":120},"#,
+            r#""server_handshake":{"version":"TLS 1.2","cipher":4865,"cipher_name":"TLS_AES_128_GCM_SHA256","#,
+            r#""exts":[43]}}"#
+        )
+    );
+    assert_eq!(version_name(0x0301), "TLSv1");
+    assert_eq!(version_name(0x7f17), "TLS 1.3 draft-23");
+    assert_eq!(version_name(0x1234), "0x1234");
+}

@@ -37,6 +37,8 @@ pub enum EventKind {
     Dns(Box<crate::dns::DnsEvent>),
     /// `event_type: "mdns"`: one mDNS message, with its DNS-SD facts.
     Mdns(Box<crate::dns::DnsEvent>),
+    /// `event_type: "tls"`: one TLS handshake's hellos and fingerprints (boxed: large).
+    Tls(Box<crate::tls::TlsEvent>),
 }
 
 impl EventKind {
@@ -47,6 +49,7 @@ impl EventKind {
             EventKind::Anomaly(_) => "anomaly",
             EventKind::Dicom(_) => "dicom",
             EventKind::Hl7(_) => "hl7",
+            EventKind::Tls(_) => "tls",
             EventKind::Dhcp(_) => "dhcp",
             EventKind::Dns(_) => "dns",
             EventKind::Mdns(_) => "mdns",
@@ -209,6 +212,7 @@ impl Serialize for Eve<'_> {
             EventKind::Anomaly(r) => m.serialize_entry("anomaly", r)?,
             EventKind::Dicom(r) => m.serialize_entry("dicom", r)?,
             EventKind::Hl7(r) => m.serialize_entry("hl7", r)?,
+            EventKind::Tls(r) => m.serialize_entry("tls", r)?,
             EventKind::Dhcp(r) => m.serialize_entry("dhcp", r)?,
             EventKind::Dns(r) => m.serialize_entry("dns", r)?,
             EventKind::Mdns(r) => m.serialize_entry("mdns", r)?,

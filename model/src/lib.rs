@@ -15,6 +15,7 @@ pub mod flow;
 pub mod hl7;
 pub mod metrics;
 pub mod time;
+pub mod tls;
 
 pub use analyzer::{AnomalyCounts, Cx, DatagramAnalyzer, Probe, Progress, StreamAnalyzer};
 pub use event::{
