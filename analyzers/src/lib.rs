@@ -12,6 +12,7 @@
 pub mod hl7;
 pub mod dhcp;
 pub mod dns;
+pub mod ssdp;
 pub mod dicom;
 pub mod registry;
 pub mod tls;

@@ -45,6 +45,8 @@ pub struct AnalyzersConfig {
     pub dhcp: crate::dhcp::DhcpConfig,
     /// `[analyzers.dns]`: DNS, mDNS/DNS-SD and LLMNR over UDP.
     pub dns: crate::dns::DnsConfig,
+    /// `[analyzers.ssdp]`: SSDP/UPnP discovery.
+    pub ssdp: crate::ssdp::SsdpConfig,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
@@ -57,6 +59,7 @@ pub static STREAM_ANALYZERS: &[StreamSpec] = &[
 /// Every datagram analyzer.
 pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
     DatagramSpec { name: "dhcp", port_hints: &[67, 68, 546, 547], probe: crate::dhcp::probe_dhcp, enabled: crate::dhcp::enabled, build: crate::dhcp::build },
+    DatagramSpec { name: "ssdp", port_hints: &[1900], probe: crate::ssdp::probe_ssdp, enabled: crate::ssdp::enabled, build: crate::ssdp::build },
     // The three share one probe; a port hint picks which one a flow gets, `dns` otherwise.
     DatagramSpec { name: "dns", port_hints: &[53], probe: crate::dns::probe_dns, enabled: crate::dns::enabled, build: crate::dns::build },
     DatagramSpec { name: "mdns", port_hints: &[5353], probe: crate::dns::probe_dns, enabled: crate::dns::enabled_mdns, build: crate::dns::build_mdns },

@@ -474,3 +474,32 @@ fn eve_tls_event_shape() {
     assert_eq!(version_name(0x7f17), "TLS 1.3 draft-23");
     assert_eq!(version_name(0x1234), "0x1234");
 }
+
+#[test]
+fn eve_ssdp_event_has_fields_in_order() {
+    // The ssdp object: type, method or status, identifying headers (absent ones omitted),
+    // then the truncated/capped flags.
+    let d = crate::ssdp::SsdpEvent {
+        kind: "request",
+        method: Some("NOTIFY".into()),
+        server: Some("Linux UPnP/1.0 X/1".into()),
+        usn: Some("uuid:1::upnp:rootdevice".into()),
+        nt: Some("upnp:rootdevice".into()),
+        nts: Some("ssdp:alive".into()),
+        location: Some("http://10.0.0.7/d.xml".into()),
+        ..Default::default()
+    };
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: None,
+        kind: EventKind::Ssdp(Box::new(d)),
+    };
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    assert!(line.contains(concat!(
+        r#""event_type":"ssdp","ssdp":{"type":"request","method":"NOTIFY","#,
+        r#""server":"Linux UPnP/1.0 X/1","usn":"uuid:1::upnp:rootdevice","nt":"upnp:rootdevice","#,
+        r#""nts":"ssdp:alive","location":"http://10.0.0.7/d.xml","truncated":false,"capped":false}"#
+    )), "{line}");
+}

@@ -39,6 +39,8 @@ pub enum EventKind {
     Mdns(Box<crate::dns::DnsEvent>),
     /// `event_type: "tls"`: one TLS handshake's hellos and fingerprints (boxed: large).
     Tls(Box<crate::tls::TlsEvent>),
+    /// `event_type: "ssdp"`: one SSDP/UPnP discovery message.
+    Ssdp(Box<crate::ssdp::SsdpEvent>),
 }
 
 impl EventKind {
@@ -53,6 +55,7 @@ impl EventKind {
             EventKind::Dhcp(_) => "dhcp",
             EventKind::Dns(_) => "dns",
             EventKind::Mdns(_) => "mdns",
+            EventKind::Ssdp(_) => "ssdp",
         }
     }
 }
@@ -216,6 +219,7 @@ impl Serialize for Eve<'_> {
             EventKind::Dhcp(r) => m.serialize_entry("dhcp", r)?,
             EventKind::Dns(r) => m.serialize_entry("dns", r)?,
             EventKind::Mdns(r) => m.serialize_entry("mdns", r)?,
+            EventKind::Ssdp(r) => m.serialize_entry("ssdp", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

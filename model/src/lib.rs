@@ -14,6 +14,7 @@ pub mod event;
 pub mod flow;
 pub mod hl7;
 pub mod metrics;
+pub mod ssdp;
 pub mod time;
 pub mod tls;
 
