@@ -138,6 +138,8 @@ struct Held {
 }
 
 impl Held {
+    // reason: the child is owned by the returned Held (terminated there); panics end the test.
+    #[allow(clippy::zombie_processes)]
     fn start(files: &[PathBuf]) -> Held {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
             .args(["replay", "--eve", "/dev/null", "--workers", "2"])
@@ -151,10 +153,10 @@ impl Held {
         let mut stderr = Vec::new();
         loop {
             let mut l = String::new();
-            assert!(
-                r.read_line(&mut l).unwrap() > 0,
-                "wardwatch ended before serving: {stderr:?}"
-            );
+            if r.read_line(&mut l).unwrap() == 0 {
+                let _ = child.wait();
+                panic!("wardwatch ended before serving: {stderr:?}");
+            }
             if let Some(a) = l
                 .trim()
                 .strip_prefix("wardwatch: capture done; serving metrics on ")
@@ -677,4 +679,92 @@ wait $PROM_PID || true
         }
     }
     assert!(n >= 9, "rules loaded: {n}");
+}
+
+#[test]
+fn live_run_with_listen_serves_metrics_in_both_capture_modes() {
+    // `run --listen` serves metrics during live capture (libpcap reader and af-packet
+    // fanout): captured packets appear under their source and worker labels, readiness is
+    // reported, and SIGTERM still stops the capture cleanly (the server does not take it).
+    if !peers::require_root() {
+        return;
+    }
+    let (Some(_), Some(_), Some(curl)) = (
+        peers::require_tool("ip"),
+        peers::require_tool("tcpreplay"),
+        peers::require_tool("curl"),
+    ) else {
+        return;
+    };
+    let dir = common::tempdir("metrics-live");
+    let traffic = dir.join("traffic.pcap");
+    dicom_reject_abort_pcap(&traffic);
+    let frames = 18.0; // frames in that capture
+    for (mode, source) in [("pcap", "pcap"), ("af-packet", "af_packet")] {
+        let script = format!(
+            r#"
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 || true
+echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 || true
+ip link add veth0 type veth peer name veth1
+ip link set veth0 up
+ip link set veth1 up
+sleep 0.3
+'{ww}' run -i veth1 --capture {mode} --workers 2 --eve /dev/null --listen 127.0.0.1:9464 2> ww-{mode}.log &
+P=$!
+for i in $(seq 1 200); do grep -q capturing ww-{mode}.log && break; sleep 0.05; done
+sleep 0.3
+'{curl}' -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:9464/readyz > ready-{mode}.txt || true
+tcpreplay -q -i veth0 --pps=500 traffic.pcap > /dev/null 2>&1
+sleep 2.5
+'{curl}' -s http://127.0.0.1:9464/metrics > metrics-{mode}.txt || true
+kill -TERM $P
+if wait $P; then echo 0 > exit-{mode}.txt; else echo $? > exit-{mode}.txt; fi
+"#,
+            ww = env!("CARGO_BIN_EXE_wardwatch"),
+            curl = curl.display(),
+        );
+        let out = testkit::netns::run_script(&dir, &script).unwrap();
+        let read = |f: String| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        let ctx = format!(
+            "{mode}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            read(format!("ww-{mode}.log"))
+        );
+        assert!(out.status.success(), "{ctx}");
+        assert_eq!(read(format!("exit-{mode}.txt")).trim(), "0", "{ctx}");
+        assert_eq!(read(format!("ready-{mode}.txt")).trim(), "200", "{ctx}");
+        let text = read(format!("metrics-{mode}.txt"));
+        let s = samples(&text);
+        let captured: f64 = s
+            .iter()
+            .filter(|x| {
+                x.0 == "wardwatch_capture_packets_total"
+                    && x.1.contains(&format!("source=\"{source}\""))
+            })
+            .map(|x| x.2)
+            .sum();
+        assert!(
+            captured >= frames,
+            "{mode}: {captured} packets\n{text}\n{ctx}"
+        );
+        assert!(
+            s.iter()
+                .any(|x| x.0 == "wardwatch_capture_kernel_drops_total"),
+            "{mode}: no kernel drop series\n{text}"
+        );
+        assert!(
+            sum_of(&s, "wardwatch_flows_created_total") >= 2.0,
+            "{mode}\n{text}"
+        );
+        if mode == "af-packet" {
+            // Each fanout worker reads its own socket and reports its own packets.
+            for w in ["0", "1"] {
+                assert!(
+                    s.iter().any(|x| x.0 == "wardwatch_capture_packets_total"
+                        && x.1.contains(&format!("worker=\"{w}\""))),
+                    "{text}"
+                );
+            }
+        }
+    }
 }

@@ -82,7 +82,11 @@ mod tests {
     fn metric_names_follow_convention() {
         for n in super::ALL {
             assert!(n.starts_with("wardwatch_"), "{n}");
-            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{n}"
+            );
         }
         // Gauges must not end in _total.
         assert!(!super::FLOWS_ACTIVE.ends_with("_total"));
