@@ -340,7 +340,7 @@ fn hold_without_listen_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["replay", "--listen", "256.1.1.1:80", "--eve", "/dev/null"])
+        .args(["replay", "--listen", "127.0.0.1:99999", "--eve", "/dev/null"])
         .arg(&pcap)
         .output()
         .unwrap();

@@ -161,3 +161,49 @@ impl Drop for HttpServer {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        let code = r.split(' ').nth(1).unwrap().parse().unwrap();
+        (code, r)
+    }
+
+    #[test]
+    fn server_reports_readiness_and_serves_metrics() {
+        // /readyz is 503 until capture starts, then 200; /healthz always 200; /metrics is
+        // Prometheus text; the server stops when dropped and its port is released.
+        let x = Exporter::new("file", 1, 8);
+        let srv = HttpServer::start("127.0.0.1:0", x.clone(), false).unwrap();
+        let a = srv.local_addr();
+        assert_eq!(get(a, "/readyz").0, 503);
+        assert_eq!(get(a, "/healthz").0, 200);
+        x.set_ready(true);
+        assert_eq!(get(a, "/readyz").0, 200);
+        let (code, body) = get(a, "/metrics");
+        assert_eq!(code, 200);
+        assert!(body.contains("text/plain; version=0.0.4"), "{body}");
+        assert!(body.contains("# TYPE wardwatch_hl7_unacknowledged_total counter"));
+        drop(srv);
+        assert!(std::net::TcpStream::connect(a).is_err());
+    }
+
+    #[test]
+    fn server_bind_error_is_returned() {
+        // A bad or busy address fails at start, with the address in the message.
+        let x = Exporter::new("file", 1, 8);
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = busy.local_addr().unwrap().to_string();
+        let e = HttpServer::start(&addr, x.clone(), false).err().unwrap();
+        assert!(e.contains(&addr), "{e}");
+        assert!(HttpServer::start("127.0.0.1:99999", x, false).is_err());
+    }
+}
