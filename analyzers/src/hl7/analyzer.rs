@@ -750,8 +750,31 @@ fn open_batch(ctx: &Ctx<'_>, items: &mut Vec<Item>, seg: &[u8]) -> Option<Batch>
 }
 
 /// Index of `id` in [`PHI_SEGMENTS`].
-fn phi_index(id: &[u8]) -> Option<usize> {
-    PHI_SEGMENTS.iter().position(|s| s.as_slice() == id)
+fn phi_index(id: &[u8; 3]) -> Option<usize> {
+    // A match on the array compiles to a few integer compares (a search over the table
+    // does not); `phi_index_matches_table` keeps the two in step.
+    match id {
+        b"PID" => Some(0),
+        b"PD1" => Some(1),
+        b"NK1" => Some(2),
+        b"GT1" => Some(3),
+        b"IN1" => Some(4),
+        b"IN2" => Some(5),
+        b"IN3" => Some(6),
+        b"MRG" => Some(7),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn phi_index_matches_table() {
+    // Every PHI segment maps to its own index in PHI_SEGMENTS, and nothing else does.
+    for (i, s) in PHI_SEGMENTS.iter().enumerate() {
+        assert_eq!(phi_index(s), Some(i));
+    }
+    assert_eq!(phi_index(b"OBX"), None);
+    assert_eq!(phi_index(b"PV1"), None);
 }
 
 /// One message being assembled.
