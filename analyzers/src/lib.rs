@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod hl7;
+pub mod http;
 pub mod dhcp;
 pub mod dns;
 pub mod ssdp;

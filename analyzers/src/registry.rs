@@ -41,6 +41,8 @@ pub struct AnalyzersConfig {
     pub hl7: crate::hl7::Hl7Config,
     /// `[analyzers.tls]`: TLS ClientHello/ServerHello, JA3/JA3S/JA4.
     pub tls: crate::tls::TlsConfig,
+    /// `[analyzers.http]`: HTTP/1.x requests and responses.
+    pub http: crate::http::HttpConfig,
     /// `[analyzers.dhcp]`: DHCPv4 and DHCPv6.
     pub dhcp: crate::dhcp::DhcpConfig,
     /// `[analyzers.dns]`: DNS, mDNS/DNS-SD and LLMNR over UDP.
@@ -54,6 +56,7 @@ pub static STREAM_ANALYZERS: &[StreamSpec] = &[
     StreamSpec { name: "dicom", port_hints: &[104, 11112], probe: crate::dicom::probe_dicom, enabled: crate::dicom::enabled, build: crate::dicom::build },
     StreamSpec { name: "hl7", port_hints: &[2575], probe: crate::hl7::probe_hl7, enabled: crate::hl7::enabled, build: crate::hl7::build },
     StreamSpec { name: "tls", port_hints: &[443, 8443, 2762, 6514, 853, 636, 993, 995, 465], probe: crate::tls::probe_tls, enabled: crate::tls::enabled, build: crate::tls::build },
+    StreamSpec { name: "http", port_hints: &[80, 8080, 8000, 8008, 8081, 3128], probe: crate::http::probe_http, enabled: crate::http::enabled, build: crate::http::build },
 ];
 
 /// Every datagram analyzer.

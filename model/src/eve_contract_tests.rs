@@ -503,3 +503,51 @@ fn eve_ssdp_event_has_fields_in_order() {
         r#""nts":"ssdp:alive","location":"http://10.0.0.7/d.xml","truncated":false,"capped":false}"#
     )), "{line}");
 }
+
+#[test]
+fn eve_http_event_shape() {
+    // Pins the http object: Suricata's names (hostname, http_port, url, http_user_agent,
+    // http_content_type, http_method, protocol, status, server, length), the credential
+    // flag without any value, and omitted empties.
+    let h = crate::http::HttpEvent {
+        hostname: Some("pacs.example".into()),
+        http_port: Some(8080),
+        url: Some("/worklist".into()),
+        url_query_removed: true,
+        http_user_agent: Some("Pump/1".into()),
+        http_content_type: Some("text/html".into()),
+        http_method: Some("GET".into()),
+        protocol: Some("HTTP/1.1".into()),
+        status: Some(200),
+        server: Some("Apache".into()),
+        length: 11,
+        request_length: 0,
+        credentials_present: true,
+        truncated: false,
+        capped: false,
+    };
+    let mut m = meta();
+    m.app_proto = Some("http");
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Http(Box::new(h)),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "http");
+    assert_eq!(v["app_proto"], "http");
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    let start = line.find(r#""http":"#).unwrap();
+    let end = line.find(r#","ether":"#).unwrap();
+    assert_eq!(
+        &line[start..end],
+        concat!(
+            r#""http":{"hostname":"pacs.example","http_port":8080,"url":"/worklist","#,
+            r#""url_query_removed":true,"http_user_agent":"Pump/1","http_content_type":"text/html","#,
+            r#""http_method":"GET","protocol":"HTTP/1.1","status":200,"server":"Apache","#,
+            r#""length":11,"request_length":0,"credentials_present":true}"#
+        )
+    );
+}

@@ -39,6 +39,8 @@ pub enum EventKind {
     Mdns(Box<crate::dns::DnsEvent>),
     /// `event_type: "tls"`: one TLS handshake's hellos and fingerprints (boxed: large).
     Tls(Box<crate::tls::TlsEvent>),
+    /// `event_type: "http"`: one HTTP/1.x request/response pair (boxed: large).
+    Http(Box<crate::http::HttpEvent>),
     /// `event_type: "ssdp"`: one SSDP/UPnP discovery message.
     Ssdp(Box<crate::ssdp::SsdpEvent>),
 }
@@ -52,6 +54,7 @@ impl EventKind {
             EventKind::Dicom(_) => "dicom",
             EventKind::Hl7(_) => "hl7",
             EventKind::Tls(_) => "tls",
+            EventKind::Http(_) => "http",
             EventKind::Dhcp(_) => "dhcp",
             EventKind::Dns(_) => "dns",
             EventKind::Mdns(_) => "mdns",
@@ -216,6 +219,7 @@ impl Serialize for Eve<'_> {
             EventKind::Dicom(r) => m.serialize_entry("dicom", r)?,
             EventKind::Hl7(r) => m.serialize_entry("hl7", r)?,
             EventKind::Tls(r) => m.serialize_entry("tls", r)?,
+            EventKind::Http(r) => m.serialize_entry("http", r)?,
             EventKind::Dhcp(r) => m.serialize_entry("dhcp", r)?,
             EventKind::Dns(r) => m.serialize_entry("dns", r)?,
             EventKind::Mdns(r) => m.serialize_entry("mdns", r)?,

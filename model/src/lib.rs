@@ -13,6 +13,7 @@ pub mod dns;
 pub mod event;
 pub mod flow;
 pub mod hl7;
+pub mod http;
 pub mod metrics;
 pub mod ssdp;
 pub mod time;
