@@ -250,6 +250,24 @@ impl AppState {
             .all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
         if all_dead {
             self.app = App::Bypass;
+            // Traffic on a port a clinical analyzer is hinted for that is not that
+            // protocol (binary garbage on 2575, a scanner on 104) is worth a named anomaly:
+            // the analyzer itself never sees the flow.
+            let ports = [meta.key.dst_port, meta.key.src_port];
+            let hinted = order
+                .iter()
+                .filter_map(|&s| STREAM_ANALYZERS.get(s))
+                .find(|spec| ports.iter().any(|p| spec.port_hints.contains(p)));
+            if let Some(spec) = hinted {
+                let mut c = Cx::new(
+                    cx.ts,
+                    meta,
+                    &mut cx.sinks.events,
+                    &mut cx.sinks.anomalies,
+                    &mut self.anomaly_budget,
+                );
+                c.anomaly(spec.name, "not_detected_on_hinted_port", Some(dir));
+            }
         }
     }
 

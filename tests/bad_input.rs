@@ -277,3 +277,57 @@ fn cli_help_reads_well() {
         "{s}"
     );
 }
+
+#[test]
+fn bad_input_garbage_on_a_hinted_port_is_a_named_anomaly() {
+    // Binary garbage to the HL7 and DICOM ports: no analyzer claims it, and the flow gets
+    // a `not_detected_on_hinted_port` anomaly naming the analyzer the port suggested.
+    let dir = tempdir("hinted");
+    let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
+    let mut t = 1_000_000;
+    for port in [2575u16, 104] {
+        let mut c = TcpConv::new(
+            (Ipv4Addr::new(10, 0, 0, 1), 40000),
+            (Ipv4Addr::new(10, 0, 0, 2), port),
+            1,
+            2,
+        );
+        for f in c.handshake() {
+            w.add(t, &f);
+            t += 1;
+        }
+        let garbage: Vec<u8> = (0..600u32).map(|i| (i * 7919 % 251) as u8 | 0x80).collect();
+        w.add(t, &c.seg(true, PSH | ACK, &garbage));
+        t += 1;
+        for f in c.close() {
+            w.add(t, &f);
+            t += 1;
+        }
+    }
+    let run = replay(None, &[write(&dir, "g.pcap", &w.into_bytes())]);
+    assert_eq!(run.code, 0);
+    let an: Vec<_> = run
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e["event_type"] == "anomaly" && e["anomaly"]["event"] == "not_detected_on_hinted_port"
+        })
+        .map(|e| {
+            (
+                e["dest_port"].as_u64().unwrap(),
+                e["anomaly"]["app_proto"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        an.contains(&(2575, "hl7".to_string())),
+        "{an:?}\n{}",
+        run.eve
+    );
+    assert!(an.contains(&(104, "dicom".to_string())), "{an:?}");
+    assert!(
+        run.stderr.contains("hl7.not_detected_on_hinted_port"),
+        "{}",
+        run.stderr
+    );
+}
