@@ -195,6 +195,15 @@ impl AppState {
             if p.dead.get(s).is_some_and(|d| d[i]) {
                 continue;
             }
+            if p.buf[i].is_empty() {
+                // A direction that ended without a byte can match nothing.
+                if last {
+                    if let Some(d) = p.dead.get_mut(s) {
+                        d[i] = true;
+                    }
+                }
+                continue;
+            }
             match (spec.probe)(dir, &p.buf[i]) {
                 Probe::Match => {
                     matched = Some(s);
@@ -273,10 +282,8 @@ impl AppState {
 
     /// A direction ended while still probing: give the probes a last look at what it holds.
     fn probe_at_end(&mut self, cx: &mut Ctx<'_>, meta: &mut FlowMeta, dir: Direction) {
-        if let App::Probing(p) = &self.app {
-            if !p.buf[dir.index()].is_empty() {
-                self.probe(cx, meta, dir, true, &[]);
-            }
+        if let App::Probing(_) = &self.app {
+            self.probe(cx, meta, dir, true, &[]);
         }
     }
 
