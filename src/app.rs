@@ -101,6 +101,9 @@ pub struct Ctx<'a> {
     pub cfg: &'a AnalyzersConfig,
     pub lim: AppLimits,
     pub sinks: &'a mut Sinks,
+    /// The connection was seen from its SYN (so its first bytes are the protocol's
+    /// first bytes, not the middle of a stream joined late).
+    pub from_start: bool,
 }
 
 impl AppState {
@@ -261,13 +264,14 @@ impl AppState {
             self.app = App::Bypass;
             // Traffic on a port a clinical analyzer is hinted for that is not that
             // protocol (binary garbage on 2575, a scanner on 104) is worth a named anomaly:
-            // the analyzer itself never sees the flow.
+            // the analyzer itself never sees the flow. Only for connections seen from their
+            // SYN: a stream joined in the middle is expected not to look like its start.
             let ports = [meta.key.dst_port, meta.key.src_port];
             let hinted = order
                 .iter()
                 .filter_map(|&s| STREAM_ANALYZERS.get(s))
                 .find(|spec| ports.iter().any(|p| spec.port_hints.contains(p)));
-            if let Some(spec) = hinted {
+            if let Some(spec) = hinted.filter(|_| cx.from_start) {
                 let mut c = Cx::new(
                     cx.ts,
                     meta,

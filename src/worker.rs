@@ -303,6 +303,7 @@ impl Worker {
                     cfg: &self.cfg.analyzers,
                     lim: self.alim,
                     sinks: &mut self.sinks,
+                    from_start: f.tcp_flags[0] & SYN != 0,
                 };
                 let state = &mut f.state;
                 let meta = &mut f.meta;
@@ -327,6 +328,7 @@ impl Worker {
                 cfg: &self.cfg.analyzers,
                 lim: self.alim,
                 sinks: &mut self.sinks,
+                from_start: true,
             };
             f.state.on_datagram(&mut cx, &mut f.meta, dir, d.payload);
         }
@@ -376,6 +378,7 @@ impl Worker {
             cfg: &self.cfg.analyzers,
             lim: self.alim,
             sinks: &mut self.sinks,
+            from_start: f.tcp_flags[0] & SYN != 0,
         };
         let mut stream = None;
         if let Some(mut r) = f.tcp.take() {
