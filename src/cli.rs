@@ -123,6 +123,7 @@ fn start_metrics(
 ) -> Result<(HttpServer, Arc<Exporter>), String> {
     let x = Exporter::new(source, cfg.worker_count(), cfg.output.metrics_hl7_types);
     let srv = HttpServer::start(addr, x.clone(), catch_signals)?;
+    eprintln!("wardwatch: metrics on http://{}/metrics", srv.local_addr());
     Ok((srv, x))
 }
 

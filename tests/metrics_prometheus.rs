@@ -340,7 +340,13 @@ fn hold_without_listen_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["replay", "--listen", "127.0.0.1:99999", "--eve", "/dev/null"])
+        .args([
+            "replay",
+            "--listen",
+            "127.0.0.1:99999",
+            "--eve",
+            "/dev/null",
+        ])
         .arg(&pcap)
         .output()
         .unwrap();
@@ -767,4 +773,140 @@ if wait $P; then echo 0 > exit-{mode}.txt; else echo $? > exit-{mode}.txt; fi
             }
         }
     }
+}
+
+#[test]
+fn scraping_in_a_loop_neither_stalls_nor_changes_the_replay() {
+    // A client requesting /metrics back to back during a replay of a few thousand DICOM
+    // associations: the replay finishes, its events equal those of a run without metrics,
+    // and the last scrape's counters equal the summary.
+    let dir = common::tempdir("metrics-hammer");
+    let one = dir.join("one.pcap");
+    dicom_reject_abort_pcap(&one);
+    // The same two associations 3000 times over, each copy on its own client port and
+    // later in time, written as one capture.
+    let mut w = PcapWriter::new(1);
+    let src = std::fs::read(&one).unwrap();
+    let recs = pcap_records(&src);
+    for k in 0..3000u32 {
+        for (ts, frame) in &recs {
+            let mut f = frame.clone();
+            // Client port (TCP source or destination at fixed offsets: Ethernet 14 +
+            // IPv4 20): shift by k so each copy is a new flow.
+            for off in [34usize, 36] {
+                let p = u16::from_be_bytes([f[off], f[off + 1]]);
+                if p != 104 {
+                    let q = p.wrapping_add((k % 20000) as u16);
+                    f[off..off + 2].copy_from_slice(&q.to_be_bytes());
+                }
+            }
+            // TCP checksum is not verified by the sensor; the IP header is unchanged.
+            w.add(ts + i64::from(k) * 100_000, &f);
+        }
+    }
+    let big = dir.join("big.pcap");
+    w.write_to(&big).unwrap();
+    let plain = dir.join("plain.json");
+    let st = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .args(["replay", "--workers", "2", "--eve"])
+        .arg(&plain)
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let with = dir.join("with.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .args([
+            "replay",
+            "--workers",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--hold",
+            "--eve",
+        ])
+        .arg(&with)
+        .arg(&big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut r = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = String::new();
+    let mut lines = Vec::new();
+    let mut scrapes = 0u32;
+    let mut hammer: Option<std::thread::JoinHandle<u32>> = None;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l).unwrap() == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("wardwatch ended early: {lines:?}");
+        }
+        if let Some(a) = l.trim().strip_prefix("wardwatch: metrics on http://") {
+            addr = a.trim_end_matches("/metrics").to_string();
+            let (a2, stop2) = (addr.clone(), stop.clone());
+            hammer = Some(std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                    if get(&a2, "/metrics", None).0 == 200 {
+                        n += 1;
+                    }
+                }
+                n
+            }));
+        }
+        if l.starts_with("wardwatch: capture done") {
+            break;
+        }
+        lines.push(l.trim_end().to_string());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(h) = hammer {
+        scrapes = h.join().unwrap();
+    }
+    let (_, _, text) = get(&addr, "/metrics", None);
+    let s = samples(&text);
+    let held = Held {
+        child,
+        addr,
+        stderr: lines,
+    };
+    assert!(scrapes > 0, "no scrape succeeded during the replay");
+    assert_eq!(
+        sum_of(&s, "wardwatch_capture_packets_total") as u64,
+        held.summary("packets:")
+    );
+    assert_eq!(sum_of(&s, "wardwatch_dicom_rejects_total"), 3000.0);
+    assert_eq!(sum_of(&s, "wardwatch_dicom_aborts_total"), 3000.0);
+    assert_eq!(held.terminate(), 0);
+    let sorted = |p: &Path| {
+        let mut v: Vec<String> = std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (sorted(&plain), sorted(&with));
+    assert!(a.len() > 6000, "{} events", a.len());
+    assert!(a == b, "events differ with metrics on");
+}
+
+/// (timestamp in µs, frame) of each record of a classic microsecond pcap.
+fn pcap_records(b: &[u8]) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut i = 24;
+    while i + 16 <= b.len() {
+        let u = |o: usize| u32::from_le_bytes(b[i + o..i + o + 4].try_into().unwrap());
+        let (sec, usec, incl) = (u(0), u(4), u(8) as usize);
+        out.push((
+            i64::from(sec) * 1_000_000 + i64::from(usec),
+            b[i + 16..i + 16 + incl].to_vec(),
+        ));
+        i += 16 + incl;
+    }
+    out
 }
