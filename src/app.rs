@@ -261,17 +261,19 @@ impl AppState {
             .iter()
             .all(|&s| p.dead.get(s).is_none_or(|d| d[0] && d[1]));
         if all_dead {
+            let had_data = !p.buf[0].is_empty() || !p.buf[1].is_empty();
             self.app = App::Bypass;
             // Traffic on a port a clinical analyzer is hinted for that is not that
             // protocol (binary garbage on 2575, a scanner on 104) is worth a named anomaly:
             // the analyzer itself never sees the flow. Only for connections seen from their
-            // SYN: a stream joined in the middle is expected not to look like its start.
+            // SYN and that carried bytes: a stream joined in the middle is expected not to
+            // look like its start, and a bare handshake says nothing.
             let ports = [meta.key.dst_port, meta.key.src_port];
             let hinted = order
                 .iter()
                 .filter_map(|&s| STREAM_ANALYZERS.get(s))
                 .find(|spec| ports.iter().any(|p| spec.port_hints.contains(p)));
-            if let Some(spec) = hinted.filter(|_| cx.from_start) {
+            if let Some(spec) = hinted.filter(|_| cx.from_start && had_data) {
                 let mut c = Cx::new(
                     cx.ts,
                     meta,
