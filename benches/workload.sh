@@ -34,7 +34,10 @@ measure() { # label, command...
 
 # Flows + reassembly of every TCP flow, no analyzers: the capture path alone.
 CFG=$OUT/reassemble-all.toml
-printf '[stream]\nbypass_unknown = false\n[analyzers.dicom]\nenabled = false\n[analyzers.hl7]\nenabled = false\n' > "$CFG"
+printf '[stream]\nbypass_unknown = false\n' > "$CFG"
+for a in $(grep -oE 'name: "[a-z0-9_]+"' analyzers/src/registry.rs | cut -d'"' -f2); do
+    printf '[analyzers.%s]\nenabled = false\n' "$a" >> "$CFG"
+done
 echo "workload: $PCAP ($BYTES bytes, $PKTS packets)"
 measure tcpdump tcpdump -r "$PCAP" -w /dev/null
 measure wardwatch-1w "$BIN" replay --config "$CFG" --workers 1 --eve /dev/null "$PCAP"

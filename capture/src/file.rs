@@ -483,7 +483,7 @@ impl Mapped {
         if self.pos >= self.released + 2 * RELEASE_STEP {
             let len = RELEASE_STEP;
             // SAFETY: the range lies inside the mapping and is page-aligned (multiples of
-            // 16 MiB from its start); it is a read-only file mapping, so dropping the pages
+            // 32 MiB from its start); it is a read-only file mapping, so dropping the pages
             // only means they are read again from the page cache if touched.
             let _ = unsafe {
                 self.map.unchecked_advise_range(
