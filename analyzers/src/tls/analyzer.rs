@@ -267,6 +267,12 @@ fn hello(d: &mut DirState, lim: &Limits, cut: bool, found: &mut Vec<Found>) {
                 if sh.malformed_extension {
                     found.push(Found::Anomaly(MALFORMED_EXTENSION));
                 }
+                // After the final ServerHello nothing more is read here, at once: bytes
+                // after it in the same delivery must not be parsed (whole and chunked
+                // deliveries then agree).
+                if !sh.hello_retry_request {
+                    d.mode = Mode::Skip;
+                }
                 found.push(Found::Server(Box::new(server_found(&sh, lim, cut))));
             }
             None => found.push(Found::Anomaly(TRUNCATED_HELLO)),
