@@ -35,7 +35,8 @@ measure() { # label, command...
 # Flows + reassembly of every TCP flow, no analyzers: the capture path alone.
 CFG=$OUT/reassemble-all.toml
 printf '[stream]\nbypass_unknown = false\n' > "$CFG"
-for a in $(grep -oE 'name: "[a-z0-9_]+"' analyzers/src/registry.rs | cut -d'"' -f2); do
+# Every analyzer's config section: the fields of AnalyzersConfig.
+for a in $(sed -n '/pub struct AnalyzersConfig/,/^}/p' analyzers/src/registry.rs | grep -oE 'pub [a-z0-9_]+:' | cut -d' ' -f2 | tr -d :); do
     printf '[analyzers.%s]\nenabled = false\n' "$a" >> "$CFG"
 done
 echo "workload: $PCAP ($BYTES bytes, $PKTS packets)"
