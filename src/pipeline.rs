@@ -93,7 +93,14 @@ impl Batch {
         });
     }
     /// A frame that lies at `off` in the batch's mapping.
-    fn push_mapped(&mut self, ts: Timestamp, linktype: LinkType, off: usize, len: usize, origlen: u32) {
+    fn push_mapped(
+        &mut self,
+        ts: Timestamp,
+        linktype: LinkType,
+        off: usize,
+        len: usize,
+        origlen: u32,
+    ) {
         self.entries.push(Entry {
             ts,
             linktype,

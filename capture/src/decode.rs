@@ -436,8 +436,14 @@ fn from_sliced<'a>(
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
             let pl = v6.payload();
-            let frag = ipv6_fragment(h.next_header().0, v6.extensions().slice())
-                .map(|(id, offset, more)| Frag { id, offset, more, proto: IpProto(pl.ip_number.0) });
+            let frag = ipv6_fragment(h.next_header().0, v6.extensions().slice()).map(
+                |(id, offset, more)| Frag {
+                    id,
+                    offset,
+                    more,
+                    proto: IpProto(pl.ip_number.0),
+                },
+            );
             (
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
