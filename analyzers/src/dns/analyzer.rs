@@ -12,6 +12,9 @@ pub enum DnsMode {
     Dns,
     Mdns,
     Llmnr,
+    /// NetBIOS name service (RFC 1002 4.2: DNS layout, first-level encoded names, NB and
+    /// NBSTAT record types); chosen for flows on UDP 137 whatever the registry entry.
+    Nbns,
 }
 
 /// The DNS analyzer of one UDP flow.
@@ -32,15 +35,21 @@ impl DnsAnalyzer {
 impl DatagramAnalyzer for DnsAnalyzer {
     fn on_datagram(&mut self, cx: &mut Cx<'_>, dir: Direction, payload: &[u8]) {
         let mut anomalies = Vec::new();
-        match decode(&self.cfg, self.mode, payload, &mut anomalies) {
+        let k = &cx.flow.key;
+        let mode = if k.src_port == 137 || k.dst_port == 137 {
+            DnsMode::Nbns
+        } else {
+            self.mode
+        };
+        match decode(&self.cfg, mode, payload, &mut anomalies) {
             Some(ev) => {
                 for a in anomalies {
                     cx.anomaly(NAME, a, Some(dir));
                 }
                 let ev = Box::new(ev);
-                cx.emit(match self.mode {
+                cx.emit(match mode {
                     DnsMode::Mdns => EventKind::Mdns(ev),
-                    DnsMode::Dns | DnsMode::Llmnr => EventKind::Dns(ev),
+                    DnsMode::Dns | DnsMode::Llmnr | DnsMode::Nbns => EventKind::Dns(ev),
                 });
             }
             None => cx.anomaly(NAME, MALFORMED_MESSAGE, Some(dir)),
@@ -89,6 +98,48 @@ fn error_code(e: DnsError) -> &'static str {
         DnsError::Truncated => TRUNCATED_RECORDS,
         DnsError::CompressionLoop => COMPRESSION_LOOP,
         DnsError::BadLabel => BAD_LABEL,
+    }
+}
+
+/// RFC 1001 14.1 first-level decoding: a first label of 32 letters `A`-`P` holds 16
+/// bytes, two letters each; shown as the 15-character name without trailing blanks and
+/// the suffix byte as `<xx>` (`WORKSTATION<00>`), scope labels after a dot.
+fn nbns_name(dotted: &[u8]) -> Option<String> {
+    let (first, scope) = match dotted.iter().position(|b| *b == b'.') {
+        Some(i) => (dotted.get(..i)?, dotted.get(i..)?),
+        None => (dotted, &[][..]),
+    };
+    if first.len() != 32 || !first.iter().all(|b| (b'A'..=b'P').contains(b)) {
+        return None;
+    }
+    let bytes: Vec<u8> = first
+        .chunks_exact(2)
+        .map(|p| ((p[0] - b'A') << 4) | (p[1] - b'A'))
+        .collect();
+    let (name, suffix) = bytes.split_at(15);
+    let end = name.iter().rposition(|b| *b != b' ').map_or(0, |i| i + 1);
+    let name = name.get(..end).unwrap_or(name);
+    let mut s: String = name
+        .iter()
+        .map(|b| {
+            if b.is_ascii_graphic() || *b == b' ' {
+                char::from(*b)
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    s.push_str(&format!("<{:02x}>", suffix.first().copied().unwrap_or(0)));
+    s.push_str(&String::from_utf8_lossy(scope));
+    Some(s)
+}
+
+/// NetBIOS record type names (RFC 1002 4.2.1.3).
+fn nbns_type_name(t: u16) -> String {
+    match t {
+        32 => "NB".to_string(),
+        33 => "NBSTAT".to_string(),
+        _ => type_name(t),
     }
 }
 
@@ -143,6 +194,11 @@ impl Decoder<'_> {
         let next = wire::read_name(msg, at, &mut self.name, self.cfg.max_name_bytes, &mut flags)?;
         self.ev.capped |= flags.capped;
         self.too_long |= flags.too_long;
+        if self.mode == DnsMode::Nbns {
+            if let Some(n) = nbns_name(&self.name) {
+                return Ok((n, next));
+            }
+        }
         Ok((name_text(&self.name), next))
     }
 
@@ -172,15 +228,34 @@ impl Decoder<'_> {
         t: &wire::RecordTail<'_>,
         anomalies: &mut Vec<&'static str>,
     ) -> Option<DnsRecord> {
+        let nbns = self.mode == DnsMode::Nbns;
         let mut rec = DnsRecord {
             rrname: owner,
-            rrtype: type_name(t.rtype),
+            rrtype: if nbns {
+                nbns_type_name(t.rtype)
+            } else {
+                type_name(t.rtype)
+            },
             ttl: t.ttl,
             rdata: None,
             srv: None,
             txt: Vec::new(),
         };
-        match t.rtype {
+        // RFC 1002 4.2.15: NB data is (flags, IPv4) pairs; the first address is shown.
+        // NBSTAT (33) is not SRV.
+        let rtype = match (nbns, t.rtype) {
+            (true, 32) => {
+                if let Some([_, _, a, b, c, d]) =
+                    t.rdata.get(..6).and_then(|s| <&[u8; 6]>::try_from(s).ok())
+                {
+                    rec.rdata = Some(Ipv4Addr::new(*a, *b, *c, *d).to_string());
+                }
+                0
+            }
+            (true, 33) => 0,
+            (_, t) => t,
+        };
+        match rtype {
             1 => {
                 if let [a, b, c, d] = t.rdata {
                     rec.rdata = Some(Ipv4Addr::new(*a, *b, *c, *d).to_string());
@@ -329,9 +404,14 @@ pub fn decode(
         match r {
             Ok((name, t)) => {
                 pos = t.next;
+                let qtype = if mode == DnsMode::Nbns {
+                    nbns_type_name(t.qtype)
+                } else {
+                    type_name(t.qtype)
+                };
                 if d.ev.rrname.is_none() {
                     d.ev.rrname = Some(name.clone());
-                    d.ev.rrtype = Some(type_name(t.qtype));
+                    d.ev.rrtype = Some(qtype.clone());
                 }
                 if mode == DnsMode::Mdns {
                     d.dnssd_name(&name);
@@ -339,7 +419,7 @@ pub fn decode(
                 if d.room(anomalies) {
                     d.ev.queries.push(DnsQuery {
                         rrname: name,
-                        rrtype: type_name(t.qtype),
+                        rrtype: qtype,
                     });
                 }
             }

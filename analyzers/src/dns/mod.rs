@@ -16,8 +16,12 @@
 //! names, SRV, TXT), and for mDNS the service types, instance names, host names and the
 //! device TXT keys (`model`, `md`, `ty`, `product`, `usb_MFG`, `usb_MDL`, `manufacturer`).
 //!
+//! On UDP 137 the same parser reads NetBIOS name service messages (RFC 1002 4.2): names
+//! are shown first-level decoded (`PUMPSRV01<20>`, RFC 1001 14.1), NB records with their
+//! first address, NBSTAT contents are not decoded; the events are `dns` events.
+//!
 //! What is skipped: DNS over TCP, EDNS options (OPT records are not listed), DNSSEC record
-//! contents, NetBIOS name service name decoding.
+//! contents.
 //!
 //! Hostile input: compression pointers must point strictly backwards (loops are
 //! impossible), names are limited to 255 wire bytes, counts past the message end the walk

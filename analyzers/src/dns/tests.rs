@@ -329,6 +329,55 @@ fn service_enumeration_and_browse_query() {
 }
 
 #[test]
+fn nbns_names_are_first_level_decoded() {
+    // On UDP 137 a NetBIOS name query shows the decoded name and suffix, and NB answers
+    // their address; NBSTAT (33) is not read as SRV.
+    let encode = |n: &str, suffix: u8| -> Vec<u8> {
+        let mut raw = format!("{n:<15}").into_bytes();
+        raw.push(suffix);
+        let mut b = vec![32];
+        for c in raw {
+            b.push(b'A' + (c >> 4));
+            b.push(b'A' + (c & 0x0f));
+        }
+        b.push(0);
+        b
+    };
+    let mut q = header(0x8a51, 0x0110, 1, 0, 0, 0); // query, RD, broadcast
+    q.extend_from_slice(&encode("ISATAP", 0x00));
+    q.extend_from_slice(&[0, 32, 0, 1]); // NB IN
+    let mut r = header(0x8a51, 0x8500, 0, 2, 0, 0); // response, AA, RD
+    r.extend_from_slice(&encode("PUMPSRV01", 0x20));
+    rr(&mut r, 32, 1, 300, &[0x00, 0x00, 10, 1, 2, 3]); // NB: flags, 10.1.2.3
+    r.extend_from_slice(&[0xc0, 12]);
+    rr(&mut r, 33, 1, 0, &[1, 2, 3]); // NBSTAT (opaque here)
+    let m = FlowMeta {
+        key: FlowKey {
+            dst_port: 137,
+            ..meta(137).key
+        },
+        ..meta(137)
+    };
+    let mut events = Vec::new();
+    let mut counts = AnomalyCounts::default();
+    let mut budget = u32::MAX;
+    let mut cx = Cx::new(Timestamp(0), &m, &mut events, &mut counts, &mut budget);
+    let mut a = DnsAnalyzer::new(&DnsConfig::default(), DnsMode::Dns);
+    model::DatagramAnalyzer::on_datagram(&mut a, &mut cx, model::Direction::ToServer, &q);
+    model::DatagramAnalyzer::on_datagram(&mut a, &mut cx, model::Direction::ToClient, &r);
+    assert_eq!(counts.total(), 0, "{:?}", counts.sorted());
+    let q = events[0].to_eve_value("s");
+    assert_eq!(q["event_type"], "dns");
+    assert_eq!(q["dns"]["rrname"], "ISATAP<00>");
+    assert_eq!(q["dns"]["rrtype"], "NB");
+    let r = events[1].to_eve_value("s");
+    assert_eq!(r["dns"]["answers"][0]["rrname"], "PUMPSRV01<20>");
+    assert_eq!(r["dns"]["answers"][0]["rdata"], "10.1.2.3");
+    assert_eq!(r["dns"]["answers"][1]["rrtype"], "NBSTAT");
+    assert!(r["dns"]["answers"][1]["srv"].is_null());
+}
+
+#[test]
 fn oversized_txt_and_records_are_capped() {
     // TXT strings past their count and length caps, and records past max_records, are cut.
     let cfg = DnsConfig {
