@@ -9,13 +9,13 @@
 // Test helpers may unwrap: a failing test is meant to stop (packet paths may not).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod dhcp;
+pub mod dicom;
+pub mod dns;
 pub mod hl7;
 pub mod http;
-pub mod dhcp;
-pub mod dns;
-pub mod ssdp;
-pub mod dicom;
 pub mod registry;
+pub mod ssdp;
 pub mod tls;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -53,18 +53,72 @@ pub struct AnalyzersConfig {
 
 /// Every stream analyzer, in probe order for flows without a port hint.
 pub static STREAM_ANALYZERS: &[StreamSpec] = &[
-    StreamSpec { name: "dicom", port_hints: &[104, 11112], probe: crate::dicom::probe_dicom, enabled: crate::dicom::enabled, build: crate::dicom::build },
-    StreamSpec { name: "hl7", port_hints: &[2575], probe: crate::hl7::probe_hl7, enabled: crate::hl7::enabled, build: crate::hl7::build },
-    StreamSpec { name: "tls", port_hints: &[443, 8443, 2762, 6514, 853, 636, 993, 995, 465], probe: crate::tls::probe_tls, enabled: crate::tls::enabled, build: crate::tls::build },
-    StreamSpec { name: "http", port_hints: &[80, 8080, 8000, 8008, 8081, 3128], probe: crate::http::probe_http, enabled: crate::http::enabled, build: crate::http::build },
+    StreamSpec {
+        name: "dicom",
+        port_hints: &[104, 11112],
+        probe: crate::dicom::probe_dicom,
+        enabled: crate::dicom::enabled,
+        build: crate::dicom::build,
+    },
+    StreamSpec {
+        name: "hl7",
+        port_hints: &[2575],
+        probe: crate::hl7::probe_hl7,
+        enabled: crate::hl7::enabled,
+        build: crate::hl7::build,
+    },
+    StreamSpec {
+        name: "tls",
+        port_hints: &[443, 8443, 2762, 6514, 853, 636, 993, 995, 465],
+        probe: crate::tls::probe_tls,
+        enabled: crate::tls::enabled,
+        build: crate::tls::build,
+    },
+    StreamSpec {
+        name: "http",
+        port_hints: &[80, 8080, 8000, 8008, 8081, 3128],
+        probe: crate::http::probe_http,
+        enabled: crate::http::enabled,
+        build: crate::http::build,
+    },
 ];
 
 /// Every datagram analyzer.
 pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
-    DatagramSpec { name: "dhcp", port_hints: &[67, 68, 546, 547], probe: crate::dhcp::probe_dhcp, enabled: crate::dhcp::enabled, build: crate::dhcp::build },
-    DatagramSpec { name: "ssdp", port_hints: &[1900], probe: crate::ssdp::probe_ssdp, enabled: crate::ssdp::enabled, build: crate::ssdp::build },
+    DatagramSpec {
+        name: "dhcp",
+        port_hints: &[67, 68, 546, 547],
+        probe: crate::dhcp::probe_dhcp,
+        enabled: crate::dhcp::enabled,
+        build: crate::dhcp::build,
+    },
+    DatagramSpec {
+        name: "ssdp",
+        port_hints: &[1900],
+        probe: crate::ssdp::probe_ssdp,
+        enabled: crate::ssdp::enabled,
+        build: crate::ssdp::build,
+    },
     // The three share one probe; a port hint picks which one a flow gets, `dns` otherwise.
-    DatagramSpec { name: "dns", port_hints: &[53], probe: crate::dns::probe_dns, enabled: crate::dns::enabled, build: crate::dns::build },
-    DatagramSpec { name: "mdns", port_hints: &[5353], probe: crate::dns::probe_dns, enabled: crate::dns::enabled_mdns, build: crate::dns::build_mdns },
-    DatagramSpec { name: "llmnr", port_hints: &[5355], probe: crate::dns::probe_dns, enabled: crate::dns::enabled_llmnr, build: crate::dns::build_llmnr },
+    DatagramSpec {
+        name: "dns",
+        port_hints: &[53],
+        probe: crate::dns::probe_dns,
+        enabled: crate::dns::enabled,
+        build: crate::dns::build,
+    },
+    DatagramSpec {
+        name: "mdns",
+        port_hints: &[5353],
+        probe: crate::dns::probe_dns,
+        enabled: crate::dns::enabled_mdns,
+        build: crate::dns::build_mdns,
+    },
+    DatagramSpec {
+        name: "llmnr",
+        port_hints: &[5355],
+        probe: crate::dns::probe_dns,
+        enabled: crate::dns::enabled_llmnr,
+        build: crate::dns::build_llmnr,
+    },
 ];

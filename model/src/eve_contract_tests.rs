@@ -39,7 +39,12 @@ fn eve_flow_event_has_suricata_fields_in_order() {
             state: FlowState::Closed,
             reason: FlowEndReason::Timeout,
             stream: None,
-            tcp: Some(TcpRecord { flags: 0x1b, flags_ts: 0x1b, flags_tc: 0x1b, state: "closed" }),
+            tcp: Some(TcpRecord {
+                flags: 0x1b,
+                flags_ts: 0x1b,
+                flags_tc: 0x1b,
+                state: "closed",
+            }),
         }),
     };
     let mut out = Vec::new();
@@ -118,7 +123,12 @@ fn eve_icmp_uses_type_and_code_not_ports() {
     let ev = Event {
         ts: Timestamp(0),
         flow: Some(Box::new(m)),
-        kind: EventKind::Anomaly(AnomalyRecord { kind: "decode", event: "x", app_proto: None, direction: None }),
+        kind: EventKind::Anomaly(AnomalyRecord {
+            kind: "decode",
+            event: "x",
+            app_proto: None,
+            direction: None,
+        }),
     };
     let v = ev.to_eve_value("s");
     assert_eq!(v["proto"], "ICMP");
@@ -172,13 +182,18 @@ fn eve_hl7_event_shape() {
     h.sending_application = Some("LAB".into());
     h.message_type = Some("ORU^R01".into());
     h.control_id = Some("42".into());
-    h.segments = vec![crate::hl7::SegmentId(*b"MSH"), crate::hl7::SegmentId(*b"PID")];
+    h.segments = vec![
+        crate::hl7::SegmentId(*b"MSH"),
+        crate::hl7::SegmentId(*b"PID"),
+    ];
     h.acknowledged = Some(true);
     h.ack_code = Some("AA".into());
     h.ack_latency_ms = Some(1.5);
-    h.phi_fields = vec!["PID-5".into()];
-    h.device_evidence =
-        vec![crate::hl7::Hl7DeviceEvidence { source: "MSH-3", value: "LAB".into() }];
+    h.phi_fields = vec!["PID-5"];
+    h.device_evidence = vec![crate::hl7::Hl7DeviceEvidence {
+        source: "MSH-3",
+        value: "LAB".into(),
+    }];
     let mut m = meta();
     m.app_proto = Some("hl7");
     let ev = Event {
@@ -261,29 +276,116 @@ fn eve_dicom_event_shape() {
             abstract_syntax: Some("1.2.840.10008.1.1".into()),
             transfer_syntaxes: vec!["1.2.840.10008.1.2".into()],
         }],
-        user_identity: Some(DicomUserIdentity { kind: 2, type_name: "username_passcode", response_requested: true, primary_field_present: true, secondary_field_present: true }),
+        user_identity: Some(DicomUserIdentity {
+            kind: 2,
+            type_name: "username_passcode",
+            response_requested: true,
+            primary_field_present: true,
+            secondary_field_present: true,
+        }),
         ..DicomAssociateRq::default()
     });
-    let ev = Event { ts: Timestamp(0), flow: Some(Box::new(meta())), kind: EventKind::Dicom(DicomEvent::Association(Box::new(a))) };
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(meta())),
+        kind: EventKind::Dicom(DicomEvent::Association(Box::new(a))),
+    };
     let v = ev.to_eve_value("s");
     let d = &v["dicom"];
     assert_eq!(d["type"], "association");
     assert_eq!(d["calling_ae"], "CT1");
     assert!(d["accept"].is_null() && d["reject"].is_null() && d["abort"].is_null());
     assert_eq!(d["commands"]["C-ECHO-RQ"], 1);
-    assert_eq!(d["request"]["presentation_contexts"][0]["transfer_syntaxes"][0], "1.2.840.10008.1.2");
+    assert_eq!(
+        d["request"]["presentation_contexts"][0]["transfer_syntaxes"][0],
+        "1.2.840.10008.1.2"
+    );
     assert_eq!(d["request"]["user_identity"]["type"], 2);
     assert_eq!(d["request"]["user_identity"]["response_requested"], true);
     let mut out = Vec::new();
     ev.write_eve("s", &mut out);
     let line = String::from_utf8(out).unwrap();
-    assert!(line.contains(concat!(
-        r#""dicom":{"type":"association","calling_ae":"CT1","called_ae":"PACS","outcome":"accepted","request":{"#,
-    )), "{line}");
+    assert!(
+        line.contains(
+            r#""dicom":{"type":"association","calling_ae":"CT1","called_ae":"PACS","outcome":"accepted","request":{"#
+        ),
+        "{line}"
+    );
     assert!(line.contains(concat!(
         r#""termination":"release","abort":null,"commands":{"C-ECHO-RQ":1},"status_classes":{},"#,
         r#""bytes_toserver":0,"bytes_toclient":0,"duration_ms":0.0,"midstream":false}"#
     )), "{line}");
+}
+
+#[test]
+fn eve_tls_event_shape() {
+    // Pins the tls object: Suricata's names (sni, version, ja3{hash,string}, ja3s, ja4,
+    // client_alpns), then wardwatch's client/server details; empties omitted.
+    use crate::tls::*;
+    let t = TlsEvent {
+        sni: Some("pacs.example".into()),
+        version: version_name(0x0304),
+        ja3: Some(TlsJaHash {
+            hash: "1d73e027bc95ccd0f6597a60b59dc780".into(),
+            string: "771,4865-4866,0-16-43,29-23,0".into(),
+        }),
+        ja3s: Some(TlsJaHash {
+            hash: "cce84e7a8b742462e40afb585a3e3ccc".into(),
+            string: "771,4865,43".into(),
+        }),
+        ja4: Some("t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb".into()),
+        client_alpns: vec!["h2".into()],
+        server_alpns: vec![],
+        client_handshake: Some(TlsClientHello {
+            version: version_name(0x0303),
+            supported_versions: vec![version_name(0x0304)],
+            ciphers: vec![4865, 4866],
+            exts: vec![0, 16, 43],
+            supported_groups: vec![29, 23],
+            sig_algs: vec![],
+            length: 120,
+        }),
+        server_handshake: Some(TlsServerHello {
+            version: version_name(0x0303),
+            cipher: 4865,
+            cipher_name: Some("TLS_AES_128_GCM_SHA256"),
+            exts: vec![43],
+            hello_retry_request: false,
+        }),
+        truncated: false,
+        capped: false,
+    };
+    let mut m = meta();
+    m.app_proto = Some("tls");
+    let ev = Event {
+        ts: Timestamp(0),
+        flow: Some(Box::new(m)),
+        kind: EventKind::Tls(Box::new(t)),
+    };
+    let v = ev.to_eve_value("s");
+    assert_eq!(v["event_type"], "tls");
+    assert_eq!(v["app_proto"], "tls");
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    let start = line.find(r#""tls":"#).unwrap();
+    let end = line.find(r#","ether":"#).unwrap();
+    assert_eq!(
+        &line[start..end],
+        concat!(
+            r#""tls":{"sni":"pacs.example","version":"TLS 1.3","#,
+            r#""ja3":{"hash":"1d73e027bc95ccd0f6597a60b59dc780","string":"771,4865-4866,0-16-43,29-23,0"},"#,
+            r#""ja3s":{"hash":"cce84e7a8b742462e40afb585a3e3ccc","string":"771,4865,43"},"#,
+            r#""ja4":"t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb","client_alpns":["h2"],"#,
+            r#""client_handshake":{"version":"TLS 1.2","supported_versions":["TLS 1.3"],"ciphers":[4865,4866],"#,
+            r#""exts":[0,16,43],"supported_groups":[29,23],"length":120},"#,
+            r#""server_handshake":{"version":"TLS 1.2","cipher":4865,"cipher_name":"TLS_AES_128_GCM_SHA256","#,
+            r#""exts":[43]}}"#
+        )
+    );
+    assert_eq!(version_name(0x0301), "TLSv1");
+    assert_eq!(version_name(0x7f17), "TLS 1.3 draft-23");
+    assert_eq!(version_name(0x1234), "0x1234");
 }
 
 #[test]
@@ -402,77 +504,6 @@ fn eve_dns_and_mdns_events_have_suricata_fields_in_order() {
     assert_eq!(v["dns"]["rrname"], "pacs.example");
     assert_eq!(v["dns"]["rd"], true);
     assert!(v["dns"]["qr"].is_null() && v["dns"]["answers"].is_null());
-}
-
-#[test]
-fn eve_tls_event_shape() {
-    // Pins the tls object: Suricata's names (sni, version, ja3{hash,string}, ja3s, ja4,
-    // client_alpns), then wardwatch's client/server details; empties omitted.
-    use crate::tls::*;
-    let t = TlsEvent {
-        sni: Some("pacs.example".into()),
-        version: version_name(0x0304),
-        ja3: Some(TlsJaHash {
-            hash: "1d73e027bc95ccd0f6597a60b59dc780".into(),
-            string: "771,4865-4866,0-16-43,29-23,0".into(),
-        }),
-        ja3s: Some(TlsJaHash {
-            hash: "cce84e7a8b742462e40afb585a3e3ccc".into(),
-            string: "771,4865,43".into(),
-        }),
-        ja4: Some("t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb".into()),
-        client_alpns: vec!["h2".into()],
-        server_alpns: vec![],
-        client_handshake: Some(TlsClientHello {
-            version: version_name(0x0303),
-            supported_versions: vec![version_name(0x0304)],
-            ciphers: vec![4865, 4866],
-            exts: vec![0, 16, 43],
-            supported_groups: vec![29, 23],
-            sig_algs: vec![],
-            length: 120,
-        }),
-        server_handshake: Some(TlsServerHello {
-            version: version_name(0x0303),
-            cipher: 4865,
-            cipher_name: Some("TLS_AES_128_GCM_SHA256"),
-            exts: vec![43],
-            hello_retry_request: false,
-        }),
-        truncated: false,
-        capped: false,
-    };
-    let mut m = meta();
-    m.app_proto = Some("tls");
-    let ev = Event {
-        ts: Timestamp(0),
-        flow: Some(Box::new(m)),
-        kind: EventKind::Tls(Box::new(t)),
-    };
-    let v = ev.to_eve_value("s");
-    assert_eq!(v["event_type"], "tls");
-    assert_eq!(v["app_proto"], "tls");
-    let mut out = Vec::new();
-    ev.write_eve("s", &mut out);
-    let line = String::from_utf8(out).unwrap();
-    let start = line.find(r#""tls":"#).unwrap();
-    let end = line.find(r#","ether":"#).unwrap();
-    assert_eq!(
-        &line[start..end],
-        concat!(
-            r#""tls":{"sni":"pacs.example","version":"TLS 1.3","#,
-            r#""ja3":{"hash":"1d73e027bc95ccd0f6597a60b59dc780","string":"771,4865-4866,0-16-43,29-23,0"},"#,
-            r#""ja3s":{"hash":"cce84e7a8b742462e40afb585a3e3ccc","string":"771,4865,43"},"#,
-            r#""ja4":"t13d0203h2_aaaaaaaaaaaa_bbbbbbbbbbbb","client_alpns":["h2"],"#,
-            r#""client_handshake":{"version":"TLS 1.2","supported_versions":["TLS 1.3"],"ciphers":[4865,4866],"#,
-            r#""exts":[0,16,43],"supported_groups":[29,23],"length":120},"#,
-            r#""server_handshake":{"version":"TLS 1.2","cipher":4865,"cipher_name":"TLS_AES_128_GCM_SHA256","#,
-            r#""exts":[43]}}"#
-        )
-    );
-    assert_eq!(version_name(0x0301), "TLSv1");
-    assert_eq!(version_name(0x7f17), "TLS 1.3 draft-23");
-    assert_eq!(version_name(0x1234), "0x1234");
 }
 
 #[test]
