@@ -250,6 +250,11 @@ struct Ether {
 impl Event {
     /// Appends this event as one EVE JSON line (with the trailing newline) to `out`.
     pub fn write_eve(&self, host: &str, out: &mut Vec<u8>) {
+        if let (EventKind::Flow(r), Some(f)) = (&self.kind, &self.flow) {
+            if crate::fast_flow::write_flow(self.ts, f, r, host, out) {
+                return;
+            }
+        }
         // Serialising these types to a Vec cannot fail (no maps with non-string keys).
         if serde_json::to_writer(&mut *out, &Eve { event: self, host }).is_ok() {
             out.push(b'\n');

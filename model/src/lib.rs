@@ -11,6 +11,7 @@ pub mod dhcp;
 pub mod dicom;
 pub mod dns;
 pub mod event;
+mod fast_flow;
 pub mod flow;
 pub mod hl7;
 pub mod http;
