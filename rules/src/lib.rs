@@ -5,3 +5,5 @@
 //! baselines per device (learning, enforcing, approved deviations), policy rules in YAML
 //! (`rules/policies/*.yaml`), the alerts they raise, and the FDA risk posture per device.
 //! Events in, alerts and device records out; depends on `model` only.
+
+pub mod inventory;
