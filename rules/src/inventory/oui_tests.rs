@@ -135,7 +135,10 @@ fn lookup_unassigned_prefix_unregistered() {
     assert_eq!(lookup(mac("00:08:33:12:34:56")), Vendor::Unregistered);
     // The prefixes just below are assigned, so the binary search really is exact.
     assert!(lookup(mac("00:08:32:12:34:56")).org().is_some());
-    assert_eq!(lookup(mac("00:08:31:12:34:56")).org(), Some("Cisco Systems"));
+    assert_eq!(
+        lookup(mac("00:08:31:12:34:56")).org(),
+        Some("Cisco Systems")
+    );
 }
 
 #[test]
