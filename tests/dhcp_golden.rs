@@ -7,93 +7,29 @@
 //! before committing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pcaps/dhcp")
-}
-
-/// Every EVE line of `wardwatch replay` on `pcap`.
-fn replay(pcap: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["replay", "--eve", "-"])
-        .arg(pcap)
-        .output()
-        .expect("run wardwatch");
-    assert!(
-        out.status.success(),
-        "wardwatch failed on {}: {}",
-        pcap.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// The DHCP lines (events and dhcp anomalies), grouped by flow, capture order within one.
-fn dhcp_lines(pcap: &Path) -> Vec<String> {
-    let mut v: Vec<(u64, String)> = replay(pcap)
-        .into_iter()
-        .filter_map(|l| {
-            let v: Value = serde_json::from_str(&l).unwrap();
-            let keep = v["event_type"] == "dhcp"
-                || (v["event_type"] == "anomaly" && v["anomaly"]["app_proto"] == "dhcp");
-            keep.then(|| (v["flow_id"].as_u64().unwrap_or(0), l))
-        })
-        .collect();
-    v.sort_by_key(|(flow, _)| *flow);
-    v.into_iter().map(|(_, l)| l).collect()
+    common::golden::dir("dhcp")
 }
 
 fn captures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    v.sort();
-    v
+    common::golden::captures(&dir())
+}
+
+/// The dhcp lines (events and dhcp anomalies), grouped by flow.
+fn dhcp_lines(pcap: &Path) -> Vec<String> {
+    common::golden::app_lines(pcap, &["dhcp"], "dhcp")
 }
 
 #[test]
 fn golden_dhcp_captures_match_snapshots() {
-    // Each public DHCP capture decodes to exactly its reviewed snapshot.
-    let bless = std::env::var("WARDWATCH_BLESS").is_ok_and(|v| v == "1");
-    let caps = captures();
-    assert!(
-        caps.len() >= 16,
-        "captures missing from {}",
-        dir().display()
-    );
-    let mut failures = Vec::new();
-    for pcap in caps {
-        let got = dhcp_lines(&pcap);
-        let snap = pcap.with_extension("eve.jsonl");
-        if bless {
-            let text: String = got.iter().map(|l| format!("{l}\n")).collect();
-            std::fs::write(&snap, text).unwrap();
-            continue;
-        }
-        let want: Vec<String> = std::fs::read_to_string(&snap)
-            .unwrap_or_else(|_| panic!("no snapshot {}", snap.display()))
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if got != want {
-            failures.push(format!(
-                "{}:\n  got:  {}\n  want: {}",
-                pcap.display(),
-                got.join("\n        "),
-                want.join("\n        ")
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Each public dhcp capture decodes to exactly its reviewed snapshot.
+    common::golden::check_snapshots(&dir(), 16, dhcp_lines);
 }
 
 /// One message's fingerprint: version, id (hex), type number, MAC, host name, option 55,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the `wardwatch` binary on captures.
 #![allow(dead_code)] // reason: each test binary uses a different subset
 
+pub mod golden;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
