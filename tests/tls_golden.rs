@@ -6,49 +6,21 @@
 //! snapshots (review the diff before committing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
+mod common;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pcaps/tls")
+    common::golden::dir("tls")
 }
 
-/// Every EVE line of `wardwatch replay` on `pcap`.
-fn replay(pcap: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["replay", "--eve", "-"])
-        .arg(pcap)
-        .output()
-        .expect("run wardwatch");
-    assert!(
-        out.status.success(),
-        "wardwatch failed on {}: {}",
-        pcap.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// The TLS lines: `tls` events and anomalies raised by the tls analyzer, grouped by flow
-/// (flows run on several workers, so only the order within a flow is fixed).
+/// The TLS lines: `tls` events and anomalies raised by the tls analyzer,
+/// grouped by flow (flows run on several workers, so only the order within a flow is fixed).
 fn tls_lines(pcap: &Path) -> Vec<String> {
-    let mut v: Vec<(u64, String)> = replay(pcap)
-        .into_iter()
-        .filter_map(|l| {
-            let v: Value = serde_json::from_str(&l).unwrap();
-            let tls = v["event_type"] == "tls"
-                || (v["event_type"] == "anomaly" && v["anomaly"]["app_proto"] == "tls");
-            tls.then(|| (v["flow_id"].as_u64().unwrap_or(0), l))
-        })
-        .collect();
-    v.sort_by_key(|(flow, _)| *flow);
-    v.into_iter().map(|(_, l)| l).collect()
+    common::golden::app_lines(pcap, &["tls"], "tls")
 }
 
 fn tls_events(pcap: &Path) -> Vec<Value> {
@@ -61,52 +33,13 @@ fn tls_events(pcap: &Path) -> Vec<Value> {
 }
 
 fn captures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    v.sort();
-    v
+    common::golden::captures(&dir())
 }
 
 #[test]
 fn golden_tls_captures_match_snapshots() {
     // Each public TLS capture decodes to exactly its reviewed snapshot.
-    let bless = std::env::var("WARDWATCH_BLESS").is_ok_and(|v| v == "1");
-    let caps = captures();
-    assert!(
-        caps.len() >= 20,
-        "captures missing from {}",
-        dir().display()
-    );
-    let mut failures = Vec::new();
-    for pcap in caps {
-        let got = tls_lines(&pcap);
-        let snap = pcap.with_extension("eve.jsonl");
-        if bless {
-            std::fs::write(
-                &snap,
-                got.iter().map(|l| format!("{l}\n")).collect::<String>(),
-            )
-            .unwrap();
-            continue;
-        }
-        let want: Vec<String> = std::fs::read_to_string(&snap)
-            .unwrap_or_else(|_| panic!("no snapshot {}", snap.display()))
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if got != want {
-            failures.push(format!(
-                "{}:\n  got:  {}\n  want: {}",
-                pcap.display(),
-                got.join("\n        "),
-                want.join("\n        ")
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    common::golden::check_snapshots(&dir(), 20, tls_lines);
 }
 
 /// Multiset of tshark field rows over the frames matching `filter`.
