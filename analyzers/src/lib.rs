@@ -16,6 +16,8 @@ pub mod hl7;
 pub mod http;
 pub mod registry;
 pub mod ssdp;
+#[cfg(test)]
+mod testutil;
 pub mod tls;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -5,28 +5,18 @@ use super::analyzer::decode;
 use super::event::*;
 use super::wire::{self, V4WalkEnd, V6WalkEnd};
 use super::*;
-use model::{AnomalyCounts, Cx, DatagramAnalyzer, Event, FlowKey, FlowMeta, IpProto, Timestamp};
+use model::{AnomalyCounts, Cx, DatagramAnalyzer, Event, FlowMeta, IpProto, Timestamp};
 use proptest::prelude::*;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 fn meta() -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::UDP,
-        src_ip: Ipv4Addr::UNSPECIFIED.into(),
-        src_port: 68,
-        dst_ip: Ipv4Addr::BROADCAST.into(),
-        dst_port: 67,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("t"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("dhcp"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::UDP,
+        ("0.0.0.0", 68),
+        ("255.255.255.255", 67),
+        "t",
+        "dhcp",
+    )
 }
 
 /// A BOOTP fixed part: op, htype 1, hlen 6, xid, ciaddr/yiaddr/siaddr/giaddr, chaddr,

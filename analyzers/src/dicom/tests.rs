@@ -7,11 +7,10 @@ use super::wire::{self, *};
 use super::*;
 use model::dicom::{DicomAssociation, DicomCommand, DicomEvent};
 use model::{
-    AnomalyCounts, Cx, Direction, Event, EventKind, FlowKey, FlowMeta, IpProto, Probe, Progress,
+    AnomalyCounts, Cx, Direction, Event, EventKind, FlowMeta, IpProto, Probe, Progress,
     StreamAnalyzer, Timestamp,
 };
 use proptest::prelude::*;
-use std::sync::Arc;
 
 const C2S: Direction = Direction::ToServer;
 const S2C: Direction = Direction::ToClient;
@@ -280,22 +279,13 @@ fn conversation() -> Vec<(Direction, Vec<u8>)> {
 // ---------------------------------------------------------------- harness
 
 fn meta() -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::TCP,
-        src_ip: "127.0.0.1".parse().unwrap(),
-        src_port: 40000,
-        dst_ip: "127.0.0.2".parse().unwrap(),
-        dst_port: 4242,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("lo"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("dicom"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::TCP,
+        ("127.0.0.1", 40000),
+        ("127.0.0.2", 4242),
+        "lo",
+        "dicom",
+    )
 }
 
 /// Emulates the pipeline: per-direction buffers honouring `NeedMore`, chunk timestamps

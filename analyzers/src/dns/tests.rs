@@ -7,26 +7,15 @@ use super::event::*;
 use super::*;
 use model::{AnomalyCounts, Cx, Event, FlowKey, FlowMeta, IpProto, Timestamp};
 use proptest::prelude::*;
-use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 fn meta(port: u16) -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::UDP,
-        src_ip: Ipv4Addr::new(10, 0, 0, 5).into(),
-        src_port: 40000,
-        dst_ip: Ipv4Addr::new(10, 0, 0, 1).into(),
-        dst_port: port,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("t"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("dns"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::UDP,
+        ("10.0.0.5", 40000),
+        ("10.0.0.1", port),
+        "t",
+        "dns",
+    )
 }
 
 /// Header: id, flags, then the four counts.

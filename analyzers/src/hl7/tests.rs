@@ -4,33 +4,23 @@
 use super::wire::{self, Delimiters, FrameScan, ProbeResult};
 use super::{Hl7Analyzer, Hl7Config, SecretKey};
 use model::{
-    AnomalyCounts, Cx, Direction, Event, EventKind, FlowKey, FlowMeta, IpProto, Progress,
-    StreamAnalyzer, Timestamp,
+    AnomalyCounts, Cx, Direction, Event, EventKind, FlowMeta, IpProto, Progress, StreamAnalyzer,
+    Timestamp,
 };
 use proptest::prelude::*;
 use serde_json::Value;
-use std::sync::Arc;
 
 const C2S: Direction = Direction::ToServer;
 const S2C: Direction = Direction::ToClient;
 
 fn meta() -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::TCP,
-        src_ip: "10.0.0.1".parse().unwrap(),
-        src_port: 40000,
-        dst_ip: "10.0.0.2".parse().unwrap(),
-        dst_port: 2575,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("t"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("hl7"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::TCP,
+        ("10.0.0.1", 40000),
+        ("10.0.0.2", 2575),
+        "t",
+        "hl7",
+    )
 }
 
 /// One delivery: (direction, capture time in microseconds, bytes). A `None` byte slice is a
@@ -54,13 +44,7 @@ impl Out {
             .collect()
     }
     fn anomalies(&self) -> Vec<&'static str> {
-        self.events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Anomaly(a) => Some(a.event),
-                _ => None,
-            })
-            .collect()
+        crate::testutil::anomaly_codes(&self.events)
     }
     fn all_json(&self) -> String {
         self.events

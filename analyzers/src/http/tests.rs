@@ -5,33 +5,23 @@
 use super::wire::{self, Framing, ProbeResult};
 use super::{HttpAnalyzer, HttpConfig};
 use model::{
-    AnomalyCounts, Cx, Direction, Event, EventKind, FlowKey, FlowMeta, IpProto, Progress,
-    StreamAnalyzer, Timestamp,
+    AnomalyCounts, Cx, Direction, Event, EventKind, FlowMeta, IpProto, Progress, StreamAnalyzer,
+    Timestamp,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 const C2S: Direction = Direction::ToServer;
 const S2C: Direction = Direction::ToClient;
 
 fn meta() -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::TCP,
-        src_ip: "10.0.0.1".parse().unwrap(),
-        src_port: 40000,
-        dst_ip: "10.0.0.2".parse().unwrap(),
-        dst_port: 80,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("t"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("http"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::TCP,
+        ("10.0.0.1", 40000),
+        ("10.0.0.2", 80),
+        "t",
+        "http",
+    )
 }
 
 enum Step {
@@ -52,13 +42,7 @@ impl Out {
             .collect()
     }
     fn anomalies(&self) -> Vec<&'static str> {
-        self.events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Anomaly(a) => Some(a.event),
-                _ => None,
-            })
-            .collect()
+        crate::testutil::anomaly_codes(&self.events)
     }
     fn lines(&self) -> Vec<String> {
         self.events

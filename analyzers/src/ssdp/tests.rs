@@ -4,28 +4,17 @@
 use super::analyzer::{decode, probe};
 use super::event::*;
 use super::*;
-use model::{AnomalyCounts, Cx, Event, FlowKey, FlowMeta, IpProto, Timestamp};
+use model::{AnomalyCounts, Cx, Event, FlowMeta, IpProto, Timestamp};
 use proptest::prelude::*;
-use std::net::Ipv4Addr;
-use std::sync::Arc;
 
 fn meta() -> FlowMeta {
-    let key = FlowKey {
-        vlan: [0, 0],
-        proto: IpProto::UDP,
-        src_ip: Ipv4Addr::new(10, 0, 0, 7).into(),
-        src_port: 1900,
-        dst_ip: Ipv4Addr::new(239, 255, 255, 250).into(),
-        dst_port: 1900,
-    };
-    FlowMeta {
-        flow_id: 1,
-        key,
-        in_iface: Arc::from("t"),
-        src_mac: None,
-        dest_mac: None,
-        app_proto: Some("ssdp"),
-    }
+    crate::testutil::flow_meta(
+        IpProto::UDP,
+        ("10.0.0.7", 1900),
+        ("239.255.255.250", 1900),
+        "t",
+        "ssdp",
+    )
 }
 
 const NOTIFY: &[u8] = b"NOTIFY * HTTP/1.1\r\n\
