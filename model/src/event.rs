@@ -43,6 +43,22 @@ pub enum EventKind {
     Http(Box<crate::http::HttpEvent>),
     /// `event_type: "ssdp"`: one SSDP/UPnP discovery message.
     Ssdp(Box<crate::ssdp::SsdpEvent>),
+    /// `event_type: "lldp"`: one LLDPDU (no flow; the payload names the sender's MAC).
+    Lldp(Box<crate::l2::LldpEvent>),
+    /// `event_type: "cdp"`: one CDP announcement (no flow).
+    Cdp(Box<crate::l2::CdpEvent>),
+    /// `event_type: "arp"`: a new or changed IP-to-MAC binding (no flow).
+    Arp(Box<crate::l2::ArpEvent>),
+    /// `event_type: "telnet"`: a telnet session (insecure service, cleartext login).
+    Telnet(Box<crate::exposure::TelnetEvent>),
+    /// `event_type: "ftp"`: an FTP control session (cleartext credentials).
+    Ftp(Box<crate::exposure::FtpEvent>),
+    /// `event_type: "smb"`: an SMB negotiation (SMBv1 flagged).
+    Smb(Box<crate::exposure::SmbEvent>),
+    /// `event_type: "snmp"`: an SNMP message (v1/v2c community presence, never its value).
+    Snmp(Box<crate::exposure::SnmpEvent>),
+    /// `event_type: "device"`: a device appeared or a key attribute changed.
+    Device(Box<crate::device::DeviceEvent>),
 }
 
 impl EventKind {
@@ -59,6 +75,14 @@ impl EventKind {
             EventKind::Dns(_) => "dns",
             EventKind::Mdns(_) => "mdns",
             EventKind::Ssdp(_) => "ssdp",
+            EventKind::Lldp(_) => "lldp",
+            EventKind::Cdp(_) => "cdp",
+            EventKind::Arp(_) => "arp",
+            EventKind::Telnet(_) => "telnet",
+            EventKind::Ftp(_) => "ftp",
+            EventKind::Smb(_) => "smb",
+            EventKind::Snmp(_) => "snmp",
+            EventKind::Device(_) => "device",
         }
     }
 }
@@ -224,6 +248,14 @@ impl Serialize for Eve<'_> {
             EventKind::Dns(r) => m.serialize_entry("dns", r)?,
             EventKind::Mdns(r) => m.serialize_entry("mdns", r)?,
             EventKind::Ssdp(r) => m.serialize_entry("ssdp", r)?,
+            EventKind::Lldp(r) => m.serialize_entry("lldp", r)?,
+            EventKind::Cdp(r) => m.serialize_entry("cdp", r)?,
+            EventKind::Arp(r) => m.serialize_entry("arp", r)?,
+            EventKind::Telnet(r) => m.serialize_entry("telnet", r)?,
+            EventKind::Ftp(r) => m.serialize_entry("ftp", r)?,
+            EventKind::Smb(r) => m.serialize_entry("smb", r)?,
+            EventKind::Snmp(r) => m.serialize_entry("snmp", r)?,
+            EventKind::Device(r) => m.serialize_entry("device", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

@@ -7,14 +7,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod analyzer;
+pub mod device;
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;
 pub mod event;
+pub mod exposure;
 mod fast_flow;
 pub mod flow;
 pub mod hl7;
 pub mod http;
+pub mod l2;
 pub mod metrics;
 pub mod ssdp;
 pub mod time;
