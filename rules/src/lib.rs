@@ -1,9 +1,17 @@
 //! Rules: what wardwatch concludes from events.
 //!
-//! Filled by later issues: `inventory/` (identity fusion of every device by MAC or IP,
-//! classification into device classes, provenance and confidence of each attribute),
-//! baselines per device (learning, enforcing, approved deviations), policy rules in YAML
-//! (`rules/policies/*.yaml`), the alerts they raise, and the FDA risk posture per device.
-//! Events in, alerts and device records out; depends on `model` only.
+//! - `inventory/`: identity fusion of every device by MAC or IP, classification into device
+//!   classes from the catalogue (`rules/catalogue/*.yaml`), provenance and confidence of
+//!   each attribute, `device` events.
+//! - `store`: the embedded state store (SQLite, WAL) in `--state-dir` where the inventory
+//!   (and, with issue 6, baselines) persist across restarts and crashes.
+//!
+//! Still to come (issue 6): baselines per device (learning, enforcing, approved
+//! deviations), policy rules in YAML (`rules/policies/*.yaml`), the alerts they raise, and
+//! the FDA risk posture per device. Events in, alerts and device records out; depends on
+//! `model`, plus SQLite for the store.
+// Test helpers may unwrap: a failing test is meant to stop.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod inventory;
+pub mod store;

@@ -1,10 +1,772 @@
 //! Device inventory: who is on the clinical network.
 //!
-//! So far only the MAC vendor lookup ([`oui`]), from the IEEE registry (MA-L, MA-M,
-//! MA-S and IAB) as shipped by Debian's `ieee-data`. Identity fusion (one record per
-//! MAC, or per IP behind a router), classification from `rules/catalogue/*.yaml`,
-//! persistence and the device API come with the rest of issue 5.
+//! - [`oui`]: MAC vendor lookup from the IEEE registry (MA-L, MA-M, MA-S, IAB).
+//! - Identity fusion ([`Inventory`]): one [`Device`] per MAC, or per IP (`ip:10.1.2.3`)
+//!   for a host seen only behind a router (a MAC that fronts more than
+//!   `router_ip_threshold` addresses). DHCP leases (`chaddr` + `yiaddr`) and ARP bind an
+//!   IP to a MAC authoritatively, so a device keeps its record as its address changes.
+//!   Every attribute keeps each value seen with its source, first/last capture time, count
+//!   and confidence: conflicting evidence is kept, never overwritten.
+//! - Classification ([`catalogue`]): catalogue rules vote for a class; the class with the
+//!   most weight wins, with the votes kept as evidence.
+//! - Limits: devices (evicting the longest-unseen, counted), IPs per device, values per
+//!   attribute, string length; all in [`InventoryConfig`].
+//!
+//! Capture time drives everything here (first/last seen), so a replay gives the same
+//! inventory every time, and a replay split in two with a restart in between gives the
+//! same inventory as one run.
 
+pub mod catalogue;
+pub mod device;
+mod observe;
 pub mod oui;
+#[cfg(test)]
+mod tests;
 
+pub use catalogue::{Catalogue, CatalogueError, CLASSES};
+pub use device::{AttrValue, Classification, Device, IpBinding};
 pub use oui::{lookup, Block, Vendor};
+
+use model::device::DeviceEvent;
+use model::{Event, EventKind, MacAddr, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// `[inventory]` in the configuration file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// Build the device inventory from events.
+    pub enabled: bool,
+    /// Most devices kept; past it the longest-unseen are evicted (counted).
+    pub max_devices: usize,
+    /// Most IP addresses kept per device (oldest dropped first).
+    pub max_ips_per_device: usize,
+    /// Most distinct values kept per attribute of a device (conflicting evidence is kept
+    /// up to this many; then the least recently seen value is replaced).
+    pub max_values_per_attribute: usize,
+    /// Longest stored string, in bytes (longer values are cut at a character boundary).
+    pub max_string_len: usize,
+    /// A MAC seen as the source of more distinct IP addresses than this (without a DHCP
+    /// lease or ARP binding for them) is a router; hosts behind it get `ip:` records.
+    pub router_ip_threshold: usize,
+    /// Also keep `ip:` records for public (non-private) addresses seen behind routers.
+    pub track_external: bool,
+    /// Minimum catalogue score for a class; below it the device stays `unknown`.
+    pub min_class_score: u32,
+    /// Wall-clock seconds between checkpoints of changed devices to the state store.
+    pub checkpoint_secs: u64,
+    /// A directory of extra catalogue files (`*.yaml`), read after the shipped ones.
+    pub catalogue_dir: Option<PathBuf>,
+    /// Write `device` events when a device appears or a key attribute changes.
+    pub device_events: bool,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        InventoryConfig {
+            enabled: true,
+            max_devices: 50_000,
+            max_ips_per_device: 16,
+            max_values_per_attribute: 8,
+            max_string_len: 160,
+            router_ip_threshold: 8,
+            track_external: false,
+            min_class_score: 20,
+            checkpoint_secs: 5,
+            catalogue_dir: None,
+            device_events: true,
+        }
+    }
+}
+
+/// The attributes whose change makes a `device` event.
+const KEY_ATTRIBUTES: &[&str] = &["hostname", "model", "os", "software"];
+
+/// Counters of the inventory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct InventoryStats {
+    pub devices: u64,
+    pub evicted: u64,
+    pub device_events: u64,
+    pub routers: u64,
+}
+
+/// What a device looked like when last reported (to detect key changes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Reported {
+    class: String,
+    modality: Option<String>,
+    keys: Vec<Option<String>>,
+}
+
+/// The inventory: devices by id, the IP index, and what changed since the last checkpoint.
+pub struct Inventory {
+    cfg: InventoryConfig,
+    catalogue: Catalogue,
+    devices: HashMap<String, Device>,
+    by_ip: HashMap<IpAddr, String>,
+    reported: HashMap<String, Reported>,
+    /// Devices changed since the last checkpoint, and devices evicted since.
+    dirty: HashSet<String>,
+    removed: HashSet<String>,
+    /// Devices touched by the event being observed (for class and key-change checks).
+    touched: Vec<String>,
+    /// Devices whose attributes changed while observing the current event.
+    changed_attrs: HashSet<String>,
+    pub stats: InventoryStats,
+}
+
+/// The text of a MAC as device ids use it.
+pub fn mac_id(m: MacAddr) -> String {
+    m.to_string().to_ascii_lowercase()
+}
+
+/// Cuts a string at `max` bytes on a character boundary, dropping control characters.
+fn cap(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    for c in s.chars() {
+        if c.is_control() {
+            continue;
+        }
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ip_is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_private() || v.is_link_local() || v.is_loopback(),
+        IpAddr::V6(v) => {
+            let s = v.segments()[0];
+            (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80 || v.is_loopback()
+        }
+    }
+}
+
+fn ip_usable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => !(v.is_unspecified() || v.is_broadcast() || v.is_multicast()),
+        IpAddr::V6(v) => !(v.is_unspecified() || v.is_multicast()),
+    }
+}
+
+impl Inventory {
+    /// A new, empty inventory with the given catalogue.
+    pub fn new(cfg: InventoryConfig, catalogue: Catalogue) -> Self {
+        Inventory {
+            cfg,
+            catalogue,
+            devices: HashMap::new(),
+            by_ip: HashMap::new(),
+            reported: HashMap::new(),
+            dirty: HashSet::new(),
+            removed: HashSet::new(),
+            touched: Vec::new(),
+            changed_attrs: HashSet::new(),
+            stats: InventoryStats::default(),
+        }
+    }
+
+    /// Continues from devices loaded from the state store.
+    pub fn restore(&mut self, devices: Vec<Device>) {
+        for d in devices {
+            for b in &d.ips {
+                if let Ok(ip) = b.ip.parse::<IpAddr>() {
+                    self.by_ip.insert(ip, d.id.clone());
+                }
+            }
+            self.reported.insert(d.id.clone(), self.snapshot(&d));
+            self.devices.insert(d.id.clone(), d);
+        }
+        self.stats.devices = self.devices.len() as u64;
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &InventoryConfig {
+        &self.cfg
+    }
+
+    /// Number of devices.
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// True when no device is known.
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+
+    /// A device by id.
+    pub fn get(&self, id: &str) -> Option<&Device> {
+        self.devices.get(id)
+    }
+
+    /// Every device.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.devices.values()
+    }
+
+    /// The device an IP currently belongs to.
+    pub fn device_of_ip(&self, ip: IpAddr) -> Option<&Device> {
+        self.devices.get(self.by_ip.get(&ip)?)
+    }
+
+    /// The device of a MAC (if it is not a router) or else of the IP.
+    pub fn device_of(&self, mac: Option<MacAddr>, ip: Option<IpAddr>) -> Option<&Device> {
+        if let Some(m) = mac {
+            if let Some(d) = self.devices.get(&mac_id(m)) {
+                if !d.router {
+                    return Some(d);
+                }
+            }
+        }
+        self.device_of_ip(ip?)
+    }
+
+    /// Takes what changed since the last call: devices to write, ids to delete.
+    pub fn take_changes(&mut self) -> (Vec<Device>, Vec<String>) {
+        let mut up: Vec<Device> = self
+            .dirty
+            .drain()
+            .filter_map(|id| self.devices.get(&id).cloned())
+            .collect();
+        up.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut del: Vec<String> = self.removed.drain().collect();
+        del.sort();
+        (up, del)
+    }
+
+    /// True when something changed since the last [`Inventory::take_changes`].
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty() || !self.removed.is_empty()
+    }
+
+    /// Observes one event; `device` events it causes are appended to `out`.
+    pub fn observe(&mut self, ev: &Event, out: &mut Vec<Event>) {
+        if matches!(ev.kind, EventKind::Device(_)) {
+            return;
+        }
+        self.touched.clear();
+        self.changed_attrs.clear();
+        observe::observe(self, ev);
+        let touched = std::mem::take(&mut self.touched);
+        for id in &touched {
+            if self.changed_attrs.contains(id) {
+                self.classify(id);
+            }
+            self.report(id, ev.ts, out);
+        }
+        self.touched = touched;
+    }
+
+    /// The device of an endpoint, created if needed: by MAC unless the MAC is a router's
+    /// or absent, else by IP (through the IP index, or a new `ip:` record).
+    fn endpoint(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        ts: Timestamp,
+    ) -> Option<String> {
+        let ip = ip.filter(|i| ip_usable(*i));
+        if let Some(m) = mac.filter(|m| m.0[0] & 1 == 0 && m.0 != [0; 6]) {
+            let id = mac_id(m);
+            let router = match self.devices.get(&id) {
+                Some(d) => d.router,
+                None => {
+                    self.create_mac_device(m, ts);
+                    false
+                }
+            };
+            if !router {
+                if let Some(ip) = ip {
+                    self.bind(&id, ip, "traffic", ts);
+                }
+                // The bind may have found the MAC to be a router.
+                if !self.devices.get(&id).is_some_and(|d| d.router) {
+                    self.seen(&id, ts);
+                    return Some(id);
+                }
+            } else {
+                self.seen(&id, ts);
+            }
+        }
+        let ip = ip?;
+        if let Some(id) = self.by_ip.get(&ip).cloned() {
+            if self.devices.contains_key(&id) {
+                self.seen(&id, ts);
+                return Some(id);
+            }
+        }
+        if !(ip_is_private(ip) || self.cfg.track_external) {
+            return None;
+        }
+        let id = format!("ip:{ip}");
+        if !self.devices.contains_key(&id) {
+            self.make_room();
+            let d = Device {
+                id: id.clone(),
+                ips: vec![IpBinding {
+                    ip: ip.to_string(),
+                    source: "traffic".into(),
+                    first_seen_us: ts.micros(),
+                    last_seen_us: ts.micros(),
+                }],
+                first_seen_us: ts.micros(),
+                last_seen_us: ts.micros(),
+                classification: Classification {
+                    class: "unknown".into(),
+                    ..Classification::default()
+                },
+                criticality: self.catalogue.criticality_of("unknown").to_string(),
+                ..Device::default()
+            };
+            self.devices.insert(id.clone(), d);
+            self.by_ip.insert(ip, id.clone());
+            self.stats.devices = self.devices.len() as u64;
+            self.changed_attrs.insert(id.clone());
+        }
+        self.seen(&id, ts);
+        Some(id)
+    }
+
+    /// The device of a MAC, created if needed (DHCP `chaddr`, ARP sender, L2 frames).
+    fn mac_device(&mut self, m: MacAddr, ts: Timestamp) -> Option<String> {
+        if m.0[0] & 1 != 0 || m.0 == [0; 6] {
+            return None;
+        }
+        let id = mac_id(m);
+        if !self.devices.contains_key(&id) {
+            self.create_mac_device(m, ts);
+        }
+        self.seen(&id, ts);
+        Some(id)
+    }
+
+    fn create_mac_device(&mut self, m: MacAddr, ts: Timestamp) {
+        self.make_room();
+        let id = mac_id(m);
+        let v = oui::lookup(m.0);
+        let mut d = Device {
+            id: id.clone(),
+            mac: Some(id.clone()),
+            mac_local: matches!(v, Vendor::LocallyAdministered),
+            vendor: v.org().map(str::to_string),
+            first_seen_us: ts.micros(),
+            last_seen_us: ts.micros(),
+            classification: Classification {
+                class: "unknown".into(),
+                ..Classification::default()
+            },
+            criticality: self.catalogue.criticality_of("unknown").to_string(),
+            ..Device::default()
+        };
+        if let Some(org) = v.org() {
+            d.attributes.insert(
+                "vendor".into(),
+                vec![AttrValue {
+                    value: org.to_string(),
+                    source: "oui".into(),
+                    first_seen_us: ts.micros(),
+                    last_seen_us: ts.micros(),
+                    count: 1,
+                    confidence: 90,
+                }],
+            );
+        }
+        self.devices.insert(id.clone(), d);
+        self.stats.devices = self.devices.len() as u64;
+        self.changed_attrs.insert(id);
+    }
+
+    /// Marks a device seen at `ts` and touched by the current event.
+    fn seen(&mut self, id: &str, ts: Timestamp) {
+        if let Some(d) = self.devices.get_mut(id) {
+            let t = ts.micros();
+            if t > d.last_seen_us {
+                d.last_seen_us = t;
+                self.dirty.insert(id.to_string());
+            }
+            if t < d.first_seen_us {
+                d.first_seen_us = t;
+                self.dirty.insert(id.to_string());
+            }
+        }
+        if !self.touched.iter().any(|t| t == id) {
+            self.touched.push(id.to_string());
+        }
+    }
+
+    /// Binds an IP to a device. `dhcp` and `arp` bindings move the IP from whoever had it;
+    /// `traffic` bindings count towards the router threshold.
+    fn bind(&mut self, id: &str, ip: IpAddr, source: &str, ts: Timestamp) {
+        if !ip_usable(ip) {
+            return;
+        }
+        let ips = ip.to_string();
+        let t = ts.micros();
+        let strong = source != "traffic";
+        if let Some(prev) = self.by_ip.get(&ip).cloned() {
+            if prev != id && (strong || prev.starts_with("ip:")) {
+                if let Some(p) = self.devices.get_mut(&prev) {
+                    p.ips.retain(|b| b.ip != ips);
+                    self.dirty.insert(prev.clone());
+                }
+                if prev.starts_with("ip:") {
+                    // A host first seen behind a router now has a MAC: fold it in.
+                    self.fold(&prev, id);
+                }
+            }
+        }
+        let max_ips = self.cfg.max_ips_per_device.max(1);
+        let threshold = self.cfg.router_ip_threshold.max(1);
+        let Some(d) = self.devices.get_mut(id) else {
+            return;
+        };
+        if let Some(b) = d.ips.iter_mut().find(|b| b.ip == ips) {
+            if b.last_seen_us < t {
+                b.last_seen_us = t;
+            }
+            if strong && b.source == "traffic" {
+                b.source = source.to_string();
+            }
+        } else {
+            if d.ips.len() >= max_ips {
+                // Drop the least recently seen address.
+                if let Some(i) = d
+                    .ips
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, b)| b.last_seen_us)
+                    .map(|(i, _)| i)
+                {
+                    let old = d.ips.remove(i);
+                    if let Ok(o) = old.ip.parse::<IpAddr>() {
+                        if self.by_ip.get(&o).is_some_and(|x| x == id) {
+                            self.by_ip.remove(&o);
+                        }
+                    }
+                }
+            }
+            d.ips.push(IpBinding {
+                ip: ips,
+                source: source.to_string(),
+                first_seen_us: t,
+                last_seen_us: t,
+            });
+            self.changed_attrs.insert(id.to_string());
+        }
+        self.dirty.insert(id.to_string());
+        if strong || !self.by_ip.contains_key(&ip) {
+            self.by_ip.insert(ip, id.to_string());
+        }
+        let traffic_ips = d.ips.iter().filter(|b| b.source == "traffic").count();
+        if !strong && !d.router && traffic_ips > threshold {
+            // Too many addresses behind one MAC: a router. Its traffic-only addresses are
+            // hosts behind it, which get their own records from now on.
+            d.router = true;
+            let gone: Vec<String> = d
+                .ips
+                .iter()
+                .filter(|b| b.source == "traffic")
+                .map(|b| b.ip.clone())
+                .collect();
+            d.ips.retain(|b| b.source != "traffic");
+            for g in gone {
+                if let Ok(o) = g.parse::<IpAddr>() {
+                    if self.by_ip.get(&o).is_some_and(|x| x == id) {
+                        self.by_ip.remove(&o);
+                    }
+                }
+            }
+            self.stats.routers += 1;
+            self.changed_attrs.insert(id.to_string());
+            self.add_attr(id, "role", "router", "inventory", 80, ts);
+        }
+    }
+
+    /// Moves what an `ip:` record learned into the MAC device that turned out to own it.
+    fn fold(&mut self, from: &str, into: &str) {
+        let Some(f) = self.devices.remove(from) else {
+            return;
+        };
+        self.reported.remove(from);
+        self.removed.insert(from.to_string());
+        self.dirty.remove(from);
+        self.stats.devices = self.devices.len() as u64;
+        for (name, vals) in f.attributes {
+            for v in vals {
+                let ts_last = Timestamp::from_secs_micros(0, v.last_seen_us);
+                self.add_attr(into, &name, &v.value, &v.source, v.confidence, ts_last);
+            }
+        }
+        if let Some(d) = self.devices.get_mut(into) {
+            d.first_seen_us = d.first_seen_us.min(f.first_seen_us);
+        }
+    }
+
+    /// Adds (or refreshes) one attribute value with its provenance.
+    fn add_attr(
+        &mut self,
+        id: &str,
+        name: &str,
+        value: &str,
+        source: &str,
+        confidence: u8,
+        ts: Timestamp,
+    ) {
+        let value = cap(value.trim(), self.cfg.max_string_len);
+        if value.is_empty() {
+            return;
+        }
+        let max_vals = self.cfg.max_values_per_attribute.max(1);
+        let Some(d) = self.devices.get_mut(id) else {
+            return;
+        };
+        let t = ts.micros();
+        let vals = d.attributes.entry(name.to_string()).or_default();
+        if let Some(v) = vals
+            .iter_mut()
+            .find(|v| v.value == value && v.source == source)
+        {
+            v.count = v.count.saturating_add(1);
+            if t > v.last_seen_us {
+                v.last_seen_us = t;
+                self.dirty.insert(id.to_string());
+            }
+            return;
+        }
+        if vals.len() >= max_vals {
+            if let Some(i) = vals
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, v)| (v.confidence, v.last_seen_us))
+                .map(|(i, _)| i)
+            {
+                vals.remove(i);
+            }
+        }
+        vals.push(AttrValue {
+            value,
+            source: source.to_string(),
+            first_seen_us: t,
+            last_seen_us: t,
+            count: 1,
+            confidence,
+        });
+        self.dirty.insert(id.to_string());
+        self.changed_attrs.insert(id.to_string());
+    }
+
+    /// Evicts the longest-unseen devices (1% at a time) when the table is full.
+    fn make_room(&mut self) {
+        let max = self.cfg.max_devices.max(1);
+        if self.devices.len() < max {
+            return;
+        }
+        let n = (max / 100).max(1);
+        let mut by_age: Vec<(i64, String)> = self
+            .devices
+            .values()
+            .map(|d| (d.last_seen_us, d.id.clone()))
+            .collect();
+        by_age.sort();
+        for (_, id) in by_age.into_iter().take(n) {
+            if let Some(d) = self.devices.remove(&id) {
+                for b in &d.ips {
+                    if let Ok(ip) = b.ip.parse::<IpAddr>() {
+                        if self.by_ip.get(&ip).is_some_and(|x| *x == id) {
+                            self.by_ip.remove(&ip);
+                        }
+                    }
+                }
+                self.reported.remove(&id);
+                self.dirty.remove(&id);
+                self.touched.retain(|t| *t != id);
+                self.removed.insert(id);
+                self.stats.evicted += 1;
+            }
+        }
+        self.stats.devices = self.devices.len() as u64;
+    }
+
+    /// Recomputes a device's OS, class and modality from its attributes.
+    fn classify(&mut self, id: &str) {
+        let Some(d) = self.devices.get(id) else {
+            return;
+        };
+        // OS first: class rules may test it.
+        let values = |name: &str| -> Vec<&str> {
+            d.attributes
+                .get(name)
+                .map(|v| v.iter().map(|x| x.value.as_str()).collect())
+                .unwrap_or_default()
+        };
+        let mut os: Option<(String, String)> = None;
+        for r in &self.catalogue.os_rules {
+            if r.matches(|n| values(n).into_iter()) {
+                if let Some(o) = &r.os {
+                    os = Some((o.clone(), r.id.clone()));
+                    break;
+                }
+            }
+        }
+        let os_val = os.as_ref().map(|(o, _)| o.clone());
+        let with_os = |name: &str| -> Vec<&str> {
+            if name == "os" {
+                let mut v = values("os");
+                if let Some(o) = os_val.as_deref() {
+                    v.push(o);
+                }
+                v
+            } else {
+                values(name)
+            }
+        };
+        let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
+        let mut votes: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &self.catalogue.rules {
+            if let Some(c) = &r.class {
+                if r.matches(|n| with_os(n).into_iter()) {
+                    *scores.entry(c.clone()).or_insert(0) += r.weight;
+                    votes.entry(c.clone()).or_default().push(r.id.clone());
+                }
+            }
+        }
+        let mut ranked: Vec<(&String, &u32)> = scores.iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let (class, conf) = match ranked.first() {
+            Some((c, s)) if **s >= self.cfg.min_class_score => {
+                let second = ranked.get(1).map(|x| *x.1).unwrap_or(0);
+                let margin = (**s - second) as f64 / **s as f64;
+                let strength = (**s as f64 / 100.0).min(1.0);
+                (
+                    (*c).clone(),
+                    (100.0 * (0.5 * strength + 0.5 * margin)).round() as u8,
+                )
+            }
+            _ => ("unknown".to_string(), 0),
+        };
+        let evidence = votes.remove(&class).unwrap_or_default();
+        let modality = if class == "imaging_modality" {
+            d.best("modality").map(str::to_string)
+        } else {
+            None
+        };
+        let crit = self.catalogue.criticality_of(&class).to_string();
+        let os_attr = os;
+        let Some(d) = self.devices.get_mut(id) else {
+            return;
+        };
+        let new = Classification {
+            class,
+            confidence: conf,
+            evidence,
+            scores,
+        };
+        if d.classification != new || d.modality != modality || d.criticality != crit {
+            d.classification = new;
+            d.modality = modality;
+            d.criticality = crit;
+            self.dirty.insert(id.to_string());
+        }
+        if let Some((o, rule)) = os_attr {
+            let ts = Timestamp::from_secs_micros(0, d.last_seen_us);
+            let had = d
+                .attributes
+                .get("os")
+                .is_some_and(|v| v.iter().any(|x| x.value == o && x.source == rule));
+            if !had {
+                self.add_attr(id, "os", &o, &rule, 60, ts);
+            }
+        }
+    }
+
+    fn snapshot(&self, d: &Device) -> Reported {
+        Reported {
+            class: d.classification.class.clone(),
+            modality: d.modality.clone(),
+            keys: KEY_ATTRIBUTES
+                .iter()
+                .map(|k| d.best(k).map(str::to_string))
+                .collect(),
+        }
+    }
+
+    /// Emits a `device` event if the device is new or a key attribute changed.
+    fn report(&mut self, id: &str, ts: Timestamp, out: &mut Vec<Event>) {
+        let Some(d) = self.devices.get(id) else {
+            return;
+        };
+        let now = self.snapshot(d);
+        let prev = self.reported.get(id);
+        if prev == Some(&now) {
+            return;
+        }
+        let (change, changed) = match prev {
+            None => ("new", Vec::new()),
+            Some(p) => {
+                let mut c = Vec::new();
+                if p.class != now.class {
+                    c.push("class");
+                }
+                if p.modality != now.modality {
+                    c.push("modality");
+                }
+                for (i, k) in KEY_ATTRIBUTES.iter().enumerate() {
+                    if p.keys.get(i) != now.keys.get(i) {
+                        c.push(*k);
+                    }
+                }
+                ("changed", c)
+            }
+        };
+        if self.cfg.device_events {
+            out.push(Event {
+                ts,
+                flow: None,
+                kind: EventKind::Device(Box::new(device_event(d, change, changed))),
+            });
+            self.stats.device_events += 1;
+        }
+        self.reported.insert(id.to_string(), now);
+    }
+}
+
+/// The EVE `device` payload of a record.
+pub fn device_event(d: &Device, change: &'static str, changed: Vec<&'static str>) -> DeviceEvent {
+    let class = CLASSES
+        .iter()
+        .find(|c| **c == d.classification.class)
+        .copied()
+        .unwrap_or("unknown");
+    let criticality = match d.criticality.as_str() {
+        "high" => "high",
+        "low" => "low",
+        _ => "medium",
+    };
+    DeviceEvent {
+        change,
+        changed,
+        id: d.id.clone(),
+        mac: d.mac.clone(),
+        ips: d.ip_list(),
+        vendor: d.vendor.clone(),
+        model: d.best("model").map(str::to_string),
+        hostname: d.best("hostname").map(str::to_string),
+        os: d.best("os").map(str::to_string),
+        software: d.best("software").map(str::to_string),
+        class,
+        modality: d.modality.clone(),
+        class_confidence: d.classification.confidence,
+        criticality,
+        mac_local: d.mac_local,
+        first_seen: Timestamp::from_secs_micros(0, d.first_seen_us),
+        last_seen: Timestamp::from_secs_micros(0, d.last_seen_us),
+    }
+}

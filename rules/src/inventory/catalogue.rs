@@ -1,0 +1,371 @@
+//! The classification catalogue (`rules/catalogue/*.yaml`): device classes with their
+//! clinical criticality, and rules that turn attributes into class votes or an OS.
+//!
+//! The shipped files are compiled in; an operator's directory (`[inventory] catalogue_dir`)
+//! adds files of the same shape, read after the shipped ones (a rule with an existing id
+//! replaces it; `weight: 0` disables it). Errors name the file, the line and the problem.
+
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+const SHIPPED: &[(&str, &str)] = &[
+    (
+        "rules/catalogue/classes.yaml",
+        include_str!("../../catalogue/classes.yaml"),
+    ),
+    (
+        "rules/catalogue/rules.yaml",
+        include_str!("../../catalogue/rules.yaml"),
+    ),
+];
+
+/// The classes fixed by the project; catalogue files may not invent others, so that every
+/// consumer (dashboards, policies, SIEM rules) can rely on the list.
+pub const CLASSES: &[&str] = &[
+    "infusion_pump",
+    "patient_monitor",
+    "monitoring_gateway",
+    "imaging_modality",
+    "pacs",
+    "clinical_server",
+    "lab_analyzer",
+    "medical_other",
+    "clinical_workstation",
+    "printer",
+    "ip_phone",
+    "network_device",
+    "it_server",
+    "unknown",
+];
+
+/// The criticalities a class may have.
+pub const CRITICALITIES: &[&str] = &["high", "medium", "low"];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    classes: BTreeMap<String, ClassDef>,
+    #[serde(default)]
+    os_rules: Vec<RuleDef>,
+    #[serde(default)]
+    rules: Vec<RuleDef>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct ClassDef {
+    criticality: String,
+    #[serde(default)]
+    #[allow(dead_code)] // Documentation for people reading the file.
+    description: String,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    when: BTreeMap<String, String>,
+    #[serde(default)]
+    unless: BTreeMap<String, String>,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    weight: Option<u32>,
+    source: String,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    when: Vec<(String, Regex)>,
+    unless: Vec<(String, Regex)>,
+    /// The class it votes for (class rules) with `weight`.
+    pub class: Option<String>,
+    /// The OS it names (os rules).
+    pub os: Option<String>,
+    pub weight: u32,
+    pub source: String,
+}
+
+/// The attributes a rule may test.
+pub const ATTRIBUTES: &[&str] = &[
+    "vendor",
+    "hostname",
+    "os",
+    "dhcp_vendor_class",
+    "dhcp_fingerprint",
+    "user_agent",
+    "http_server",
+    "ssdp_server",
+    "mdns_service",
+    "model",
+    "software",
+    "platform",
+    "capability",
+    "dicom_ae",
+    "dicom_implementation_version",
+    "dicom_implementation_class_uid",
+    "hl7_application",
+    "tls_sni",
+    "service",
+    "role",
+];
+
+impl Rule {
+    /// Whether the rule matches a device whose attribute values `values(name)` returns.
+    pub fn matches<'a, F, I>(&self, values: F) -> bool
+    where
+        F: Fn(&str) -> I,
+        I: Iterator<Item = &'a str>,
+    {
+        let any = |name: &str, re: &Regex| values(name).any(|v| re.is_match(v));
+        self.when.iter().all(|(n, re)| any(n, re)) && !self.unless.iter().any(|(n, re)| any(n, re))
+    }
+}
+
+/// Classes, OS rules and class rules, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub criticality: HashMap<String, String>,
+    pub os_rules: Vec<Rule>,
+    pub rules: Vec<Rule>,
+}
+
+/// A catalogue file that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub problem: String,
+}
+
+impl std::fmt::Display for CatalogueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.file, l, self.problem),
+            None => write!(f, "{}: {}", self.file, self.problem),
+        }
+    }
+}
+
+impl std::error::Error for CatalogueError {}
+
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, CatalogueError> {
+    let err = |problem: String| CatalogueError {
+        file: file.to_string(),
+        line: line_of(text, &format!("id: {}", def.id)),
+        problem,
+    };
+    let mut when = Vec::new();
+    let mut unless = Vec::new();
+    for (list, src) in [(&mut when, &def.when), (&mut unless, &def.unless)] {
+        for (name, pat) in src {
+            if !ATTRIBUTES.contains(&name.as_str()) {
+                return Err(err(format!(
+                    "rule {}: unknown attribute `{name}` (known: {})",
+                    def.id,
+                    ATTRIBUTES.join(", ")
+                )));
+            }
+            let re = Regex::new(pat)
+                .map_err(|e| err(format!("rule {}: bad pattern for `{name}`: {e}", def.id)))?;
+            list.push((name.clone(), re));
+        }
+    }
+    if when.is_empty() {
+        return Err(err(format!("rule {}: `when` is empty", def.id)));
+    }
+    if is_os {
+        if def.os.is_none() || def.class.is_some() {
+            return Err(err(format!(
+                "os rule {}: needs `os` and no `class`",
+                def.id
+            )));
+        }
+    } else {
+        match &def.class {
+            Some(c) if CLASSES.contains(&c.as_str()) => {}
+            Some(c) => {
+                return Err(err(format!(
+                    "rule {}: unknown class `{c}` (known: {})",
+                    def.id,
+                    CLASSES.join(", ")
+                )))
+            }
+            None => return Err(err(format!("rule {}: needs a `class`", def.id))),
+        }
+    }
+    Ok(Rule {
+        id: def.id,
+        when,
+        unless,
+        class: def.class,
+        os: def.os,
+        weight: def.weight.unwrap_or(0),
+        source: def.source,
+    })
+}
+
+impl Catalogue {
+    /// The shipped catalogue, plus every `*.yaml` file of `extra_dir` in name order.
+    pub fn load(extra_dir: Option<&Path>) -> Result<Catalogue, CatalogueError> {
+        let mut files: Vec<(String, String)> = SHIPPED
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        if let Some(dir) = extra_dir {
+            let rd = std::fs::read_dir(dir).map_err(|e| CatalogueError {
+                file: dir.display().to_string(),
+                line: None,
+                problem: e.to_string(),
+            })?;
+            let mut paths: Vec<_> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let text = std::fs::read_to_string(&p).map_err(|e| CatalogueError {
+                    file: p.display().to_string(),
+                    line: None,
+                    problem: e.to_string(),
+                })?;
+                files.push((p.display().to_string(), text));
+            }
+        }
+        Self::from_texts(&files)
+    }
+
+    /// Builds a catalogue from (file name, YAML text) pairs, later files overriding.
+    pub fn from_texts(files: &[(String, String)]) -> Result<Catalogue, CatalogueError> {
+        let mut criticality = HashMap::new();
+        let mut os_rules: Vec<Rule> = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for (name, text) in files {
+            let f: File = serde_yaml_ng::from_str(text).map_err(|e| CatalogueError {
+                file: name.clone(),
+                line: e.location().map(|l| l.line()),
+                problem: e.to_string(),
+            })?;
+            for (class, def) in f.classes {
+                if !CLASSES.contains(&class.as_str()) {
+                    return Err(CatalogueError {
+                        file: name.clone(),
+                        line: line_of(text, &format!("{class}:")),
+                        problem: format!("unknown class `{class}` (known: {})", CLASSES.join(", ")),
+                    });
+                }
+                if !CRITICALITIES.contains(&def.criticality.as_str()) {
+                    return Err(CatalogueError {
+                        file: name.clone(),
+                        line: line_of(text, &format!("{class}:")),
+                        problem: format!(
+                            "class `{class}`: criticality must be one of {}",
+                            CRITICALITIES.join(", ")
+                        ),
+                    });
+                }
+                criticality.insert(class, def.criticality);
+            }
+            for d in f.os_rules {
+                let r = compile(name, text, d, true)?;
+                os_rules.retain(|o| o.id != r.id);
+                os_rules.push(r);
+            }
+            for d in f.rules {
+                let r = compile(name, text, d, false)?;
+                rules.retain(|o| o.id != r.id);
+                rules.push(r);
+            }
+        }
+        rules.retain(|r| r.weight > 0);
+        for c in CLASSES {
+            criticality
+                .entry(c.to_string())
+                .or_insert_with(|| "medium".to_string());
+        }
+        Ok(Catalogue {
+            criticality,
+            os_rules,
+            rules,
+        })
+    }
+
+    /// The criticality of a class.
+    pub fn criticality_of(&self, class: &str) -> &str {
+        self.criticality
+            .get(class)
+            .map(String::as_str)
+            .unwrap_or("medium")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_catalogue_loads_and_covers_every_class() {
+        // The shipped files parse, every rule compiles, and every class has a criticality.
+        let c = Catalogue::load(None).unwrap();
+        assert!(c.rules.len() > 40, "{}", c.rules.len());
+        assert!(!c.os_rules.is_empty());
+        for class in CLASSES {
+            assert!(CRITICALITIES.contains(&c.criticality_of(class)));
+        }
+        assert_eq!(c.criticality_of("infusion_pump"), "high");
+    }
+
+    #[test]
+    fn catalogue_error_names_file_line_and_problem() {
+        // A rule voting for a class that does not exist is refused with its file and line.
+        let text = "rules:\n  - id: x.y\n    when: {vendor: 'a'}\n    class: toaster\n    weight: 3\n    source: s\n";
+        let e = Catalogue::from_texts(&[("mine.yaml".into(), text.into())]).unwrap_err();
+        assert_eq!(e.file, "mine.yaml");
+        assert_eq!(e.line, Some(2));
+        assert!(e.problem.contains("unknown class `toaster`"), "{e}");
+        // Bad YAML: the parser's line.
+        let e = Catalogue::from_texts(&[("bad.yaml".into(), "rules:\n  - id: [\n".into())])
+            .unwrap_err();
+        assert_eq!(e.file, "bad.yaml");
+        assert!(e.line.is_some(), "{e}");
+        // Unknown attribute and bad regex.
+        let text = "rules:\n  - id: a\n    when: {colour: 'a'}\n    class: printer\n    weight: 3\n    source: s\n";
+        let e = Catalogue::from_texts(&[("m.yaml".into(), text.into())]).unwrap_err();
+        assert!(e.problem.contains("unknown attribute `colour`"), "{e}");
+        let text = "rules:\n  - id: a\n    when: {vendor: '('}\n    class: printer\n    weight: 3\n    source: s\n";
+        let e = Catalogue::from_texts(&[("m.yaml".into(), text.into())]).unwrap_err();
+        assert!(e.problem.contains("bad pattern"), "{e}");
+        // Unknown field.
+        let text = "rules:\n  - id: a\n    when: {vendor: 'x'}\n    clas: printer\n    source: s\n";
+        assert!(Catalogue::from_texts(&[("m.yaml".into(), text.into())]).is_err());
+    }
+
+    #[test]
+    fn later_file_overrides_and_disables_rules() {
+        // An operator file replaces a shipped rule by id, and weight 0 disables it.
+        let shipped: Vec<(String, String)> = SHIPPED
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let mut files = shipped.clone();
+        files.push((
+            "local.yaml".into(),
+            "rules:\n  - id: vendor.baxter\n    when: {vendor: 'x'}\n    class: infusion_pump\n    weight: 0\n    source: local\n".into(),
+        ));
+        let c = Catalogue::from_texts(&files).unwrap();
+        assert!(c.rules.iter().all(|r| r.id != "vendor.baxter"));
+        let c = Catalogue::from_texts(&shipped).unwrap();
+        assert!(c.rules.iter().any(|r| r.id == "vendor.baxter"));
+    }
+}

@@ -1,0 +1,478 @@
+//! From events to evidence: which endpoint of an event an attribute belongs to, and what
+//! each analyzer's facts say about a device.
+//!
+//! Originator and responder are the flow's `src` and `dest`; message-level events carry
+//! their own direction (DICOM, HL7) or are attributed by their protocol's server port
+//! (DHCP 67/547, DNS 53). Only hosts that sent a frame get a record (a flow's responder
+//! must have answered).
+
+use super::Inventory;
+use model::dicom::DicomEvent;
+use model::{Direction, Event, EventKind, FlowMeta, IpProto, Timestamp};
+
+/// Image storage SOP classes (PS3.4 Annex B.5) and the modality they imply.
+const SOP_MODALITY: &[(&str, &str)] = &[
+    ("1.2.840.10008.5.1.4.1.1.2", "CT"),
+    ("1.2.840.10008.5.1.4.1.1.2.1", "CT"),
+    ("1.2.840.10008.5.1.4.1.1.4", "MR"),
+    ("1.2.840.10008.5.1.4.1.1.4.1", "MR"),
+    ("1.2.840.10008.5.1.4.1.1.6.1", "US"),
+    ("1.2.840.10008.5.1.4.1.1.3.1", "US"),
+    ("1.2.840.10008.5.1.4.1.1.1", "CR"),
+    ("1.2.840.10008.5.1.4.1.1.1.1", "DX"),
+    ("1.2.840.10008.5.1.4.1.1.1.1.1", "DX"),
+    ("1.2.840.10008.5.1.4.1.1.1.2", "MG"),
+    ("1.2.840.10008.5.1.4.1.1.1.2.1", "MG"),
+    ("1.2.840.10008.5.1.4.1.1.12.1", "XA"),
+    ("1.2.840.10008.5.1.4.1.1.12.2", "RF"),
+    ("1.2.840.10008.5.1.4.1.1.20", "NM"),
+    ("1.2.840.10008.5.1.4.1.1.128", "PT"),
+    ("1.2.840.10008.5.1.4.1.1.481.1", "RTIMAGE"),
+    ("1.2.840.10008.5.1.4.1.1.77.1.4", "XC"),
+    ("1.2.840.10008.5.1.4.1.1.13.1.1", "DX"),
+];
+/// Modality Worklist Information Model - FIND (PS3.4 K.6.1.2).
+const MWL_FIND: &str = "1.2.840.10008.5.1.4.31";
+/// Query/Retrieve information models (PS3.4 C.6): patient root, study root, patient/study only.
+const QR_PREFIX: &str = "1.2.840.10008.5.1.4.1.2.";
+/// Storage SOP classes all start here (PS3.4 B.5).
+const STORAGE_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.";
+
+type Side = Option<String>;
+
+fn sides(inv: &mut Inventory, ev: &Event, f: &FlowMeta, responder_spoke: bool) -> (Side, Side) {
+    let src = inv.endpoint(f.src_mac, Some(f.key.src_ip), ev.ts);
+    let dst = if responder_spoke {
+        inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ev.ts)
+    } else {
+        None
+    };
+    (src, dst)
+}
+
+/// Applies one event to the inventory.
+pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
+    let ts = ev.ts;
+    match (&ev.kind, ev.flow.as_deref()) {
+        (EventKind::Flow(r), Some(f)) => {
+            let start = r.start;
+            let answered = r.pkts_toclient > 0;
+            let (src, dst) = sides(inv, ev, f, answered);
+            // First sight is the flow's start, not its end.
+            for id in [&src, &dst].into_iter().flatten() {
+                inv.seen(id, start);
+            }
+            let Some(dst) = dst else { return };
+            let port = f.key.dst_port;
+            let service = if f.key.proto == IpProto::TCP {
+                r.tcp
+                    .filter(|t| t.flags_tc & 0x12 == 0x12)
+                    .map(|_| format!("tcp/{port}"))
+            } else if f.key.proto == IpProto::UDP && port < 49152 && port != 0 {
+                Some(format!("udp/{port}"))
+            } else {
+                None
+            };
+            if let Some(s) = service {
+                inv.add_attr(&dst, "service", &s, "flow", 70, ts);
+            }
+            if f.key.proto == IpProto::UDP && port == 123 {
+                inv.add_attr(&dst, "role", "ntp_server", "flow", 70, ts);
+            }
+        }
+        (EventKind::Dhcp(d), f) => {
+            let server_is_src = f.map(|f| matches!(f.key.src_port, 67 | 547));
+            if d.kind == "request" {
+                // chaddr names the client even through a relay.
+                let id = match d.client_mac {
+                    Some(m) => inv.mac_device(m, ts),
+                    None => f.and_then(|f| inv.endpoint(f.src_mac, None, ts)),
+                };
+                let Some(id) = id else { return };
+                inv.add_attr(&id, "role", "dhcp_client", "dhcp", 80, ts);
+                if let Some(h) = &d.hostname {
+                    inv.add_attr(&id, "hostname", h, "dhcp", 70, ts);
+                }
+                if let Some(fq) = &d.fqdn {
+                    inv.add_attr(&id, "hostname", fq, "dhcp_fqdn", 65, ts);
+                }
+                if let Some(v) = &d.vendor_class_identifier {
+                    inv.add_attr(&id, "dhcp_vendor_class", v, "dhcp", 80, ts);
+                }
+                if !d.params.is_empty() {
+                    let fp: Vec<String> = d.params.iter().map(|p| p.to_string()).collect();
+                    inv.add_attr(&id, "dhcp_fingerprint", &fp.join(","), "dhcp", 80, ts);
+                }
+                if let (Some(ip), Some(f)) = (d.client_ip, f) {
+                    // A renewing client uses its own address as source.
+                    if f.key.src_ip == std::net::IpAddr::V4(ip) {
+                        inv.bind(&id, ip.into(), "dhcp", ts);
+                    }
+                }
+            } else if d.kind == "reply" {
+                if let (Some(m), Some(ip), Some("ack")) = (d.client_mac, d.assigned_ip, d.dhcp_type)
+                {
+                    if let Some(id) = inv.mac_device(m, ts) {
+                        inv.bind(&id, ip.into(), "dhcp", ts);
+                    }
+                }
+                if let Some(f) = f {
+                    let server = if server_is_src == Some(true) {
+                        inv.endpoint(f.src_mac, Some(f.key.src_ip), ts)
+                    } else {
+                        inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
+                    };
+                    if let Some(s) = server {
+                        inv.add_attr(&s, "role", "dhcp_server", "dhcp", 80, ts);
+                    }
+                }
+            }
+        }
+        (EventKind::Dns(d), Some(f)) => {
+            if d.kind == "answer" {
+                let server = if f.key.src_port == 53 {
+                    inv.endpoint(f.src_mac, Some(f.key.src_ip), ts)
+                } else if f.key.dst_port == 53 {
+                    inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
+                } else {
+                    None
+                };
+                if let Some(s) = server {
+                    inv.add_attr(&s, "role", "dns_server", "dns", 80, ts);
+                }
+            } else {
+                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
+            }
+        }
+        (EventKind::Mdns(d), Some(f)) => {
+            // mDNS goes to a multicast group: the sender is the flow's source.
+            let Some(id) = inv.endpoint(f.src_mac, Some(f.key.src_ip), ts) else {
+                return;
+            };
+            if d.kind == "answer" {
+                for h in &d.hostnames {
+                    inv.add_attr(
+                        &id,
+                        "hostname",
+                        h.trim_end_matches(".local"),
+                        "mdns",
+                        50,
+                        ts,
+                    );
+                }
+                for s in &d.services {
+                    inv.add_attr(&id, "mdns_service", s, "mdns", 70, ts);
+                }
+            }
+            for (k, v) in &d.device {
+                let name = match *k {
+                    "model" | "md" | "ty" | "product" | "usb_MDL" => "model",
+                    "manufacturer" | "usb_MFG" => "manufacturer",
+                    _ => continue,
+                };
+                inv.add_attr(&id, name, v, "mdns", 60, ts);
+            }
+        }
+        (EventKind::Ssdp(s), Some(f)) => {
+            let Some(id) = inv.endpoint(f.src_mac, Some(f.key.src_ip), ts) else {
+                return;
+            };
+            if let Some(v) = &s.server {
+                inv.add_attr(&id, "ssdp_server", v, "ssdp", 60, ts);
+                inv.add_attr(&id, "software", v, "ssdp", 40, ts);
+            }
+            if let Some(v) = &s.user_agent {
+                inv.add_attr(&id, "user_agent", v, "ssdp", 50, ts);
+            }
+        }
+        (EventKind::Tls(t), Some(f)) => {
+            let answered = t.server_handshake.is_some();
+            let (src, dst) = sides(inv, ev, f, answered);
+            if let Some(c) = src {
+                if let Some(j) = &t.ja3 {
+                    inv.add_attr(&c, "ja3", &j.hash, "tls", 60, ts);
+                }
+                if let Some(j) = &t.ja4 {
+                    inv.add_attr(&c, "ja4", j, "tls", 60, ts);
+                }
+                if let Some(s) = &t.sni {
+                    inv.add_attr(&c, "tls_sni", s, "tls", 60, ts);
+                }
+            }
+            if let Some(s) = dst {
+                inv.add_attr(&s, "role", "tls_server", "tls", 70, ts);
+                if let Some(n) = &t.sni {
+                    inv.add_attr(&s, "dns_name", n, "tls_sni", 40, ts);
+                }
+            }
+        }
+        (EventKind::Http(h), Some(f)) => {
+            let answered = h.status.is_some();
+            let (src, dst) = sides(inv, ev, f, answered);
+            if let (Some(c), Some(ua)) = (src, &h.http_user_agent) {
+                inv.add_attr(&c, "user_agent", ua, "http", 70, ts);
+            }
+            if let Some(s) = dst {
+                inv.add_attr(&s, "role", "http_server", "http", 70, ts);
+                if let Some(v) = &h.server {
+                    inv.add_attr(&s, "http_server", v, "http", 60, ts);
+                    inv.add_attr(&s, "software", v, "http_server", 30, ts);
+                }
+                if let Some(n) = h
+                    .hostname
+                    .as_deref()
+                    .filter(|n| n.parse::<std::net::IpAddr>().is_err())
+                {
+                    inv.add_attr(&s, "dns_name", n, "http_host", 40, ts);
+                }
+            }
+        }
+        (EventKind::Dicom(d), Some(f)) => observe_dicom(inv, ev.ts, f, d),
+        (EventKind::Hl7(h), Some(f)) => {
+            let (src, dst) = sides(inv, ev, f, true);
+            let (sender, receiver) = match h.direction {
+                Direction::ToServer => (src, dst),
+                Direction::ToClient => (dst, src),
+            };
+            let mt = h.message_type.as_deref().unwrap_or("");
+            let is_ack = mt.starts_with("ACK");
+            if let Some(s) = &sender {
+                if let Some(a) = &h.sending_application {
+                    inv.add_attr(s, "hl7_application", a, "hl7", 70, ts);
+                }
+                if let Some(a) = &h.sending_facility {
+                    inv.add_attr(s, "hl7_facility", a, "hl7", 60, ts);
+                }
+                if !is_ack {
+                    inv.add_attr(s, "role", "hl7_sender", "hl7", 70, ts);
+                    if mt.starts_with("ORU") {
+                        inv.add_attr(s, "role", "hl7_sender_oru", "hl7", 70, ts);
+                    }
+                }
+                for e in &h.device_evidence {
+                    if e.source.starts_with("OBX") || e.source.starts_with("PRT") {
+                        inv.add_attr(s, "hl7_device_id", &e.value, "hl7", 50, ts);
+                    }
+                }
+            }
+            if let Some(r) = &receiver {
+                if let Some(a) = &h.receiving_application {
+                    inv.add_attr(r, "hl7_application", a, "hl7", 60, ts);
+                }
+                if !is_ack {
+                    inv.add_attr(r, "role", "hl7_receiver", "hl7", 70, ts);
+                }
+            }
+        }
+        (EventKind::Lldp(l), _) => {
+            let Some(id) = inv.mac_device(l.src_mac, ts) else {
+                return;
+            };
+            if let Some(v) = &l.system_name {
+                inv.add_attr(&id, "hostname", v, "lldp", 80, ts);
+            }
+            if let Some(v) = &l.system_description {
+                inv.add_attr(&id, "platform", v, "lldp", 70, ts);
+                inv.add_attr(&id, "software", v, "lldp", 50, ts);
+            }
+            for c in &l.enabled_capabilities {
+                inv.add_attr(&id, "capability", c, "lldp", 80, ts);
+            }
+            if let Some(m) = &l.med {
+                if let Some(v) = &m.model_name {
+                    inv.add_attr(&id, "model", v, "lldp_med", 90, ts);
+                }
+                if let Some(v) = &m.manufacturer {
+                    inv.add_attr(&id, "manufacturer", v, "lldp_med", 90, ts);
+                }
+                if let Some(v) = m
+                    .software_revision
+                    .as_ref()
+                    .or(m.firmware_revision.as_ref())
+                {
+                    inv.add_attr(&id, "software", v, "lldp_med", 90, ts);
+                }
+                if let Some(v) = &m.serial_number {
+                    inv.add_attr(&id, "serial_number", v, "lldp_med", 90, ts);
+                }
+            }
+        }
+        (EventKind::Cdp(c), _) => {
+            let Some(id) = inv.mac_device(c.src_mac, ts) else {
+                return;
+            };
+            if let Some(v) = &c.device_id {
+                inv.add_attr(&id, "hostname", v, "cdp", 80, ts);
+            }
+            if let Some(v) = &c.platform {
+                inv.add_attr(&id, "platform", v, "cdp", 80, ts);
+                inv.add_attr(&id, "model", v, "cdp", 70, ts);
+            }
+            if let Some(v) = &c.software_version {
+                inv.add_attr(&id, "software", v, "cdp", 70, ts);
+            }
+            for cap in &c.capabilities {
+                let cap = if cap.contains("phone") {
+                    "telephone"
+                } else {
+                    cap
+                };
+                inv.add_attr(&id, "capability", cap, "cdp", 80, ts);
+            }
+        }
+        (EventKind::Arp(a), _) => {
+            if let Some(id) = inv.mac_device(a.sender_mac, ts) {
+                if !a.sender_ip.is_unspecified() {
+                    inv.bind(&id, a.sender_ip.into(), "arp", ts);
+                }
+            }
+        }
+        (EventKind::Telnet(t), Some(f)) => {
+            let (src, dst) = sides(inv, ev, f, true);
+            if let Some(s) = dst {
+                inv.add_attr(&s, "exposure", "telnet_server", "telnet", 80, ts);
+            }
+            if t.cleartext_credentials {
+                for id in [src].into_iter().flatten() {
+                    inv.add_attr(&id, "exposure", "telnet_cleartext_login", "telnet", 80, ts);
+                }
+            }
+        }
+        (EventKind::Ftp(t), Some(f)) => {
+            let (src, dst) = sides(inv, ev, f, true);
+            if let Some(s) = &dst {
+                inv.add_attr(s, "exposure", "ftp_server", "ftp", 80, ts);
+                if let Some(b) = &t.banner {
+                    inv.add_attr(s, "software", b, "ftp_banner", 40, ts);
+                }
+            }
+            if t.cleartext_credentials {
+                if let Some(c) = src {
+                    inv.add_attr(&c, "exposure", "ftp_cleartext_login", "ftp", 80, ts);
+                }
+            }
+        }
+        (EventKind::Smb(s), Some(f)) => {
+            let (src, dst) = sides(inv, ev, f, s.dialect.is_some());
+            if s.smb1 {
+                for id in [src, dst].into_iter().flatten() {
+                    inv.add_attr(&id, "exposure", "smb1", "smb", 80, ts);
+                }
+            }
+        }
+        (EventKind::Snmp(s), Some(f)) => {
+            if s.community_present {
+                let (src, _) = sides(inv, ev, f, false);
+                if let Some(id) = src {
+                    inv.add_attr(&id, "exposure", "snmp_community", "snmp", 80, ts);
+                }
+            }
+        }
+        _ => {
+            if let Some(f) = ev.flow.as_deref() {
+                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
+            }
+        }
+    }
+}
+
+fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEvent) {
+    match d {
+        DicomEvent::Association(a) => {
+            let accepted = a.accept.is_some();
+            let scu = inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
+            let scp = if accepted || a.reject.is_some() {
+                inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
+            } else {
+                None
+            };
+            if let Some(u) = &scu {
+                if let Some(ae) = &a.calling_ae {
+                    inv.add_attr(u, "dicom_ae", ae, "dicom", 80, ts);
+                }
+                if let Some(rq) = &a.request {
+                    if let Some(v) = &rq.implementation_class_uid {
+                        inv.add_attr(u, "dicom_implementation_class_uid", v, "dicom", 80, ts);
+                    }
+                    if let Some(v) = &rq.implementation_version_name {
+                        inv.add_attr(u, "dicom_implementation_version", v, "dicom", 80, ts);
+                        inv.add_attr(u, "software", v, "dicom", 50, ts);
+                    }
+                }
+            }
+            if let (Some(p), true) = (&scp, accepted) {
+                if let Some(ae) = &a.called_ae {
+                    inv.add_attr(p, "dicom_ae", ae, "dicom", 70, ts);
+                }
+                if let Some(ac) = &a.accept {
+                    if let Some(v) = &ac.implementation_class_uid {
+                        inv.add_attr(p, "dicom_implementation_class_uid", v, "dicom", 80, ts);
+                    }
+                    if let Some(v) = &ac.implementation_version_name {
+                        inv.add_attr(p, "dicom_implementation_version", v, "dicom", 80, ts);
+                        inv.add_attr(p, "software", v, "dicom", 50, ts);
+                    }
+                }
+            }
+        }
+        DicomEvent::Command(c) => {
+            let src = inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
+            let dst = inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts);
+            let (sender, receiver) = if c.direction == "to_client" {
+                (dst, src)
+            } else {
+                (src, dst)
+            };
+            let sop = c
+                .affected_sop_class_uid
+                .as_deref()
+                .or(c.requested_sop_class_uid.as_deref())
+                .unwrap_or("");
+            let (u_role, p_role) = match c.command {
+                "C-STORE-RQ" if sop.starts_with(STORAGE_PREFIX) => {
+                    ("dicom_store_scu", "dicom_store_scp")
+                }
+                "C-FIND-RQ" if sop == MWL_FIND => ("dicom_mwl_scu", "dicom_mwl_scp"),
+                "C-FIND-RQ" | "C-MOVE-RQ" | "C-GET-RQ" if sop.starts_with(QR_PREFIX) => {
+                    ("dicom_qr_scu", "dicom_qr_scp")
+                }
+                _ => return,
+            };
+            if let Some(s) = &sender {
+                inv.add_attr(s, "role", u_role, "dicom", 80, ts);
+                if u_role == "dicom_store_scu" {
+                    let modality =
+                        c.dataset
+                            .as_ref()
+                            .and_then(|d| d.modality.clone())
+                            .or_else(|| {
+                                SOP_MODALITY
+                                    .iter()
+                                    .find(|(u, _)| *u == sop)
+                                    .map(|(_, m)| m.to_string())
+                            });
+                    if let Some(m) = modality {
+                        inv.add_attr(s, "modality", &m, "dicom", 70, ts);
+                    }
+                    if let Some(ds) = &c.dataset {
+                        if let Some(v) = &ds.model_name {
+                            inv.add_attr(s, "model", v, "dicom_dataset", 60, ts);
+                        }
+                        if let Some(v) = &ds.manufacturer {
+                            inv.add_attr(s, "manufacturer", v, "dicom_dataset", 60, ts);
+                        }
+                        if let Some(v) = &ds.software_versions {
+                            inv.add_attr(s, "software", v, "dicom_dataset", 60, ts);
+                        }
+                        if let Some(v) = &ds.station_name {
+                            inv.add_attr(s, "hostname", v, "dicom_station_name", 40, ts);
+                        }
+                    }
+                }
+            }
+            if let Some(r) = &receiver {
+                inv.add_attr(r, "role", p_role, "dicom", 80, ts);
+            }
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! Inventory unit tests: identity fusion, routers, classification, device events, caps.
+
+use super::*;
+use model::dhcp::DhcpEvent;
+use model::{FlowEndReason, FlowKey, FlowMeta, FlowRecord, FlowState, IpProto, TcpRecord};
+use std::sync::Arc;
+
+fn mac(s: &str) -> MacAddr {
+    MacAddr(oui::parse_mac(s).unwrap())
+}
+
+fn ts(s: i64) -> Timestamp {
+    Timestamp::from_secs_micros(1_700_000_000 + s, 0)
+}
+
+fn meta(src: (&str, &str, u16), dst: (&str, &str, u16), proto: IpProto) -> Box<FlowMeta> {
+    Box::new(FlowMeta {
+        flow_id: 1,
+        key: FlowKey {
+            vlan: [0, 0],
+            proto,
+            src_ip: src.1.parse().unwrap(),
+            src_port: src.2,
+            dst_ip: dst.1.parse().unwrap(),
+            dst_port: dst.2,
+        },
+        in_iface: Arc::from("test"),
+        src_mac: Some(mac(src.0)),
+        dest_mac: Some(mac(dst.0)),
+        app_proto: None,
+    })
+}
+
+fn flow(t: i64, src: (&str, &str, u16), dst: (&str, &str, u16), answered: bool) -> Event {
+    Event {
+        ts: ts(t),
+        flow: Some(meta(src, dst, IpProto::TCP)),
+        kind: EventKind::Flow(FlowRecord {
+            pkts_toserver: 3,
+            pkts_toclient: if answered { 2 } else { 0 },
+            bytes_toserver: 180,
+            bytes_toclient: if answered { 120 } else { 0 },
+            start: ts(t),
+            end: ts(t),
+            age: 0,
+            state: FlowState::Closed,
+            reason: FlowEndReason::Timeout,
+            stream: None,
+            tcp: Some(TcpRecord {
+                flags: 0x1b,
+                flags_ts: 0x1b,
+                flags_tc: if answered { 0x12 } else { 0 },
+                state: "closed",
+            }),
+        }),
+    }
+}
+
+fn dhcp_request(t: i64, m: &str, host: &str, vc: Option<&str>) -> Event {
+    Event {
+        ts: ts(t),
+        flow: Some(meta(
+            (m, "0.0.0.0", 68),
+            ("ff:ff:ff:ff:ff:ff", "255.255.255.255", 67),
+            IpProto::UDP,
+        )),
+        kind: EventKind::Dhcp(Box::new(DhcpEvent {
+            kind: "request",
+            client_mac: Some(mac(m)),
+            dhcp_type: Some("request"),
+            version: 4,
+            hostname: Some(host.into()),
+            vendor_class_identifier: vc.map(str::to_string),
+            params: vec![1, 3, 6, 15],
+            ..DhcpEvent::default()
+        })),
+    }
+}
+
+fn dhcp_ack(t: i64, server: (&str, &str), m: &str, ip: &str) -> Event {
+    Event {
+        ts: ts(t),
+        flow: Some(meta(
+            (server.0, server.1, 67),
+            ("ff:ff:ff:ff:ff:ff", "255.255.255.255", 68),
+            IpProto::UDP,
+        )),
+        kind: EventKind::Dhcp(Box::new(DhcpEvent {
+            kind: "reply",
+            client_mac: Some(mac(m)),
+            assigned_ip: Some(ip.parse().unwrap()),
+            dhcp_type: Some("ack"),
+            version: 4,
+            ..DhcpEvent::default()
+        })),
+    }
+}
+
+fn inv() -> Inventory {
+    Inventory::new(InventoryConfig::default(), Catalogue::load(None).unwrap())
+}
+
+fn run(inv: &mut Inventory, evs: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for e in evs {
+        inv.observe(e, &mut out);
+    }
+    out
+}
+
+const PUMP: &str = "58:46:e1:00:00:01"; // Baxter International
+const WS: &str = "98:e7:43:00:00:02"; // Dell
+const DHCPD: &str = "00:50:56:00:00:03"; // VMware
+
+#[test]
+fn dhcp_lease_binds_ip_and_follows_a_move() {
+    // The lease binds the IP to the client's MAC; a new lease moves it; hostname and
+    // vendor class are kept with their source.
+    let mut i = inv();
+    run(
+        &mut i,
+        &[
+            dhcp_request(0, PUMP, "PUMP-0001", None),
+            dhcp_ack(1, (DHCPD, "10.0.0.2"), PUMP, "10.40.1.5"),
+        ],
+    );
+    let d = i.get(PUMP).unwrap();
+    assert_eq!(d.ip_list(), vec!["10.40.1.5"]);
+    assert_eq!(d.ips[0].source, "dhcp");
+    assert_eq!(d.best("hostname"), Some("PUMP-0001"));
+    assert_eq!(d.vendor.as_deref(), Some("Baxter International"));
+    assert_eq!(
+        i.device_of_ip("10.40.1.5".parse().unwrap())
+            .map(|d| d.id.as_str()),
+        Some(PUMP)
+    );
+    // The server answered from 10.0.0.2: it is a DHCP server.
+    let s = i.get(DHCPD).unwrap();
+    assert!(s.attributes["role"]
+        .iter()
+        .any(|v| v.value == "dhcp_server"));
+    // The IP moves to another MAC with a new lease.
+    run(
+        &mut i,
+        &[dhcp_ack(50, (DHCPD, "10.0.0.2"), WS, "10.40.1.5")],
+    );
+    assert!(i.get(PUMP).unwrap().ips.is_empty());
+    assert_eq!(
+        i.device_of_ip("10.40.1.5".parse().unwrap())
+            .map(|d| d.id.as_str()),
+        Some(WS)
+    );
+}
+
+#[test]
+fn router_mac_gets_ip_records_for_hosts_behind_it() {
+    // A MAC sourcing more than `router_ip_threshold` addresses is a router; hosts behind
+    // it become `ip:` devices; public addresses are not tracked by default.
+    let mut i = inv();
+    let gw = "f4:bd:9e:00:00:01";
+    let mut evs = Vec::new();
+    for n in 0..12 {
+        let ip = format!("10.99.0.{}", n + 1);
+        evs.push(flow(n, (gw, &ip, 40000), (WS, "10.50.1.1", 443), true));
+    }
+    evs.push(flow(
+        20,
+        (gw, "192.0.2.7", 40000),
+        (WS, "10.50.1.1", 443),
+        true,
+    ));
+    run(&mut i, &evs);
+    let r = i.get(gw).unwrap();
+    assert!(r.router);
+    assert_eq!(r.classification.class, "network_device");
+    assert!(r.ips.is_empty(), "{:?}", r.ips);
+    // Addresses seen after the switch are ip: devices; earlier ones re-appear as such
+    // when they are seen again.
+    assert!(i.get("ip:10.99.0.12").is_some());
+    run(
+        &mut i,
+        &[flow(
+            30,
+            (gw, "10.99.0.1", 40001),
+            (WS, "10.50.1.1", 443),
+            true,
+        )],
+    );
+    assert!(i.get("ip:10.99.0.1").is_some());
+    assert!(i.get("ip:192.0.2.7").is_none());
+    // The workstation answered on 443.
+    let w = i.get(WS).unwrap();
+    assert!(w.attributes["service"].iter().any(|v| v.value == "tcp/443"));
+}
+
+#[test]
+fn unanswered_responder_gets_no_record() {
+    // Only hosts that sent a frame are devices.
+    let mut i = inv();
+    run(
+        &mut i,
+        &[flow(
+            0,
+            (WS, "10.50.1.1", 40000),
+            (PUMP, "10.40.1.5", 80),
+            false,
+        )],
+    );
+    assert!(i.get(WS).is_some());
+    assert!(i.get(PUMP).is_none());
+}
+
+#[test]
+fn classification_from_vendor_and_dhcp_os() {
+    // OUI priors classify a pump; a Windows DHCP client on Dell hardware is a workstation,
+    // with its OS derived by an os rule and kept as an attribute.
+    let mut i = inv();
+    run(
+        &mut i,
+        &[
+            dhcp_request(0, PUMP, "PUMP-0001", None),
+            dhcp_request(1, WS, "WS-0002", Some("MSFT 5.0")),
+        ],
+    );
+    let p = i.get(PUMP).unwrap();
+    assert_eq!(p.classification.class, "infusion_pump");
+    assert_eq!(p.criticality, "high");
+    assert!(p
+        .classification
+        .evidence
+        .contains(&"vendor.baxter".to_string()));
+    let w = i.get(WS).unwrap();
+    assert_eq!(w.best("os"), Some("windows"));
+    assert_eq!(w.classification.class, "clinical_workstation");
+    assert!(w.classification.confidence > 0);
+}
+
+#[test]
+fn device_events_on_first_sight_and_key_change() {
+    // `new` once per device, `changed` naming the changed key attributes, nothing when
+    // nothing changed.
+    let mut i = inv();
+    let out = run(&mut i, &[dhcp_request(0, WS, "WS-0002", None)]);
+    let kinds: Vec<_> = out
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Device(d) => Some((d.id.clone(), d.change, d.changed.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![(WS.to_string(), "new", vec![])]);
+    let out = run(&mut i, &[dhcp_request(5, WS, "WS-0002", None)]);
+    assert!(out.is_empty());
+    let out = run(&mut i, &[dhcp_request(6, WS, "WS-0002", Some("MSFT 5.0"))]);
+    let EventKind::Device(d) = &out[0].kind else {
+        panic!("{out:?}")
+    };
+    assert_eq!(d.change, "changed");
+    assert!(d.changed.contains(&"os"), "{:?}", d.changed);
+    assert_eq!(d.class, "clinical_workstation");
+}
+
+#[test]
+fn device_cap_evicts_longest_unseen() {
+    // At the cap the least recently seen device goes, and the eviction is counted.
+    let cfg = InventoryConfig {
+        max_devices: 3,
+        ..InventoryConfig::default()
+    };
+    let mut i = Inventory::new(cfg, Catalogue::load(None).unwrap());
+    for n in 0..5 {
+        let m = format!("00:00:5e:00:01:{n:02x}");
+        run(&mut i, &[dhcp_request(n, &m, "h", None)]);
+    }
+    assert_eq!(i.len(), 3);
+    assert_eq!(i.stats.evicted, 2);
+    assert!(i.get("00:00:5e:00:01:00").is_none());
+    assert!(i.get("00:00:5e:00:01:04").is_some());
+    let (_, del) = i.take_changes();
+    assert_eq!(del.len(), 2);
+}
+
+#[test]
+fn strings_and_values_are_capped() {
+    // A hostile hostname is cut and stripped of control characters; values per attribute
+    // are bounded.
+    let mut i = inv();
+    let long = format!("A\u{7}{}", "é".repeat(500));
+    let mut evs = vec![dhcp_request(0, WS, &long, None)];
+    for n in 0..40 {
+        evs.push(dhcp_request(n + 1, WS, &format!("name-{n}"), None));
+    }
+    run(&mut i, &evs);
+    let d = i.get(WS).unwrap();
+    let h = &d.attributes["hostname"];
+    assert!(h.len() <= InventoryConfig::default().max_values_per_attribute);
+    assert!(h
+        .iter()
+        .all(|v| v.value.len() <= 160 && !v.value.contains('\u{7}')));
+}
+
+#[test]
+fn restore_continues_without_new_events() {
+    // Devices restored from the store are not reported again as new.
+    let mut a = inv();
+    run(&mut a, &[dhcp_request(0, PUMP, "PUMP-0001", None)]);
+    let (saved, _) = a.take_changes();
+    let mut b = inv();
+    b.restore(saved);
+    let out = run(&mut b, &[dhcp_request(9, PUMP, "PUMP-0001", None)]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(b.get(PUMP).unwrap().last_seen_us, ts(9).micros());
+}
