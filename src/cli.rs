@@ -69,6 +69,25 @@ pub enum Cmd {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Print the device inventory kept in the state directory (safe while wardwatch runs:
+    /// it reads the last checkpoint).
+    Inventory {
+        /// State directory (default: the config's `state_dir`).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output format: an aligned table, a JSON array of full records, or CSV for a CMMS.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum InventoryFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -147,19 +166,22 @@ pub fn main() -> i32 {
         Cmd::Replay {
             eve,
             config,
-            state_dir: _,
+            state_dir,
             workers,
             listen,
             hold,
             pcap,
         } => {
-            let cfg = match load_config(&config, workers) {
+            let mut cfg = match load_config(&config, workers) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("wardwatch: {e}");
                     return 2;
                 }
             };
+            if state_dir.is_some() {
+                cfg.state_dir = state_dir;
+            }
             for p in &pcap {
                 if let Err(e) = std::fs::metadata(p) {
                     eprintln!("wardwatch: {}: {e}", p.display());
@@ -202,7 +224,7 @@ pub fn main() -> i32 {
                 None => None,
             };
             let metrics = server.as_ref().map(|s| s.1.clone());
-            match run_replay(cfg, &pcap, out, progress, metrics) {
+            match run_replay(cfg, &pcap, out, progress, metrics, None) {
                 Ok(s) => {
                     eprintln!("{s}");
                     if let Some((srv, _)) = server.as_ref().filter(|_| hold) {
@@ -225,7 +247,7 @@ pub fn main() -> i32 {
             capture,
             eve,
             config,
-            state_dir: _,
+            state_dir,
             workers,
             listen,
         } => {
@@ -236,6 +258,9 @@ pub fn main() -> i32 {
                     return 2;
                 }
             };
+            if state_dir.is_some() {
+                cfg.state_dir = state_dir;
+            }
             if listen.is_some() {
                 cfg.output.listen = listen;
             }
@@ -272,9 +297,41 @@ pub fn main() -> i32 {
                 capture == CaptureMethod::AfPacket,
                 out,
                 metrics,
+                None,
             ) {
                 Ok(s) => {
                     eprintln!("{s}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    2
+                }
+            }
+        }
+        Cmd::Inventory {
+            state_dir,
+            config,
+            format,
+        } => {
+            let cfg = match load_config(&config, None) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            let Some(dir) = state_dir.or(cfg.state_dir) else {
+                eprintln!("wardwatch: no state directory: give --state-dir or set state_dir");
+                return 2;
+            };
+            match crate::inventory::read_devices(&dir) {
+                Ok(devs) => {
+                    let text = crate::inventory::render(&devs, format);
+                    let mut o = std::io::stdout().lock();
+                    if o.write_all(text.as_bytes()).is_err() {
+                        return 1;
+                    }
                     0
                 }
                 Err(e) => {

@@ -12,12 +12,17 @@ pub struct Config {
     pub sensor_name: String,
     /// Worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Directory for persistent state: the inventory store (`wardwatch.db`), and later
+    /// baselines and the SIEM spool. Empty: nothing persists (`--state-dir` overrides).
+    pub state_dir: Option<std::path::PathBuf>,
     pub capture: CaptureConfig,
     pub flow: FlowConfig,
     pub stream: StreamConfig,
     pub defrag: DefragConfig,
     pub output: OutputConfig,
     pub analyzers: analyzers::AnalyzersConfig,
+    /// `[inventory]`: the device inventory (identity fusion, classification, store).
+    pub inventory: rules::inventory::InventoryConfig,
 }
 
 impl Default for Config {
@@ -31,6 +36,8 @@ impl Default for Config {
             defrag: DefragConfig::default(),
             output: OutputConfig::default(),
             analyzers: analyzers::AnalyzersConfig::default(),
+            state_dir: None,
+            inventory: rules::inventory::InventoryConfig::default(),
         }
     }
 }

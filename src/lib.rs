@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod inventory;
 pub mod live;
 pub mod pipeline;
 pub mod summary;

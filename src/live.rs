@@ -6,6 +6,7 @@
 //! group, each worker reading its own socket with no queue at all.
 
 use crate::config::Config;
+use crate::inventory::DevicesView;
 use crate::pipeline::{spawn_writer, worker_snapshot, Threads, METRICS_TICK};
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
@@ -60,23 +61,24 @@ pub fn run_live(
     fanout: bool,
     eve: Box<dyn Write + Send>,
     metrics: Option<Arc<Exporter>>,
+    devices: Option<DevicesView>,
 ) -> Result<Summary, String> {
     STOP.store(false, Ordering::SeqCst);
     install_signal_handlers();
     let start = Instant::now();
     let cfg = Arc::new(cfg);
     if fanout {
-        return run_fanout(cfg, iface, eve, start, metrics);
+        return run_fanout(cfg, iface, eve, start, metrics, devices);
     }
     let mut src = LiveSource::open(&options(&cfg, iface, None))?;
+    let mut t = Threads::start(&cfg, Arc::from(iface), eve, false, metrics.clone(), devices)?;
+    if let Some(x) = &metrics {
+        x.set_ready(true);
+    }
     eprintln!(
         "wardwatch: capturing on {iface} (pcap, {} workers)",
         cfg.worker_count()
     );
-    let mut t = Threads::start(&cfg, Arc::from(iface), eve, false, metrics.clone())?;
-    if let Some(x) = &metrics {
-        x.set_ready(true);
-    }
     let mut last_packet = Instant::now();
     let mut last_kstats = Instant::now();
     let mut err = None;
@@ -124,6 +126,7 @@ fn run_fanout(
     eve: Box<dyn Write + Send>,
     start: Instant,
     metrics: Option<Arc<Exporter>>,
+    devices: Option<DevicesView>,
 ) -> Result<Summary, String> {
     let n = cfg.worker_count();
     let group = if cfg.capture.fanout_group != 0 {
@@ -136,12 +139,12 @@ fn run_fanout(
     for _ in 0..n {
         sources.push(LiveSource::open(&options(&cfg, iface, Some(group)))?);
     }
-    eprintln!("wardwatch: capturing on {iface} (af-packet fanout group {group}, {n} workers)");
     let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone())?;
+    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone(), devices)?;
     if let Some(x) = &metrics {
         x.set_ready(true);
     }
+    eprintln!("wardwatch: capturing on {iface} (af-packet fanout group {group}, {n} workers)");
     let mut handles = Vec::new();
     for (i, mut src) in sources.into_iter().enumerate() {
         let mut w = Worker::new(cfg.clone(), n, Arc::from(iface));

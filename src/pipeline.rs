@@ -6,6 +6,7 @@
 //! at the same packets whatever the worker count.
 
 use crate::config::Config;
+use crate::inventory::{DevicesView, InventoryRunner};
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
 use capture::decode::{decode, HashKey, LinkType};
@@ -198,19 +199,26 @@ fn writer_loop(
     mut out: Box<dyn Write + Send>,
     host: String,
     metrics: Option<(Arc<Exporter>, usize)>,
+    mut inventory: Option<InventoryRunner>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
     let mut buf = Vec::with_capacity(1 << 16);
     let mut res = Ok(());
     let mut app = metrics.as_ref().map(|(_, cap)| AppMetrics::new(*cap));
     let mut last_publish = Instant::now();
+    let mut derived: Vec<Event> = Vec::new();
     for evs in rx {
-        for e in &evs {
+        derived.clear();
+        if let Some(inv) = inventory.as_mut() {
+            inv.observe(&evs, &mut derived);
+            inv.tick();
+        }
+        for e in evs.iter().chain(derived.iter()) {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
         }
         if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
-            for e in &evs {
+            for e in evs.iter().chain(derived.iter()) {
                 a.observe(e);
             }
             if last_publish.elapsed() >= METRICS_TICK && x.publish_app(a, false) {
@@ -223,6 +231,9 @@ fn writer_loop(
             }
             buf.clear();
         }
+    }
+    if let Some(inv) = inventory.as_mut() {
+        inv.finish();
     }
     if res.is_ok() {
         res = out.write_all(&buf).and_then(|_| out.flush());
@@ -526,10 +537,11 @@ impl Threads {
         eve: Box<dyn Write + Send>,
         blocking: bool,
         metrics: Option<Arc<Exporter>>,
+        devices: Option<DevicesView>,
     ) -> Result<Threads, String> {
         let n = cfg.worker_count();
         let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-        let writer = spawn_writer(ev_rx, eve, cfg, metrics.clone())?;
+        let writer = spawn_writer(ev_rx, eve, cfg, metrics.clone(), devices)?;
         let (ret_tx, ret_rx) = crossbeam_channel::unbounded::<Batch>();
         let mut txs = Vec::new();
         let mut workers = Vec::new();
@@ -583,12 +595,14 @@ pub(crate) fn spawn_writer(
     eve: Box<dyn Write + Send>,
     cfg: &Config,
     metrics: Option<Arc<Exporter>>,
+    devices: Option<DevicesView>,
 ) -> Result<std::thread::JoinHandle<WriterResult>, String> {
     let host = cfg.sensor_name.clone();
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
+    let inv = InventoryRunner::open(cfg, devices)?;
     std::thread::Builder::new()
         .name("ww-writer".into())
-        .spawn(move || writer_loop(rx, eve, host, m))
+        .spawn(move || writer_loop(rx, eve, host, m, inv))
         .map_err(|e| e.to_string())
 }
 
@@ -600,6 +614,7 @@ pub fn run_replay(
     eve: Box<dyn Write + Send>,
     progress: Option<Box<dyn Progress>>,
     metrics: Option<Arc<Exporter>>,
+    devices: Option<DevicesView>,
 ) -> Result<Summary, String> {
     let start = Instant::now();
     let mut src = MergedFiles::open(paths).map_err(|e| e.to_string())?;
@@ -615,7 +630,7 @@ pub fn run_replay(
     if let Some(x) = &metrics {
         x.set_ready(true);
     }
-    let mut t = Threads::start(&cfg, iface, eve, true, metrics)?;
+    let mut t = Threads::start(&cfg, iface, eve, true, metrics, devices)?;
     let d = &mut t.dispatch;
     d.set_mapping(src.single_mapping());
     while src

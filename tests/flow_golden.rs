@@ -341,7 +341,7 @@ fn flow_eve_output_matches_reviewed_snapshots() {
             .join("tests/snapshots/flow")
             .join(format!("{name}.eve.jsonl"));
         if bless {
-            std::fs::write(&snap, &run.eve).unwrap();
+            std::fs::write(&snap, run.packet_eve()).unwrap();
             continue;
         }
         let want = std::fs::read_to_string(&snap).unwrap_or_else(|_| {
@@ -350,10 +350,11 @@ fn flow_eve_output_matches_reviewed_snapshots() {
                 snap.display()
             )
         });
-        if want != run.eve {
+        let eve = run.packet_eve();
+        if want != eve {
             let diff: Vec<_> = want
                 .lines()
-                .zip(run.eve.lines())
+                .zip(eve.lines())
                 .filter(|(a, b)| a != b)
                 .take(2)
                 .collect();
@@ -361,7 +362,7 @@ fn flow_eve_output_matches_reviewed_snapshots() {
                 "{rel}: EVE differs from {} ({} vs {} lines); first differences: {diff:#?}",
                 snap.display(),
                 want.lines().count(),
-                run.eve.lines().count()
+                eve.lines().count()
             );
         }
     }
@@ -375,12 +376,12 @@ fn flow_output_is_the_same_for_one_and_two_workers() {
     let two = long_timeouts_config(&dir, 2);
     for rel in CONV_FILES.iter().chain(FRAG_FILES) {
         let mut a: Vec<String> = replay(Some(&one), &[pcap(rel)])
-            .eve
+            .packet_eve()
             .lines()
             .map(String::from)
             .collect();
         let mut b: Vec<String> = replay(Some(&two), &[pcap(rel)])
-            .eve
+            .packet_eve()
             .lines()
             .map(String::from)
             .collect();
@@ -398,8 +399,9 @@ fn flow_replay_is_deterministic_with_default_timeouts() {
     let a = replay(None, &files);
     let b = replay(None, &files);
     assert_eq!(a.code, 0);
-    let mut la: Vec<_> = a.eve.lines().collect();
-    let mut lb: Vec<_> = b.eve.lines().collect();
+    let (ea, eb) = (a.packet_eve(), b.packet_eve());
+    let mut la: Vec<_> = ea.lines().collect();
+    let mut lb: Vec<_> = eb.lines().collect();
     la.sort();
     lb.sort();
     assert_eq!(la, lb);
@@ -414,10 +416,13 @@ fn flow_several_files_are_read_in_timestamp_order() {
     let f1 = pcap("flow/dns.pcap");
     let f2 = pcap("flow/tcp_scan.pcapng");
     let both = replay(Some(&cfg), &[f1.clone(), f2.clone()]);
-    let mut sep: Vec<String> = replay(Some(&cfg), &[f1])
-        .eve
+    let (e1, e2) = (
+        replay(Some(&cfg), &[f1]).packet_eve(),
+        replay(Some(&cfg), &[f2]).packet_eve(),
+    );
+    let mut sep: Vec<String> = e1
         .lines()
-        .chain(replay(Some(&cfg), &[f2]).eve.lines())
+        .chain(e2.lines())
         .map(|l| {
             // in_iface names the first file of a run; drop it for the comparison.
             let mut v: Value = serde_json::from_str(l).unwrap();
@@ -426,7 +431,7 @@ fn flow_several_files_are_read_in_timestamp_order() {
         })
         .collect();
     let mut joined: Vec<String> = both
-        .eve
+        .packet_eve()
         .lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();

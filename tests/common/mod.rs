@@ -54,6 +54,19 @@ impl Run {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
+    /// The EVE output without the inventory's `device` events. Those are derived on the
+    /// writer thread from every worker's events, so when a change is first reported
+    /// depends on how the workers' batches interleave; everything else is per packet.
+    pub fn packet_eve(&self) -> String {
+        let mut s = String::new();
+        for l in self.eve.lines() {
+            if !l.contains(r#""event_type":"device""#) {
+                s.push_str(l);
+                s.push('\n');
+            }
+        }
+        s
+    }
     pub fn flows(&self) -> Vec<serde_json::Value> {
         self.events()
             .into_iter()

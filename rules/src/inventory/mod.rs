@@ -52,6 +52,9 @@ pub struct InventoryConfig {
     /// A MAC seen as the source of more distinct IP addresses than this (without a DHCP
     /// lease or ARP binding for them) is a router; hosts behind it get `ip:` records.
     pub router_ip_threshold: usize,
+    /// A MAC seen as the source of more distinct public IPv4 addresses than this is a
+    /// router too (public addresses on a hospital LAN arrive through the gateway).
+    pub router_public_ip_threshold: usize,
     /// Also keep `ip:` records for public (non-private) addresses seen behind routers.
     pub track_external: bool,
     /// Minimum catalogue score for a class; below it the device stays `unknown`.
@@ -73,6 +76,7 @@ impl Default for InventoryConfig {
             max_values_per_attribute: 8,
             max_string_len: 160,
             router_ip_threshold: 8,
+            router_public_ip_threshold: 2,
             track_external: false,
             min_class_score: 20,
             checkpoint_secs: 5,
@@ -242,6 +246,20 @@ impl Inventory {
         (up, del)
     }
 
+    /// Puts changes back after a failed checkpoint, so the next one writes them.
+    pub fn requeue(&mut self, up: &[Device], del: &[String]) {
+        for d in up {
+            if self.devices.contains_key(&d.id) {
+                self.dirty.insert(d.id.clone());
+            }
+        }
+        for id in del {
+            if !self.devices.contains_key(id) {
+                self.removed.insert(id.clone());
+            }
+        }
+    }
+
     /// True when something changed since the last [`Inventory::take_changes`].
     pub fn has_changes(&self) -> bool {
         !self.dirty.is_empty() || !self.removed.is_empty()
@@ -255,7 +273,13 @@ impl Inventory {
         self.touched.clear();
         self.changed_attrs.clear();
         observe::observe(self, ev);
-        let touched = std::mem::take(&mut self.touched);
+        let mut touched = std::mem::take(&mut self.touched);
+        for id in &self.changed_attrs {
+            if !touched.contains(id) {
+                touched.push(id.clone());
+            }
+        }
+        touched.sort();
         for id in &touched {
             if self.changed_attrs.contains(id) {
                 self.classify(id);
@@ -465,8 +489,18 @@ impl Inventory {
         if strong || !self.by_ip.contains_key(&ip) {
             self.by_ip.insert(ip, id.to_string());
         }
-        let traffic_ips = d.ips.iter().filter(|b| b.source == "traffic").count();
-        if !strong && !d.router && traffic_ips > threshold {
+        // IPv4 only: an IPv6 host has several addresses (link-local, SLAAC, temporary).
+        let (mut traffic_v4, mut public_v4) = (0usize, 0usize);
+        for b in d.ips.iter().filter(|b| b.source == "traffic") {
+            if let Ok(IpAddr::V4(v)) = b.ip.parse::<IpAddr>() {
+                traffic_v4 += 1;
+                if !ip_is_private(IpAddr::V4(v)) {
+                    public_v4 += 1;
+                }
+            }
+        }
+        let public_threshold = self.cfg.router_public_ip_threshold.max(1);
+        if !strong && !d.router && (traffic_v4 > threshold || public_v4 > public_threshold) {
             // Too many addresses behind one MAC: a router. Its traffic-only addresses are
             // hosts behind it, which get their own records from now on.
             d.router = true;

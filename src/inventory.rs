@@ -1,0 +1,258 @@
+//! The inventory on the writer thread: observes every event, adds `device` events to the
+//! stream, checkpoints changed devices to the state store about every
+//! `inventory.checkpoint_secs` (wall time) and at the end, and publishes the current
+//! records to a shared view the HTTP API reads.
+
+use crate::config::Config;
+use model::Event;
+use rules::inventory::{Catalogue, Device, Inventory};
+use rules::store::Store;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The devices as of the last checkpoint, shared with the API.
+pub type DevicesView = Arc<RwLock<BTreeMap<String, Device>>>;
+
+/// The inventory, its store and its published view.
+pub struct InventoryRunner {
+    inv: Inventory,
+    store: Option<Store>,
+    view: Option<DevicesView>,
+    interval: Duration,
+    last: Instant,
+    checkpoints: u64,
+    /// Checkpoints that failed (logged once per failure streak).
+    failures: u64,
+}
+
+impl InventoryRunner {
+    /// Builds the inventory from the configuration: loads the catalogue and, with a state
+    /// directory, the stored devices. `None` when the inventory is disabled.
+    pub fn open(cfg: &Config, view: Option<DevicesView>) -> Result<Option<Self>, String> {
+        if !cfg.inventory.enabled {
+            return Ok(None);
+        }
+        let cat = Catalogue::load(cfg.inventory.catalogue_dir.as_deref())
+            .map_err(|e| format!("catalogue: {e}"))?;
+        let mut inv = Inventory::new(cfg.inventory.clone(), cat);
+        let store = match &cfg.state_dir {
+            Some(dir) => {
+                let s = Store::open(dir)?;
+                let loaded = s.load_devices()?;
+                if loaded.bad_records > 0 {
+                    tracing::warn!(
+                        skipped = loaded.bad_records,
+                        "Unreadable device records in the state store were skipped."
+                    );
+                }
+                tracing::info!(
+                    devices = loaded.devices.len(),
+                    path = %s.path().display(),
+                    "Inventory loaded from the state store."
+                );
+                inv.restore(loaded.devices);
+                Some(s)
+            }
+            None => None,
+        };
+        let mut r = InventoryRunner {
+            inv,
+            store,
+            view,
+            interval: Duration::from_secs(cfg.inventory.checkpoint_secs.max(1)),
+            last: Instant::now(),
+            checkpoints: 0,
+            failures: 0,
+        };
+        if let Some(v) = &r.view {
+            if let Ok(mut m) = v.write() {
+                for d in r.inv.devices() {
+                    m.insert(d.id.clone(), d.clone());
+                }
+            }
+        }
+        r.last = Instant::now();
+        Ok(Some(r))
+    }
+
+    /// Observes a batch; device events are appended to `out`.
+    pub fn observe(&mut self, evs: &[Event], out: &mut Vec<Event>) {
+        for e in evs {
+            self.inv.observe(e, out);
+        }
+    }
+
+    /// Checkpoints when the interval has passed.
+    pub fn tick(&mut self) {
+        if self.last.elapsed() >= self.interval {
+            self.checkpoint();
+        }
+    }
+
+    /// Writes changed devices to the store and the shared view.
+    pub fn checkpoint(&mut self) {
+        self.last = Instant::now();
+        if !self.inv.has_changes() {
+            return;
+        }
+        let (up, del) = self.inv.take_changes();
+        if let Some(s) = self.store.as_mut() {
+            match s.save_devices(&up, &del) {
+                Ok(()) => {
+                    self.checkpoints += 1;
+                    self.failures = 0;
+                    tracing::info!(
+                        changed = up.len(),
+                        removed = del.len(),
+                        devices = self.inv.len(),
+                        "Inventory checkpoint written."
+                    );
+                }
+                Err(e) => {
+                    if self.failures == 0 {
+                        tracing::error!(error = %e, "Inventory checkpoint failed; will retry.");
+                    }
+                    self.failures += 1;
+                    // Keep the changes for the next attempt.
+                    self.inv.requeue(&up, &del);
+                }
+            }
+        }
+        if let Some(v) = &self.view {
+            if let Ok(mut m) = v.write() {
+                for id in &del {
+                    m.remove(id);
+                }
+                for d in up {
+                    m.insert(d.id.clone(), d);
+                }
+            }
+        }
+    }
+
+    /// The final checkpoint.
+    pub fn finish(&mut self) {
+        self.checkpoint();
+    }
+
+    /// The inventory itself.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inv
+    }
+}
+
+/// Reads the stored devices of a state directory (for `wardwatch inventory`).
+pub fn read_devices(dir: &Path) -> Result<Vec<Device>, String> {
+    let s = Store::open_read_only(dir)?;
+    Ok(s.load_devices()?.devices)
+}
+
+/// The columns of the table and CSV forms.
+const COLUMNS: &[&str] = &[
+    "id",
+    "ips",
+    "vendor",
+    "class",
+    "modality",
+    "criticality",
+    "confidence",
+    "hostname",
+    "model",
+    "os",
+    "software",
+    "first_seen",
+    "last_seen",
+];
+
+fn row(d: &Device) -> Vec<String> {
+    let ts = |us: i64| model::Timestamp::from_secs_micros(0, us).to_string();
+    vec![
+        d.id.clone(),
+        d.ip_list().join(" "),
+        d.vendor.clone().unwrap_or_default(),
+        d.classification.class.clone(),
+        d.modality.clone().unwrap_or_default(),
+        d.criticality.clone(),
+        d.classification.confidence.to_string(),
+        d.best("hostname").unwrap_or_default().to_string(),
+        d.best("model").unwrap_or_default().to_string(),
+        d.best("os").unwrap_or_default().to_string(),
+        d.best("software").unwrap_or_default().to_string(),
+        ts(d.first_seen_us),
+        ts(d.last_seen_us),
+    ]
+}
+
+/// A CSV field: quoted when needed, and with a leading `'` when a spreadsheet would take
+/// it for a formula (values come from the network: CSV injection).
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// Renders devices for `wardwatch inventory`.
+pub fn render(devs: &[Device], format: crate::cli::InventoryFormat) -> String {
+    use crate::cli::InventoryFormat as F;
+    match format {
+        F::Json => {
+            let mut s = serde_json::to_string_pretty(devs).unwrap_or_else(|_| "[]".into());
+            s.push('\n');
+            s
+        }
+        F::Csv => {
+            let mut s = COLUMNS.join(",");
+            s.push('\n');
+            for d in devs {
+                let r: Vec<String> = row(d).iter().map(|v| csv_field(v)).collect();
+                s.push_str(&r.join(","));
+                s.push('\n');
+            }
+            s
+        }
+        F::Table => {
+            let cols = [0usize, 1, 2, 3, 4, 7, 8, 12];
+            let cut = |v: &str, n: usize| -> String {
+                let v: String = v.chars().filter(|c| !c.is_control()).collect();
+                if v.chars().count() > n {
+                    let mut t: String = v.chars().take(n - 1).collect();
+                    t.push('~');
+                    t
+                } else {
+                    v
+                }
+            };
+            let widths = [24usize, 16, 26, 20, 8, 20, 20, 31];
+            let mut s = String::new();
+            for (i, c) in cols.iter().enumerate() {
+                s.push_str(&format!(
+                    "{:w$} ",
+                    COLUMNS[*c].to_uppercase(),
+                    w = widths[i]
+                ));
+            }
+            s = s.trim_end().to_string();
+            s.push('\n');
+            for d in devs {
+                let r = row(d);
+                let mut line = String::new();
+                for (i, c) in cols.iter().enumerate() {
+                    line.push_str(&format!("{:w$} ", cut(&r[*c], widths[i]), w = widths[i]));
+                }
+                s.push_str(line.trim_end());
+                s.push('\n');
+            }
+            s.push_str(&format!("{} devices\n", devs.len()));
+            s
+        }
+    }
+}
