@@ -172,6 +172,9 @@ pub struct OutputConfig {
     /// Distinct HL7 message types given their own `type` label value; later new types
     /// (and malformed ones) are counted as `other`.
     pub metrics_hl7_types: usize,
+    /// SIEM feeds over syslog, one `[[output.syslog]]` table each (none by default); see
+    /// the commented example in deploy/wardwatch.toml for every field and its default.
+    pub syslog: Vec<outputs::syslog::SyslogConfig>,
 }
 
 impl Default for OutputConfig {
@@ -181,6 +184,7 @@ impl Default for OutputConfig {
             decode_anomaly_events: false,
             listen: None,
             metrics_hl7_types: 64,
+            syslog: Vec::new(),
         }
     }
 }

@@ -15,6 +15,7 @@ use capture::file::MergedFiles;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use model::{Event, Timestamp};
 use outputs::metrics::{AppMetrics, CaptureSnapshot, Exporter};
+use outputs::sink::EventSink;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
@@ -194,12 +195,15 @@ pub type WriterResult = (
 /// Writes events as EVE lines; returns counts by event type. With an exporter, derives
 /// the application metrics from the events (this thread sees each once, off the packet
 /// path) and publishes them about once a second and at the end.
+/// Every event also goes to each output sink (SIEM feeds), which never blocks; sinks are
+/// closed (bounded in time) when the queue ends.
 fn writer_loop(
     rx: Receiver<Vec<Event>>,
     mut out: Box<dyn Write + Send>,
     host: String,
     metrics: Option<(Arc<Exporter>, usize)>,
     mut inventory: Option<InventoryRunner>,
+    mut sinks: Vec<Box<dyn EventSink>>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
     let mut buf = Vec::with_capacity(1 << 16);
@@ -207,6 +211,7 @@ fn writer_loop(
     let mut app = metrics.as_ref().map(|(_, cap)| AppMetrics::new(*cap));
     let mut last_publish = Instant::now();
     let mut derived: Vec<Event> = Vec::new();
+    let mut last_tick = Instant::now();
     for evs in rx {
         derived.clear();
         if let Some(inv) = inventory.as_mut() {
@@ -216,6 +221,17 @@ fn writer_loop(
         for e in evs.iter().chain(derived.iter()) {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
+        }
+        for s in sinks.iter_mut() {
+            for e in evs.iter().chain(derived.iter()) {
+                s.offer(e);
+            }
+        }
+        if !sinks.is_empty() && last_tick.elapsed() >= METRICS_TICK {
+            last_tick = Instant::now();
+            for s in sinks.iter_mut() {
+                s.tick();
+            }
         }
         if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
             for e in evs.iter().chain(derived.iter()) {
@@ -237,6 +253,9 @@ fn writer_loop(
     }
     if res.is_ok() {
         res = out.write_all(&buf).and_then(|_| out.flush());
+    }
+    for s in sinks.iter_mut() {
+        s.close(SINK_CLOSE_LIMIT);
     }
     if let (Some(a), Some((x, _))) = (app.as_ref(), &metrics) {
         x.publish_app(a, true);
@@ -590,6 +609,35 @@ impl Threads {
     }
 }
 
+/// Longest time the writer waits for each output sink at the end of a run (each sink
+/// also has its own, shorter or equal, configured limit).
+const SINK_CLOSE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Starts the SIEM feeds of `[[output.syslog]]`, registered with the exporter when given.
+fn start_sinks(
+    cfg: &Config,
+    metrics: Option<&Arc<Exporter>>,
+) -> Result<Vec<Box<dyn EventSink>>, String> {
+    let boot = outputs::syslog::new_boot_id();
+    let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
+    for (i, c) in cfg.output.syslog.iter().enumerate() {
+        if cfg.output.syslog[..i].iter().any(|o| o.name == c.name) {
+            return Err(format!("output.syslog: two feeds named {:?}", c.name));
+        }
+        // A feed without its own spool directory keeps it under the state directory.
+        let mut c = c.clone();
+        if c.spool_dir.is_none() {
+            c.spool_dir = cfg.state_dir.as_ref().map(|d| d.join("syslog").join(&c.name));
+        }
+        let s = outputs::syslog::SyslogSink::start(&c, &cfg.sensor_name, &boot)?;
+        if let Some(x) = metrics {
+            x.add_sink(s.name(), s.stats());
+        }
+        sinks.push(Box::new(s));
+    }
+    Ok(sinks)
+}
+
 pub(crate) fn spawn_writer(
     rx: Receiver<Vec<Event>>,
     eve: Box<dyn Write + Send>,
@@ -598,11 +646,12 @@ pub(crate) fn spawn_writer(
     devices: Option<DevicesView>,
 ) -> Result<std::thread::JoinHandle<WriterResult>, String> {
     let host = cfg.sensor_name.clone();
+    let sinks = start_sinks(cfg, metrics.as_ref())?;
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
     let inv = InventoryRunner::open(cfg, devices)?;
     std::thread::Builder::new()
         .name("ww-writer".into())
-        .spawn(move || writer_loop(rx, eve, host, m, inv))
+        .spawn(move || writer_loop(rx, eve, host, m, inv, sinks))
         .map_err(|e| e.to_string())
 }
 

@@ -33,6 +33,21 @@ pub const HL7_ACKS_TOTAL: &str = "wardwatch_hl7_acks_total";
 pub const HL7_ACK_LATENCY_SECONDS: &str = "wardwatch_hl7_ack_latency_seconds";
 /// Messages that expected an acknowledgement and got none.
 pub const HL7_UNACKNOWLEDGED_TOTAL: &str = "wardwatch_hl7_unacknowledged_total";
+/// SIEM feed messages handed to the transport, by `sink` (a resend counts again).
+pub const SIEM_MESSAGES_SENT_TOTAL: &str = "wardwatch_output_siem_messages_sent_total";
+/// SIEM feed messages sent again after a connection loss (duplicates at the receiver).
+pub const SIEM_MESSAGES_RESENT_TOTAL: &str = "wardwatch_output_siem_messages_resent_total";
+/// SIEM feed messages written to the on-disk spool, by `sink`.
+pub const SIEM_MESSAGES_SPOOLED_TOTAL: &str = "wardwatch_output_siem_messages_spooled_total";
+/// SIEM feed messages lost, by `sink` and `reason` (queue_full, spool_full, spool_error,
+/// too_large, udp_send, spool_corrupt).
+pub const SIEM_MESSAGES_DROPPED_TOTAL: &str = "wardwatch_output_siem_messages_dropped_total";
+/// SIEM feed failures, by `sink` and `reason` (connect, tls, send, peer_closed, stalled).
+pub const SIEM_FAILURES_TOTAL: &str = "wardwatch_output_siem_failures_total";
+/// Bytes in a SIEM feed's spool now, by `sink`.
+pub const SIEM_SPOOL_BYTES: &str = "wardwatch_output_siem_spool_bytes";
+/// 1 while a SIEM feed is connected to its receiver, by `sink`.
+pub const SIEM_CONNECTED: &str = "wardwatch_output_siem_connected";
 
 /// Every name above, for checks that dashboards use only exported metrics.
 pub const ALL: &[&str] = &[
@@ -58,6 +73,13 @@ pub const ALL: &[&str] = &[
     HL7_ACKS_TOTAL,
     HL7_ACK_LATENCY_SECONDS,
     HL7_UNACKNOWLEDGED_TOTAL,
+    SIEM_MESSAGES_SENT_TOTAL,
+    SIEM_MESSAGES_RESENT_TOTAL,
+    SIEM_MESSAGES_SPOOLED_TOTAL,
+    SIEM_MESSAGES_DROPPED_TOTAL,
+    SIEM_FAILURES_TOTAL,
+    SIEM_SPOOL_BYTES,
+    SIEM_CONNECTED,
 ];
 
 /// Names exported as histograms (`_bucket`, `_sum` and `_count` series).

@@ -11,3 +11,5 @@
 
 pub mod http;
 pub mod metrics;
+pub mod sink;
+pub mod syslog;

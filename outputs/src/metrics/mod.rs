@@ -59,6 +59,8 @@ struct Shared {
     reader: Mutex<Option<CaptureSnapshot>>,
     workers: Vec<Mutex<Option<CaptureSnapshot>>>,
     app: Mutex<AppMetrics>,
+    /// SIEM feeds: (name, counters their threads update).
+    sinks: Mutex<Vec<(String, Arc<crate::sink::SinkStats>)>>,
 }
 
 /// The exporter: latest snapshots plus the registry that encodes them.
@@ -82,6 +84,7 @@ impl Exporter {
             reader: Mutex::new(None),
             workers: (0..workers).map(|_| Mutex::new(None)).collect(),
             app: Mutex::new(AppMetrics::new(hl7_type_cap)),
+            sinks: Mutex::new(Vec::new()),
         });
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Snapshots(shared.clone())));
@@ -120,6 +123,11 @@ impl Exporter {
             }
             None => false,
         }
+    }
+
+    /// Exports the health of an output sink (SIEM feed) named `name`.
+    pub fn add_sink(&self, name: &str, stats: Arc<crate::sink::SinkStats>) {
+        lock(&self.shared.sinks).push((name.to_string(), stats));
     }
 
     /// Capture has started (for `/readyz`).
@@ -435,8 +443,87 @@ impl Collector for Snapshots {
             )?;
             ConstCounter::new(app.hl7_unacknowledged).encode(me)?;
         }
+        encode_sinks(&mut enc, &lock(&sh.sinks))?;
         Ok(())
     }
+}
+
+/// The SIEM feed families (always present, with a series per configured feed).
+fn encode_sinks(
+    enc: &mut DescriptorEncoder<'_>,
+    sinks: &[(String, Arc<crate::sink::SinkStats>)],
+) -> std::fmt::Result {
+    use crate::sink::SinkStats as S;
+    type Pick = fn(&S) -> u64;
+    let simple: [(&'static str, &str, bool, Pick); 5] = [
+        (
+            m::SIEM_MESSAGES_SENT_TOTAL,
+            "SIEM feed messages handed to the transport (a resend counts again).",
+            true,
+            |s| S::get(&s.sent),
+        ),
+        (
+            m::SIEM_MESSAGES_RESENT_TOTAL,
+            "SIEM feed messages sent again after a connection loss.",
+            true,
+            |s| S::get(&s.resent),
+        ),
+        (
+            m::SIEM_MESSAGES_SPOOLED_TOTAL,
+            "SIEM feed messages written to the on-disk spool.",
+            true,
+            |s| S::get(&s.spooled),
+        ),
+        (
+            m::SIEM_SPOOL_BYTES,
+            "Bytes in the SIEM feed's spool.",
+            false,
+            |s| S::get(&s.spool_bytes),
+        ),
+        (
+            m::SIEM_CONNECTED,
+            "1 while the SIEM feed is connected to its receiver.",
+            false,
+            |s| S::get(&s.connected),
+        ),
+    ];
+    for (name, help, is_counter, pick) in simple {
+        let mut me = if is_counter {
+            counter(enc, name, help)?
+        } else {
+            gauge(enc, name, help)?
+        };
+        for (sink, s) in sinks {
+            if is_counter {
+                series_counter(&mut me, &[("sink", sink)], pick(s))?;
+            } else {
+                series_gauge(&mut me, &[("sink", sink)], pick(s))?;
+            }
+        }
+    }
+    {
+        let mut me = counter(
+            enc,
+            m::SIEM_MESSAGES_DROPPED_TOTAL,
+            "SIEM feed messages lost, by reason.",
+        )?;
+        for (sink, s) in sinks {
+            for (r, n) in s.dropped() {
+                series_counter(&mut me, &[("sink", sink), ("reason", r)], n)?;
+            }
+        }
+    }
+    let mut me = counter(
+        enc,
+        m::SIEM_FAILURES_TOTAL,
+        "SIEM feed connection and delivery failures, by reason.",
+    )?;
+    for (sink, s) in sinks {
+        for (r, n) in s.failures() {
+            series_counter(&mut me, &[("sink", sink), ("reason", r)], n)?;
+        }
+    }
+    Ok(())
 }
 
 /// Layers counted as decode anomalies (the rest are stream or analyzer anomalies).
