@@ -235,4 +235,42 @@ mod tests {
         let d = Config::default();
         assert_eq!(toml::to_string(&c).unwrap(), toml::to_string(&d).unwrap());
     }
+
+    #[test]
+    fn config_example_syslog_block_lists_every_field_with_its_default() {
+        // The commented [[output.syslog]] example in deploy/wardwatch.toml, uncommented,
+        // parses to the defaults (plus the required address) and names every field.
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/wardwatch.toml");
+        let text = std::fs::read_to_string(p).unwrap();
+        let start = text.find("# [[output.syslog]]").unwrap();
+        let block: String = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or(""))
+            .map(|l| l.strip_prefix("## ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c: Config = toml::from_str(&block).unwrap();
+        let got = c.output.syslog.first().unwrap().clone();
+        let mut want = outputs::syslog::SyslogConfig {
+            address: "siem.example.org:6514".into(),
+            ..Default::default()
+        };
+        // The optional settings the example shows.
+        want.tls_ca_file = got.tls_ca_file.clone();
+        want.tls_cert_file = got.tls_cert_file.clone();
+        want.tls_key_file = got.tls_key_file.clone();
+        want.tls_server_name = got.tls_server_name.clone();
+        want.spool_dir = got.spool_dir.clone();
+        assert_eq!(got, want);
+        assert!(got.tls_ca_file.is_some() && got.tls_cert_file.is_some());
+        assert!(got.tls_key_file.is_some() && got.tls_server_name.is_some());
+        assert!(got.spool_dir.is_some());
+        // Every field (all set, so none is skipped when serialised) appears in the block.
+        let all = toml::to_string(&got).unwrap();
+        for line in all.lines() {
+            let key = line.split(" = ").next().unwrap();
+            assert!(block.contains(&format!("{key} = ")), "{key} missing");
+        }
+    }
 }

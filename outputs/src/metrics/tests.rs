@@ -291,3 +291,46 @@ fn openmetrics_exposition_ends_with_eof() {
     assert!(t.ends_with("# EOF\n"), "{t}");
     assert!(t.contains("# TYPE wardwatch_capture_packets counter"));
 }
+
+#[test]
+fn siem_sink_health_is_exported_per_sink() {
+    // A registered sink's counters appear at scrape time with a `sink` label, drops and
+    // failures by reason, and every series belongs to a model family.
+    let x = Exporter::new("file", 1, 8);
+    let s = std::sync::Arc::new(crate::sink::SinkStats::default());
+    x.add_sink("soc", s.clone());
+    crate::sink::SinkStats::add(&s.sent, 7);
+    crate::sink::SinkStats::add(&s.dropped_spool_full, 2);
+    crate::sink::SinkStats::add(&s.fail_tls, 3);
+    s.spool_bytes
+        .store(4096, std::sync::atomic::Ordering::Relaxed);
+    let t = x.encode_text();
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_output_siem_messages_sent_total{sink=\"soc\"}"
+        ),
+        7.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_output_siem_messages_dropped_total{sink=\"soc\",reason=\"spool_full\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            "wardwatch_output_siem_failures_total{sink=\"soc\",reason=\"tls\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(&t, "wardwatch_output_siem_spool_bytes{sink=\"soc\"}"),
+        4096.0
+    );
+    for s in series(&t) {
+        assert!(m::family_of(&s).is_some(), "{s}");
+    }
+}

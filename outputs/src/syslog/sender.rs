@@ -96,6 +96,9 @@ pub struct Sender {
     /// Stream offsets: bytes handed to the connection, and bytes queued in `out` overall.
     written: u64,
     queued: u64,
+    /// Bytes written to the socket (TLS: records), and of those acknowledged by the peer.
+    wire_written: u64,
+    wire_acked: u64,
     last_progress: Instant,
     inflight: VecDeque<InFlight>,
     last_sync: Instant,
@@ -167,6 +170,8 @@ impl Sender {
             out_pos: 0,
             written: 0,
             queued: 0,
+            wire_written: 0,
+            wire_acked: 0,
             last_progress: now,
             inflight: VecDeque::new(),
             last_sync: now,
@@ -192,7 +197,11 @@ impl Sender {
                     Ok(c) => {
                         self.handle(c);
                         // Take whatever else is queued before touching the network.
+                        let t = Instant::now();
                         for _ in 0..4096 {
+                            if t.elapsed() >= Duration::from_millis(20) {
+                                break;
+                            }
                             match self.rx.try_recv() {
                                 Ok(c) => self.handle(c),
                                 Err(_) => break,
@@ -388,6 +397,8 @@ impl Sender {
                     self.backoff = BACKOFF_START;
                     self.written = 0;
                     self.queued = 0;
+                    self.wire_written = 0;
+                    self.wire_acked = 0;
                     self.last_progress = Instant::now();
                 }
                 Err(f) => {
@@ -425,13 +436,11 @@ impl Sender {
                 None => return,
             };
             match r {
-                Ok(n) => {
-                    if n > 0 {
-                        self.last_progress = Instant::now();
-                    }
+                Ok((n, wire)) => {
                     let before = self.written;
                     self.out_pos += n;
                     self.written += n as u64;
+                    self.wire_written += wire;
                     let newly = self
                         .inflight
                         .iter()
@@ -446,15 +455,38 @@ impl Sender {
             }
         }
         // Confirm: acknowledged by the peer's TCP, then the window passed on a live
-        // connection.
-        let acked = match self.conn.as_ref().and_then(|c| c.outstanding()) {
-            Some(out) => match self.conn.as_ref() {
-                Some(Conn::Tcp(_)) => self.written.saturating_sub(out),
-                // TLS: ciphertext offsets differ from ours; only "all acknowledged" is known.
-                _ if out == 0 => self.written,
-                _ => 0,
-            },
-            None => 0,
+        // connection. Progress is the peer acknowledging bytes.
+        let unacked = self.conn.as_ref().and_then(|c| c.unacked());
+        let tls_pending = self.conn.as_ref().is_some_and(|c| c.tls_pending());
+        let tls = self.cfg.transport == Transport::Tls;
+        let acked = match unacked {
+            Some(u) => {
+                let wire_acked = self.wire_written.saturating_sub(u);
+                if wire_acked > self.wire_acked {
+                    self.wire_acked = wire_acked;
+                    self.last_progress = Instant::now();
+                }
+                if !tls {
+                    wire_acked
+                } else if u == 0 && !tls_pending {
+                    // TLS records do not map to our offsets: only "all acknowledged" is known.
+                    self.written
+                } else {
+                    0
+                }
+            }
+            None => {
+                // The kernel does not say: bytes written count as taken.
+                if self.wire_written > self.wire_acked {
+                    self.wire_acked = self.wire_written;
+                    self.last_progress = Instant::now();
+                }
+                if tls_pending {
+                    0
+                } else {
+                    self.written
+                }
+            }
         };
         let now = Instant::now();
         let window = Duration::from_millis(self.cfg.resend_window_ms);
@@ -480,8 +512,7 @@ impl Sender {
             self.stats.spool_bytes.store(s.bytes(), Ordering::Relaxed);
         }
         // A receiver that takes nothing for too long is dropped and retried.
-        let stuck = self.out_pos < self.out.len()
-            || self.inflight.front().is_some_and(|m| m.acked_at.is_none());
+        let stuck = self.out_pos < self.out.len() || self.wire_acked < self.wire_written;
         if stuck
             && self.last_progress.elapsed()
                 >= Duration::from_millis(self.cfg.stall_timeout_ms.max(1))

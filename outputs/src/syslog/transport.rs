@@ -161,8 +161,9 @@ impl Conn {
         }
     }
 
-    /// Writes as much of `buf` as the connection takes now; returns the bytes taken.
-    pub fn write_some(&mut self, buf: &[u8]) -> Result<usize, Failure> {
+    /// Writes as much of `buf` as the connection takes now; returns the bytes of `buf`
+    /// taken and the bytes written to the socket (the same for TCP; TLS records for TLS).
+    pub fn write_some(&mut self, buf: &[u8]) -> Result<(usize, u64), Failure> {
         match self {
             Conn::Tcp(s) => {
                 let mut done = 0;
@@ -174,20 +175,21 @@ impl Conn {
                         Err(e) => return Err(Failure::Send(e)),
                     }
                 }
-                Ok(done)
+                Ok((done, done as u64))
             }
             Conn::Tls(c, s) => {
                 let mut done = 0;
+                let mut wire = 0u64;
                 loop {
                     while c.wants_write() {
                         match c.write_tls(s) {
-                            Ok(_) => {}
-                            Err(e) if would_block(&e) => return Ok(done),
+                            Ok(n) => wire += n as u64,
+                            Err(e) if would_block(&e) => return Ok((done, wire)),
                             Err(e) => return Err(Failure::Send(e)),
                         }
                     }
                     if done >= buf.len() {
-                        return Ok(done);
+                        return Ok((done, wire));
                     }
                     let end = buf.len().min(done + 16_384);
                     match c.writer().write(buf.get(done..end).unwrap_or_default()) {
@@ -199,20 +201,15 @@ impl Conn {
         }
     }
 
-    /// Everything handed over has left this process and been acknowledged by the peer's
-    /// TCP (for TLS: no ciphertext pending in rustls either). With TCP, `unacked` bytes
-    /// tell exactly how much is still out; returned as `Some(n)` then.
-    pub fn outstanding(&self) -> Option<u64> {
-        match self {
-            Conn::Tcp(s) => unacked(s),
-            Conn::Tls(c, s) => {
-                if c.wants_write() {
-                    None
-                } else {
-                    unacked(s)
-                }
-            }
-        }
+    /// Bytes written to the socket that the peer's TCP has not acknowledged yet
+    /// (`SIOCOUTQ`); `None` if the kernel does not say.
+    pub fn unacked(&self) -> Option<u64> {
+        unacked(self.sock())
+    }
+
+    /// TLS: rustls still holds records to write.
+    pub fn tls_pending(&self) -> bool {
+        matches!(self, Conn::Tls(c, _) if c.wants_write())
     }
 
     /// Reads and discards what the peer sent (syslog receivers send nothing but TLS
