@@ -627,7 +627,10 @@ fn start_sinks(
         // A feed without its own spool directory keeps it under the state directory.
         let mut c = c.clone();
         if c.spool_dir.is_none() {
-            c.spool_dir = cfg.state_dir.as_ref().map(|d| d.join("syslog").join(&c.name));
+            c.spool_dir = cfg
+                .state_dir
+                .as_ref()
+                .map(|d| d.join("syslog").join(&c.name));
         }
         let s = outputs::syslog::SyslogSink::start(&c, &cfg.sensor_name, &boot)?;
         if let Some(x) = metrics {

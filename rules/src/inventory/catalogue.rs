@@ -118,6 +118,11 @@ pub const ATTRIBUTES: &[&str] = &[
 ];
 
 impl Rule {
+    /// The attributes the rule's `when` tests.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.when.iter().map(|(n, _)| n.as_str())
+    }
+
     /// Whether the rule matches a device whose attribute values `values(name)` returns.
     pub fn matches<'a, F, I>(&self, values: F) -> bool
     where

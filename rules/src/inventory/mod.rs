@@ -235,6 +235,13 @@ impl Inventory {
 
     /// Takes what changed since the last call: devices to write, ids to delete.
     pub fn take_changes(&mut self) -> (Vec<Device>, Vec<String>) {
+        // Derived attributes take the sightings of their evidence as of now (the evidence's
+        // first/last sight may have moved since the last classification).
+        let mut ids: Vec<String> = self.dirty.iter().cloned().collect();
+        ids.sort();
+        for id in &ids {
+            self.classify(id);
+        }
         let mut up: Vec<Device> = self
             .dirty
             .drain()
@@ -412,12 +419,19 @@ impl Inventory {
     fn seen(&mut self, id: &str, ts: Timestamp) {
         if let Some(d) = self.devices.get_mut(id) {
             let t = ts.micros();
-            if t > d.last_seen_us {
-                d.last_seen_us = t;
-                self.dirty.insert(id.to_string());
-            }
-            if t < d.first_seen_us {
-                d.first_seen_us = t;
+            if t > d.last_seen_us || t < d.first_seen_us {
+                d.last_seen_us = d.last_seen_us.max(t);
+                d.first_seen_us = d.first_seen_us.min(t);
+                // The MAC's vendor is seen whenever the device is.
+                let (f, l) = (d.first_seen_us, d.last_seen_us);
+                for (name, source) in [("vendor", "oui"), ("role", "inventory")] {
+                    if let Some(v) = d.attributes.get_mut(name) {
+                        for x in v.iter_mut().filter(|x| x.source == source) {
+                            x.first_seen_us = f;
+                            x.last_seen_us = l;
+                        }
+                    }
+                }
                 self.dirty.insert(id.to_string());
             }
         }
@@ -453,9 +467,8 @@ impl Inventory {
             return;
         };
         if let Some(b) = d.ips.iter_mut().find(|b| b.ip == ips) {
-            if b.last_seen_us < t {
-                b.last_seen_us = t;
-            }
+            b.last_seen_us = b.last_seen_us.max(t);
+            b.first_seen_us = b.first_seen_us.min(t);
             if strong && b.source == "traffic" {
                 b.source = source.to_string();
             }
@@ -518,9 +531,27 @@ impl Inventory {
                     }
                 }
             }
+            // What was learnt from its traffic belonged to the hosts behind it; keep only
+            // what the MAC itself said (vendor, link-layer protocols, its own leases).
+            let own = ["oui", "lldp", "lldp_med", "cdp", "dhcp", "dhcp_fqdn", "arp"];
+            for vals in d.attributes.values_mut() {
+                vals.retain(|v| own.contains(&v.source.as_str()));
+            }
+            d.attributes.retain(|_, v| !v.is_empty());
+            let (f, l) = (d.first_seen_us, d.last_seen_us);
+            d.attributes.insert(
+                "role".into(),
+                vec![AttrValue {
+                    value: "router".into(),
+                    source: "inventory".into(),
+                    first_seen_us: f,
+                    last_seen_us: l,
+                    count: 1,
+                    confidence: 80,
+                }],
+            );
             self.stats.routers += 1;
             self.changed_attrs.insert(id.to_string());
-            self.add_attr(id, "role", "router", "inventory", 80, ts);
         }
     }
 
@@ -568,21 +599,31 @@ impl Inventory {
             .iter_mut()
             .find(|v| v.value == value && v.source == source)
         {
+            // Min/max, not first arrival: workers' events reach the inventory in an order
+            // that varies from run to run; the record must not.
             v.count = v.count.saturating_add(1);
-            if t > v.last_seen_us {
-                v.last_seen_us = t;
+            if t > v.last_seen_us || t < v.first_seen_us {
+                v.last_seen_us = v.last_seen_us.max(t);
+                v.first_seen_us = v.first_seen_us.min(t);
                 self.dirty.insert(id.to_string());
             }
             return;
         }
         if vals.len() >= max_vals {
-            if let Some(i) = vals
+            // Full: keep the best values by a fixed order (confidence, then text), so the
+            // kept set does not depend on the order events arrive in. The newcomer is
+            // dropped when it is the worst.
+            let rank = |c: u8, v: &str| (std::cmp::Reverse(c), v.to_string());
+            let worst = vals
                 .iter()
                 .enumerate()
-                .min_by_key(|(_, v)| (v.confidence, v.last_seen_us))
-                .map(|(i, _)| i)
-            {
-                vals.remove(i);
+                .max_by_key(|(_, v)| rank(v.confidence, &v.value))
+                .map(|(i, v)| (i, rank(v.confidence, &v.value)));
+            match worst {
+                Some((i, w)) if rank(confidence, &value) < w => {
+                    vals.remove(i);
+                }
+                _ => return,
             }
         }
         vals.push(AttrValue {
@@ -641,16 +682,24 @@ impl Inventory {
                 .map(|v| v.iter().map(|x| x.value.as_str()).collect())
                 .unwrap_or_default()
         };
-        let mut os: Option<(String, String)> = None;
+        // (os, rule id, first and last sight of the evidence it rests on)
+        let mut os: Option<(String, String, i64, i64)> = None;
         for r in &self.catalogue.os_rules {
             if r.matches(|n| values(n).into_iter()) {
                 if let Some(o) = &r.os {
-                    os = Some((o.clone(), r.id.clone()));
+                    let (mut f, mut l) = (i64::MAX, i64::MIN);
+                    for name in r.fields() {
+                        for v in d.attributes.get(name).into_iter().flatten() {
+                            f = f.min(v.first_seen_us);
+                            l = l.max(v.last_seen_us);
+                        }
+                    }
+                    os = Some((o.clone(), r.id.clone(), f, l));
                     break;
                 }
             }
         }
-        let os_val = os.as_ref().map(|(o, _)| o.clone());
+        let os_val = os.as_ref().map(|(o, ..)| o.clone());
         let with_os = |name: &str| -> Vec<&str> {
             if name == "os" {
                 let mut v = values("os");
@@ -709,14 +758,28 @@ impl Inventory {
             d.criticality = crit;
             self.dirty.insert(id.to_string());
         }
-        if let Some((o, rule)) = os_attr {
-            let ts = Timestamp::from_secs_micros(0, d.last_seen_us);
-            let had = d
-                .attributes
-                .get("os")
-                .is_some_and(|v| v.iter().any(|x| x.value == o && x.source == rule));
-            if !had {
-                self.add_attr(id, "os", &o, &rule, 60, ts);
+        if let Some((o, rule, f, l)) = os_attr {
+            // Derived: its sightings are those of its evidence, whatever the event order.
+            let vals = d.attributes.entry("os".to_string()).or_default();
+            match vals.iter_mut().find(|x| x.value == o && x.source == rule) {
+                Some(x) => {
+                    if (x.first_seen_us, x.last_seen_us) != (f, l) {
+                        x.first_seen_us = f;
+                        x.last_seen_us = l;
+                        self.dirty.insert(id.to_string());
+                    }
+                }
+                None => {
+                    vals.push(AttrValue {
+                        value: o,
+                        source: rule,
+                        first_seen_us: f,
+                        last_seen_us: l,
+                        count: 1,
+                        confidence: 60,
+                    });
+                    self.dirty.insert(id.to_string());
+                }
             }
         }
     }
