@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use testkit::{netns, peers};
 
-const TYPES: &[&str] = &["dhcp", "hl7", "dicom", "anomaly"];
+const TYPES: &[&str] = &["dhcp", "hl7", "dicom", "anomaly", "device"];
 
 /// Peers present and root: true; otherwise a skip (a failure under CI).
 fn peers_ready() -> bool {
@@ -310,7 +310,7 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         "{CERTS}{RSYSLOG_FNS}start_rsyslog\n\
          WARDWATCH_LOG=warn {ww} replay --workers 1 --config ww.toml --state-dir state --eve eve.json {files} > summary.txt 2> ww.log\n\
          echo \"exit=$?\" > ww.exit\n\
-         n=$(grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly)\"' eve.json || true)\n\
+         n=$(grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly|device)\"' eve.json || true)\n\
          for f in udp tcp tls ecs; do wait_lines $f.log $n 10; done\n\
          stop_rsyslog\n",
         ww = env!("CARGO_BIN_EXE_wardwatch"),
@@ -368,7 +368,19 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         }
         assert_eq!(get("spt"), v.get("src_port").and_then(s));
         assert_eq!(get("dpt"), v.get("dest_port").and_then(s));
-        assert_eq!(get("smac"), v.pointer("/ether/src_mac").and_then(s));
+        let smac = v.pointer("/ether/src_mac").or(v.pointer("/device/mac"));
+        assert_eq!(get("smac"), smac.and_then(s));
+        if v["event_type"] == "device" {
+            assert_eq!(
+                h[4],
+                format!("device:{}", v["device"]["change"].as_str().unwrap())
+            );
+            assert!(
+                h[5].contains(v["device"]["class"].as_str().unwrap()),
+                "{}",
+                h[5]
+            );
+        }
         assert_eq!(get("dmac"), v.pointer("/ether/dest_mac").and_then(s));
         assert_eq!(get("proto"), v.get("proto").and_then(s));
         assert_eq!(get("cs2"), v.get("flow_id").and_then(s));
@@ -403,7 +415,8 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         assert_eq!(get("dst"), v.get("dest_ip").and_then(s));
         assert_eq!(get("srcPort"), v.get("src_port").and_then(s));
         assert_eq!(get("dstPort"), v.get("dest_port").and_then(s));
-        assert_eq!(get("srcMAC"), v.pointer("/ether/src_mac").and_then(s));
+        let smac = v.pointer("/ether/src_mac").or(v.pointer("/device/mac"));
+        assert_eq!(get("srcMAC"), smac.and_then(s));
         assert_eq!(get("proto"), v.get("proto").and_then(s));
         let dev = get("devTime").unwrap();
         let ts = v["timestamp"].as_str().unwrap();
@@ -441,6 +454,12 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         }
         if let Some(p) = v.get("src_port") {
             assert_eq!(&d["source"]["port"], p);
+        }
+        if v["event_type"] == "device" {
+            assert_eq!(d["event"]["category"][0], "host");
+            if let Some(mac) = v["device"]["mac"].as_str() {
+                assert_eq!(d["source"]["mac"], mac.to_uppercase().replace(':', "-"));
+            }
         }
     }
 
@@ -499,7 +518,7 @@ fn rsyslog_outage_and_wardwatch_restart_lose_nothing() {
          send 3\n\
          sleep 0.5\n\
          start_rsyslog\n\
-         n=$(cat eve-1.json eve-2.json | grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly)\"' || true)\n\
+         n=$(cat eve-1.json eve-2.json | grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly|device)\"' || true)\n\
          for i in $(seq 1 150); do [ -f tcp.log ] && [ $(sort -u tcp.log | wc -l) -ge $n ] && break; sleep 0.1; done\n\
          sleep 2.5\n\
          stop_ww\n\
