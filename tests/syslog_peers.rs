@@ -598,3 +598,86 @@ fn rsyslog_outage_and_wardwatch_restart_lose_nothing() {
         assert_eq!(m.body, lines[(m.seq - 1) as usize]);
     }
 }
+
+#[test]
+fn full_disk_for_the_spool_is_counted_and_logged_once() {
+    // The spool on a 64 KiB tmpfs, the receiver down: the disk fills, further messages are
+    // dropped with the reason logged once (not per message), the replay completes with
+    // every event in its EVE output and exit code 0.
+    if !peers::require_root() || peers::require_tool("unshare").is_none() {
+        return;
+    }
+    let dir = common::tempdir("syslog-fulldisk");
+    let cfg = format!(
+        "{}",
+        sink(
+            "soc",
+            "tcp",
+            5999,
+            "ecs",
+            "close_timeout_ms = 300\nspool_dir = \"spool\"\n"
+        )
+    );
+    std::fs::write(dir.join("ww.toml"), cfg).unwrap();
+    let files: Vec<String> = [
+        "hl7/all_alerts.pcap",
+        "dhcp/dhcp.pcap",
+        "dicom/ct_to_pacs_scenario.pcap",
+    ]
+    .iter()
+    .map(|p| common::pcap(p).display().to_string())
+    .collect();
+    let script = format!(
+        "set -eu\nip link set lo up\nmkdir -p spool\nmount -t tmpfs -o size=64k tmpfs spool\n\
+         WARDWATCH_LOG=warn {ww} replay --workers 1 --config ww.toml --eve eve.json {files} 2> ww.log\n\
+         echo \"exit=$?\"\ndf -k spool | tail -1\n",
+        ww = env!("CARGO_BIN_EXE_wardwatch"),
+        files = files.join(" "),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "-n", "bash", "-c", &script])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let log = std::fs::read_to_string(dir.join("ww.log")).unwrap_or_default();
+    assert!(
+        stdout.contains("exit=0"),
+        "{stdout}\n{}\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = expected(&std::fs::read_to_string(dir.join("eve.json")).unwrap()).len();
+    assert!(n >= 60, "{n} events");
+    assert_eq!(
+        log.matches("Writing the syslog spool failed").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("Connecting to the syslog receiver failed")
+            .count(),
+        1,
+        "{log}"
+    );
+    // The closing line accounts for every event: spooled or dropped, none sent.
+    let line = log
+        .lines()
+        .find(|l| l.contains("SIEM feed closed"))
+        .unwrap();
+    let field = |k: &str| -> usize {
+        let plain: String = line.chars().filter(|c| !c.is_control()).collect();
+        let plain = plain
+            .replace("[3m", "")
+            .replace("[0m", "")
+            .replace("[2m", "");
+        let v = plain.split(&format!("{k}=")).nth(1).unwrap();
+        v.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(field("sent"), 0, "{line}");
+    assert!(field("dropped") > 0 && field("spooled") > 0, "{line}");
+    assert_eq!(field("dropped") + field("spooled"), n, "{line}");
+}

@@ -166,6 +166,15 @@ impl EventSink for SyslogSink {
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            let st = &self.stats;
+            let dropped: u64 = st.dropped().iter().map(|d| d.1).sum();
+            let (sent, spooled) = (SinkStats::get(&st.sent), SinkStats::get(&st.spooled));
+            let resent = SinkStats::get(&st.resent);
+            if dropped > 0 {
+                tracing::warn!(sink = %self.name, sent, resent, spooled, dropped, "SIEM feed closed; some messages were dropped.");
+            } else {
+                tracing::info!(sink = %self.name, sent, resent, spooled, dropped, "SIEM feed closed.");
+            }
         }
     }
 
