@@ -357,7 +357,9 @@ impl Sender {
             c.shutdown();
         }
         self.stats.connected.store(0, Ordering::Relaxed);
-        SinkStats::add(&self.stats.resent, self.inflight.len() as u64);
+        let written = self.written;
+        let resent = self.inflight.iter().filter(|m| m.end <= written).count();
+        SinkStats::add(&self.stats.resent, resent as u64);
         self.inflight.clear();
         self.out.clear();
         self.out_pos = 0;
@@ -417,8 +419,10 @@ impl Sender {
             self.out.clear();
             self.out_pos = 0;
         }
+        let mut exhausted = false;
         while self.out.len() - self.out_pos < OUT_HIGH_WATER {
             let Some((seq, rec)) = self.spool.as_mut().and_then(|s| s.next_record()) else {
+                exhausted = true;
                 break;
             };
             self.out.extend_from_slice(&rec);
@@ -510,6 +514,13 @@ impl Sender {
         if let (Some(seq), Some(s)) = (done, self.spool.as_mut()) {
             s.commit(seq);
             self.stats.spool_bytes.store(s.bytes(), Ordering::Relaxed);
+        }
+        // Everything in the spool was read and delivered: numbers handed out but never
+        // spooled (dropped, counted) are settled too.
+        if exhausted && self.inflight.is_empty() {
+            if let Some(s) = self.spool.as_mut() {
+                s.commit(s.next_seq().saturating_sub(1));
+            }
         }
         // A receiver that takes nothing for too long is dropped and retried.
         let stuck = self.out_pos < self.out.len() || self.wire_acked < self.wire_written;

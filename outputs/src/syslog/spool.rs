@@ -347,8 +347,26 @@ impl Spool {
                 removed = true;
             }
         }
+        // A wholly delivered active segment past a quarter of the cap is emptied in place,
+        // so delivered bytes never hold the spool at its cap.
+        let reclaim = self.seg_bytes.min(self.max_bytes / 4).max(1);
+        let single = self.segs.len() == 1;
+        if let (Some(last), Some(f)) = (self.segs.back_mut(), self.append.as_ref()) {
+            if single
+                && last.len >= reclaim
+                && self.next.saturating_sub(1) <= self.committed
+                && f.set_len(0).is_ok()
+            {
+                self.total -= last.len;
+                last.len = 0;
+                last.file = None;
+                self.rseg = 0;
+                self.roff = 0;
+                removed = true;
+            }
+        }
         if removed {
-            // The sequence number must survive the files that carried it.
+            // The sequence number must survive the records that carried it.
             let _ = self.write_state();
         }
     }
