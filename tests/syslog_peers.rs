@@ -608,15 +608,12 @@ fn full_disk_for_the_spool_is_counted_and_logged_once() {
         return;
     }
     let dir = common::tempdir("syslog-fulldisk");
-    let cfg = format!(
-        "{}",
-        sink(
-            "soc",
-            "tcp",
-            5999,
-            "ecs",
-            "close_timeout_ms = 300\nspool_dir = \"spool\"\n"
-        )
+    let cfg = sink(
+        "soc",
+        "tcp",
+        5999,
+        "ecs",
+        "close_timeout_ms = 300\nspool_dir = \"spool\"\n",
     );
     std::fs::write(dir.join("ww.toml"), cfg).unwrap();
     let files: Vec<String> = [
