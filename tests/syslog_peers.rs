@@ -39,16 +39,21 @@ mk() { # $1 prefix
 }
 mk good
 mk rogue
+# A client certificate from the trusted CA, for the receiver that requires one.
+openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=wardwatch-sensor" 2>/dev/null
+printf "extendedKeyUsage=clientAuth\n" > client-ext
+openssl x509 -req -in client.csr -CA good-ca.pem -CAkey good-ca.key -CAcreateserial -out client.pem -days 2 -extfile client-ext 2>/dev/null
 "#;
 
-/// rsyslog listening on UDP 5514, TCP 5601 and 5602, TLS 6514 (trusted certificate) and
-/// 6515 (rogue certificate); each input writes raw messages, one JSON string per line.
+/// rsyslog listening on UDP 5514, TCP 5601 and 5602, TLS 6514 (trusted certificate),
+/// 6515 (rogue certificate) and 6516 (client certificate required); each input writes raw
+/// messages, one JSON string per line.
 fn rsyslog_conf(dir: &Path) -> String {
     let d = dir.display();
-    let tls = |port: u16, who: &str, rs: &str| {
+    let tls = |port: u16, who: &str, rs: &str, auth: &str| {
         format!(
             "input(type=\"imtcp\" port=\"{port}\" ruleset=\"{rs}\" streamDriver.name=\"gtls\" \
-             streamDriver.mode=\"1\" streamDriver.authMode=\"anon\" streamDriver.CAFile=\"{d}/{who}-ca.pem\" \
+             streamDriver.mode=\"1\" streamDriver.authMode=\"{auth}\" streamDriver.CAFile=\"{d}/{who}-ca.pem\" \
              streamDriver.CertFile=\"{d}/{who}-srv.pem\" streamDriver.KeyFile=\"{d}/{who}-srv.key\")\n"
         )
     };
@@ -60,9 +65,11 @@ fn rsyslog_conf(dir: &Path) -> String {
          input(type=\"imtcp\" port=\"5601\" ruleset=\"tcp\")\n\
          input(type=\"imtcp\" port=\"5602\" ruleset=\"ecs\")\n"
     );
-    c += &tls(6514, "good", "tls");
-    c += &tls(6515, "rogue", "rogue");
-    for rs in ["udp", "tcp", "ecs", "tls", "rogue"] {
+    c += &tls(6514, "good", "tls", "anon");
+    c += &tls(6515, "rogue", "rogue", "anon");
+    // Requires a client certificate signed by the CA.
+    c += &tls(6516, "good", "mtls", "x509/certvalid");
+    for rs in ["udp", "tcp", "ecs", "tls", "rogue", "mtls"] {
         c += &format!(
             "ruleset(name=\"{rs}\") {{ action(type=\"omfile\" file=\"{d}/{rs}.log\" template=\"raw\") }}\n"
         );
@@ -72,9 +79,13 @@ fn rsyslog_conf(dir: &Path) -> String {
 
 /// Shell functions: start rsyslog and wait for its listeners; stop it.
 const RSYSLOG_FNS: &str = r#"
+RS=
+WW=
 start_rsyslog() {
-  rsyslogd -n -f rs.conf -i rs.pid > rsyslog.out 2>&1 &
+  rsyslogd -n -f "$PWD/rs.conf" -i "$PWD/rs.pid" >> rsyslog.out 2>&1 &
   RS=$!
+  # Never leave a receiver behind, whatever fails later in the script.
+  trap 'kill $RS 2>/dev/null || true; kill $WW 2>/dev/null || true' EXIT
   for i in $(seq 1 100); do ss -ltn | grep -q ':5601 ' && ss -ltn | grep -q ':6514 ' && break; sleep 0.05; done
 }
 stop_rsyslog() { kill -TERM $RS; wait $RS || true; }
@@ -281,7 +292,7 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         ca.display()
     );
     let cfg = format!(
-        "sensor_name = \"ward-1\"\n{}{}{}{}{}",
+        "sensor_name = \"ward-1\"\n{}{}{}{}{}{}",
         sink("cef-udp", "udp", 5514, "cef", ""),
         sink("leef-tcp", "tcp", 5601, "leef", ""),
         sink("json-tls", "tls", 6514, "json", &tls),
@@ -292,6 +303,17 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
             6515,
             "json",
             &format!("{tls}close_timeout_ms = 1500\nreconnect_max_ms = 200\n")
+        ),
+        sink(
+            "cef-mtls",
+            "tls",
+            6516,
+            "cef",
+            &format!(
+                "{tls}tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+                dir.join("client.pem").display(),
+                dir.join("client.key").display()
+            )
         ),
     );
     std::fs::write(dir.join("ww.toml"), cfg).unwrap();
@@ -311,7 +333,7 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
          WARDWATCH_LOG=warn {ww} replay --workers 1 --config ww.toml --state-dir state --eve eve.json {files} > summary.txt 2> ww.log\n\
          echo \"exit=$?\" > ww.exit\n\
          n=$(grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly|device)\"' eve.json || true)\n\
-         for f in udp tcp tls ecs; do wait_lines $f.log $n 10; done\n\
+         for f in udp tcp tls ecs mtls; do wait_lines $f.log $n 10; done\n\
          stop_rsyslog\n",
         ww = env!("CARGO_BIN_EXE_wardwatch"),
         files = files.join(" "),
@@ -461,6 +483,14 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
                 assert_eq!(d["source"]["mac"], mac.to_uppercase().replace(':', "-"));
             }
         }
+    }
+
+    // CEF over TLS with a client certificate: the same messages as over UDP.
+    let mtls = received(&dir.join("mtls.log"));
+    let udp = received(&dir.join("udp.log"));
+    assert_eq!(mtls.len(), want.len(), "mtls");
+    for (a, b) in mtls.iter().zip(&udp) {
+        assert_eq!((a.seq, &a.body), (b.seq, &b.body));
     }
 
     // The rogue receiver got nothing; the refusal was logged once, not per attempt.
