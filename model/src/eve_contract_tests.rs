@@ -582,3 +582,70 @@ fn eve_http_event_shape() {
         )
     );
 }
+
+#[test]
+fn eve_alert_event_has_suricata_fields_in_order() {
+    // An alert keeps the triggering event's flow fields and has Suricata's alert keys first,
+    // then wardwatch's (rule, device, evidence, count), so Suricata SIEM parsers read it.
+    let ev = Event {
+        ts: Timestamp::from_secs_micros(1_740_988_800, 5),
+        flow: Some(Box::new(meta())),
+        kind: EventKind::Alert(Box::new(crate::alert::AlertEvent {
+            action: crate::alert::ACTION_ALLOWED,
+            gid: crate::alert::GID,
+            signature_id: 9_100_001,
+            rev: 1,
+            signature: "Clinical device talks to the internet".into(),
+            category: "Policy Violation".into(),
+            severity: crate::alert::SEVERITY_HIGH,
+            metadata: crate::alert::AlertMetadata {
+                mitre_technique_id: vec!["T0883".into()],
+            },
+            rule: "policy.clinical_no_internet".into(),
+            device: Some(crate::alert::AlertDevice {
+                id: "00:09:fb:12:34:56".into(),
+                class: "infusion_pump".into(),
+                vendor: Some("Philips".into()),
+            }),
+            evidence: vec![("peer", "8.8.8.8".into()), ("service", "tcp/443".into())],
+            count: 1,
+        })),
+    };
+    let mut out = Vec::new();
+    ev.write_eve("s", &mut out);
+    let line = String::from_utf8(out).unwrap();
+    let id = meta().flow_id;
+    assert_eq!(
+        line,
+        format!(
+            concat!(
+                r#"{{"timestamp":"2025-03-03T08:00:00.000005+0000","flow_id":{},"in_iface":"eth1","#,
+                r#""event_type":"alert","vlan":[10],"src_ip":"10.1.2.3","src_port":50000,"#,
+                r#""dest_ip":"10.1.2.4","dest_port":104,"proto":"TCP","app_proto":"dicom","#,
+                r#""alert":{{"action":"allowed","gid":1,"signature_id":9100001,"rev":1,"#,
+                r#""signature":"Clinical device talks to the internet","category":"Policy Violation","#,
+                r#""severity":1,"metadata":{{"mitre_technique_id":["T0883"]}},"#,
+                r#""rule":"policy.clinical_no_internet","#,
+                r#""device":{{"id":"00:09:fb:12:34:56","class":"infusion_pump","vendor":"Philips"}},"#,
+                r#""evidence":{{"peer":"8.8.8.8","service":"tcp/443"}},"count":1}},"#,
+                r#""ether":{{"src_mac":"00:09:fb:12:34:56","dest_mac":"00:1b:21:01:02:03"}},"host":"s"}}"#,
+                "\n"
+            ),
+            id
+        )
+    );
+    // Without a device or a reference, those keys are omitted (not null).
+    let EventKind::Alert(mut a) = ev.kind.clone() else {
+        unreachable!()
+    };
+    a.device = None;
+    a.metadata.mitre_technique_id.clear();
+    let v = Event {
+        kind: EventKind::Alert(a),
+        ..ev
+    }
+    .to_eve_value("s");
+    assert!(v["alert"].get("device").is_none());
+    assert!(v["alert"].get("metadata").is_none());
+    assert_eq!(v["alert"]["evidence"]["service"], "tcp/443");
+}

@@ -59,6 +59,8 @@ pub enum EventKind {
     Snmp(Box<crate::exposure::SnmpEvent>),
     /// `event_type: "device"`: a device appeared or a key attribute changed.
     Device(Box<crate::device::DeviceEvent>),
+    /// `event_type: "alert"`: a policy or baseline rule fired (Suricata's alert shape).
+    Alert(Box<crate::alert::AlertEvent>),
 }
 
 impl EventKind {
@@ -83,6 +85,7 @@ impl EventKind {
             EventKind::Smb(_) => "smb",
             EventKind::Snmp(_) => "snmp",
             EventKind::Device(_) => "device",
+            EventKind::Alert(_) => "alert",
         }
     }
 }
@@ -256,6 +259,7 @@ impl Serialize for Eve<'_> {
             EventKind::Smb(r) => m.serialize_entry("smb", r)?,
             EventKind::Snmp(r) => m.serialize_entry("snmp", r)?,
             EventKind::Device(r) => m.serialize_entry("device", r)?,
+            EventKind::Alert(r) => m.serialize_entry("alert", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

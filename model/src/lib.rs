@@ -6,6 +6,7 @@
 // Test helpers may unwrap: a failing test is meant to stop (packet paths may not).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod alert;
 pub mod analyzer;
 pub mod device;
 pub mod dhcp;

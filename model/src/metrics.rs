@@ -48,6 +48,11 @@ pub const SIEM_FAILURES_TOTAL: &str = "wardwatch_output_siem_failures_total";
 pub const SIEM_SPOOL_BYTES: &str = "wardwatch_output_siem_spool_bytes";
 /// 1 while a SIEM feed is connected to its receiver, by `sink`.
 pub const SIEM_CONNECTED: &str = "wardwatch_output_siem_connected";
+/// Alerts written, by `rule` (rule id: a set fixed by the loaded rules) and `severity`
+/// (1..4).
+pub const ALERTS_TOTAL: &str = "wardwatch_alerts_total";
+/// Alerts dropped by the global rate limit.
+pub const ALERTS_DROPPED_TOTAL: &str = "wardwatch_alerts_dropped_total";
 
 /// Every name above, for checks that dashboards use only exported metrics.
 pub const ALL: &[&str] = &[
@@ -80,6 +85,8 @@ pub const ALL: &[&str] = &[
     SIEM_FAILURES_TOTAL,
     SIEM_SPOOL_BYTES,
     SIEM_CONNECTED,
+    ALERTS_TOTAL,
+    ALERTS_DROPPED_TOTAL,
 ];
 
 /// Names exported as histograms (`_bucket`, `_sum` and `_count` series).

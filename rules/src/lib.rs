@@ -6,12 +6,16 @@
 //! - `store`: the embedded state store (SQLite, WAL) in `--state-dir` where the inventory
 //!   (and, with issue 6, baselines) persist across restarts and crashes.
 //!
+//! - `alert`: the alert engine (dedup per device and rule in capture time, a global rate
+//!   limit, drops counted) that turns rule hits into `alert` events.
+//!
 //! Still to come (issue 6): baselines per device (learning, enforcing, approved
-//! deviations), policy rules in YAML (`rules/policies/*.yaml`), the alerts they raise, and
-//! the FDA risk posture per device. Events in, alerts and device records out; depends on
+//! deviations), policy rules in YAML (`rules/policies/*.yaml`), and the FDA risk posture
+//! per device. Events in, alerts and device records out; depends on
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod alert;
 pub mod inventory;
 pub mod store;

@@ -79,6 +79,10 @@ pub struct AppMetrics {
     pub hl7_acks: BTreeMap<&'static str, u64>,
     pub hl7_ack_latency: Histogram,
     pub hl7_unacknowledged: u64,
+    /// Alerts written, by (rule id, severity label).
+    pub alerts: BTreeMap<(String, &'static str), u64>,
+    /// Alerts dropped by the rate limit (set by the alert engine's owner).
+    pub alerts_dropped: u64,
 }
 
 impl AppMetrics {
@@ -133,6 +137,15 @@ impl AppMetrics {
                     None => {}
                 }
             }
+            EventKind::Alert(a) => {
+                let sev = severity_label(a.severity);
+                match self.alerts.get_mut(&(a.rule.clone(), sev)) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.alerts.insert((a.rule.clone(), sev), 1);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -165,6 +178,16 @@ pub fn valid_type(t: &str) -> bool {
     match t.split_once('^') {
         Some((a, b)) => part(a) && part(b),
         None => part(t),
+    }
+}
+
+/// An alert severity as a label value (`1`..`4`; anything else is `4`, informational).
+pub fn severity_label(s: u8) -> &'static str {
+    match s {
+        1 => "1",
+        2 => "2",
+        3 => "3",
+        _ => "4",
     }
 }
 

@@ -444,6 +444,24 @@ impl Collector for Snapshots {
             ConstCounter::new(app.hl7_unacknowledged).encode(me)?;
         }
         encode_sinks(&mut enc, &lock(&sh.sinks))?;
+        {
+            let mut me = counter(
+                &mut enc,
+                m::ALERTS_TOTAL,
+                "Alerts written, by rule id and severity (1 high .. 4 informational).",
+            )?;
+            for ((r, s), n) in &app.alerts {
+                series_counter(&mut me, &[("rule", r), ("severity", s)], *n)?;
+            }
+        }
+        {
+            let me = counter(
+                &mut enc,
+                m::ALERTS_DROPPED_TOTAL,
+                "Alerts dropped by the global alert rate limit.",
+            )?;
+            ConstCounter::new(app.alerts_dropped).encode(me)?;
+        }
         Ok(())
     }
 }

@@ -334,3 +334,48 @@ fn siem_sink_health_is_exported_per_sink() {
         assert!(m::family_of(&s).is_some(), "{s}");
     }
 }
+
+#[test]
+fn alerts_counted_by_rule_and_severity_and_drops_exported() {
+    // Alert events count under their rule id and severity label; the engine's drop counter
+    // is exported as it was set; a severity outside 1..3 is informational (4).
+    let alert = |rule: &str, sev: u8| {
+        ev(EventKind::Alert(Box::new(model::alert::AlertEvent {
+            action: model::alert::ACTION_ALLOWED,
+            gid: 1,
+            signature_id: 9_100_001,
+            rev: 1,
+            signature: "s".into(),
+            category: "c".into(),
+            severity: sev,
+            metadata: Default::default(),
+            rule: rule.into(),
+            device: None,
+            evidence: vec![],
+            count: 1,
+        })))
+    };
+    let x = Exporter::new("file", 1, 8);
+    let mut a = AppMetrics::new(8);
+    a.observe(&alert("policy.a", 1));
+    a.observe(&alert("policy.a", 1));
+    a.observe(&alert("baseline.new_peer", 9));
+    a.alerts_dropped = 7;
+    x.publish_app(&a, true);
+    let t = x.encode_text();
+    assert_eq!(
+        value(
+            &t,
+            r#"wardwatch_alerts_total{rule="policy.a",severity="1"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &t,
+            r#"wardwatch_alerts_total{rule="baseline.new_peer",severity="4"}"#
+        ),
+        1.0
+    );
+    assert_eq!(value(&t, "wardwatch_alerts_dropped_total "), 7.0);
+}

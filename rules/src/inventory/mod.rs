@@ -274,7 +274,7 @@ impl Inventory {
 
     /// Observes one event; `device` events it causes are appended to `out`.
     pub fn observe(&mut self, ev: &Event, out: &mut Vec<Event>) {
-        if matches!(ev.kind, EventKind::Device(_)) {
+        if matches!(ev.kind, EventKind::Device(_) | EventKind::Alert(_)) {
             return;
         }
         self.touched.clear();
