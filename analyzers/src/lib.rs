@@ -12,12 +12,16 @@
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;
+pub mod ftp;
 pub mod hl7;
 pub mod http;
 pub mod registry;
+pub mod smb;
+pub mod snmp;
 pub mod ssdp;
 #[cfg(test)]
 mod testutil;
+pub mod telnet;
 pub mod tls;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -49,6 +49,14 @@ pub struct AnalyzersConfig {
     pub dns: crate::dns::DnsConfig,
     /// `[analyzers.ssdp]`: SSDP/UPnP discovery.
     pub ssdp: crate::ssdp::SsdpConfig,
+    /// `[analyzers.telnet]`: telnet negotiation, login prompts, cleartext logins.
+    pub telnet: crate::telnet::TelnetConfig,
+    /// `[analyzers.ftp]`: FTP control sessions (banner, cleartext USER/PASS, AUTH TLS).
+    pub ftp: crate::ftp::FtpConfig,
+    /// `[analyzers.smb]`: SMB1/SMB2 negotiation (dialects, SMBv1, signing).
+    pub smb: crate::smb::SmbConfig,
+    /// `[analyzers.snmp]`: SNMP versions, PDU types, community presence.
+    pub snmp: crate::snmp::SnmpConfig,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
@@ -81,6 +89,27 @@ pub static STREAM_ANALYZERS: &[StreamSpec] = &[
         enabled: crate::http::enabled,
         build: crate::http::build,
     },
+    StreamSpec {
+        name: "smb",
+        port_hints: &[445, 139],
+        probe: crate::smb::probe_smb,
+        enabled: crate::smb::enabled,
+        build: crate::smb::build,
+    },
+    StreamSpec {
+        name: "ftp",
+        port_hints: &[21],
+        probe: crate::ftp::probe_ftp,
+        enabled: crate::ftp::enabled,
+        build: crate::ftp::build,
+    },
+    StreamSpec {
+        name: "telnet",
+        port_hints: &[23, 2323],
+        probe: crate::telnet::probe_telnet,
+        enabled: crate::telnet::enabled,
+        build: crate::telnet::build,
+    },
 ];
 
 /// Every datagram analyzer.
@@ -98,6 +127,13 @@ pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
         probe: crate::ssdp::probe_ssdp,
         enabled: crate::ssdp::enabled,
         build: crate::ssdp::build,
+    },
+    DatagramSpec {
+        name: "snmp",
+        port_hints: &[161, 162],
+        probe: crate::snmp::probe_snmp,
+        enabled: crate::snmp::enabled,
+        build: crate::snmp::build,
     },
     // The three share one probe; a port hint picks which one a flow gets, `dns` otherwise.
     DatagramSpec {

@@ -47,6 +47,22 @@ pub struct HttpEvent {
     /// `Proxy-Authorization: Basic`); the value is never stored.
     #[serde(skip_serializing_if = "is_false")]
     pub credentials_present: bool,
+    /// The request's `Authorization` (or `Proxy-Authorization`) scheme, lower case:
+    /// `basic`, `digest`, `ntlm`, `negotiate`, `bearer` or `other`. Never its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_auth: Option<&'static str>,
+    /// A password crossed the network in cleartext: Basic authorization, or a form body
+    /// with a password-like field (`password_field`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub cleartext_credentials: bool,
+    /// The request's form body (urlencoded or multipart) has a password-like field name
+    /// (`password`, `passwd`, `pwd`, `pass`...); its value is never read.
+    #[serde(skip_serializing_if = "is_false")]
+    pub password_field: bool,
+    /// The response page holds a password input (`<input type="password">`): a login
+    /// form served over plain HTTP.
+    #[serde(skip_serializing_if = "is_false")]
+    pub login_form: bool,
     /// A message was cut short (gap, end of stream, header cap).
     #[serde(skip_serializing_if = "is_false")]
     pub truncated: bool,

@@ -1,0 +1,1 @@
+//! snmp analyzer tests.
