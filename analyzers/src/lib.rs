@@ -19,9 +19,9 @@ pub mod registry;
 pub mod smb;
 pub mod snmp;
 pub mod ssdp;
+pub mod telnet;
 #[cfg(test)]
 mod testutil;
-pub mod telnet;
 pub mod tls;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

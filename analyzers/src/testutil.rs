@@ -40,3 +40,62 @@ pub fn anomaly_codes(events: &[Event]) -> Vec<&'static str> {
         })
         .collect()
 }
+
+/// Feeds `pieces` (direction, bytes) to a fresh stream analyzer from `build`, each piece in
+/// deliveries of at most `chunk` bytes, then ends both directions and closes the flow; the
+/// events as EVE JSON lines.
+pub fn run_stream(
+    build: &dyn Fn() -> Box<dyn model::StreamAnalyzer>,
+    meta: &FlowMeta,
+    pieces: &[(model::Direction, &[u8])],
+    chunk: usize,
+) -> Vec<String> {
+    let mut a = build();
+    let mut events = Vec::new();
+    let mut counts = model::AnomalyCounts::default();
+    let mut budget = u32::MAX;
+    let mut cx = model::Cx::new(
+        model::Timestamp(0),
+        meta,
+        &mut events,
+        &mut counts,
+        &mut budget,
+    );
+    for (dir, bytes) in pieces {
+        for c in bytes.chunks(chunk.max(1)) {
+            assert_eq!(a.on_data(&mut cx, *dir, c), model::Progress::Done);
+        }
+    }
+    a.on_eof(&mut cx, model::Direction::ToServer);
+    a.on_eof(&mut cx, model::Direction::ToClient);
+    a.on_close(&mut cx);
+    events
+        .iter()
+        .map(|e| e.to_eve_value("t").to_string())
+        .collect()
+}
+
+/// Asserts that delivering `pieces` whole, one byte at a time, and split in two at every
+/// point of every piece gives the same events.
+pub fn assert_incremental(
+    build: &dyn Fn() -> Box<dyn model::StreamAnalyzer>,
+    meta: &FlowMeta,
+    pieces: &[(model::Direction, &[u8])],
+) {
+    let whole = run_stream(build, meta, pieces, usize::MAX);
+    assert_eq!(whole, run_stream(build, meta, pieces, 1), "byte at a time");
+    for (k, (dir, bytes)) in pieces.iter().enumerate() {
+        for at in 1..bytes.len() {
+            let mut split: Vec<(model::Direction, &[u8])> = Vec::new();
+            split.extend_from_slice(&pieces[..k]);
+            split.push((*dir, &bytes[..at]));
+            split.push((*dir, &bytes[at..]));
+            split.extend_from_slice(&pieces[k + 1..]);
+            assert_eq!(
+                whole,
+                run_stream(build, meta, &split, usize::MAX),
+                "split piece {k} at {at}"
+            );
+        }
+    }
+}

@@ -82,7 +82,8 @@ pub struct SnmpEvent {
     pub community_present: bool,
     /// The community was a well-known default (`public`, `private`).
     pub community_default: bool,
-    /// v3 security level from msgFlags: `no_auth_no_priv`, `auth_no_priv`, `auth_priv`.
+    /// v3 security level from msgFlags: `no_auth_no_priv`, `auth_no_priv`, `auth_priv`
+    /// (`invalid`: privacy without authentication).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_level: Option<&'static str>,
     /// Variable-binding OIDs in dotted form (names only, never values), capped.

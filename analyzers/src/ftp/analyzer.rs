@@ -75,7 +75,9 @@ impl FtpAnalyzer {
         while pos < data.len() && !self.done && !self.dirs[dir.index()].off {
             let rest = data.get(pos..).unwrap_or_default();
             let nl = memchr::memchr(b'\n', rest);
-            let piece = rest.get(..nl.map_or(rest.len(), |i| i + 1)).unwrap_or_default();
+            let piece = rest
+                .get(..nl.map_or(rest.len(), |i| i + 1))
+                .unwrap_or_default();
             pos += piece.len();
             let d = &mut self.dirs[dir.index()];
             if d.discard {

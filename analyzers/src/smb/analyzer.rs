@@ -12,7 +12,10 @@ enum Phase {
     /// Collecting the 4-byte NetBIOS header.
     Header,
     /// Reading a message body: bytes still to come.
-    Body { remaining: u32, session_message: bool },
+    Body {
+        remaining: u32,
+        session_message: bool,
+    },
     /// Nothing more to read in this direction.
     Skip,
 }
@@ -86,7 +89,8 @@ impl SmbAnalyzer {
                 Phase::Skip => return,
                 Phase::Header => {
                     let take = (4 - d.hdr.len()).min(rest.len());
-                    d.hdr.extend_from_slice(rest.get(..take).unwrap_or_default());
+                    d.hdr
+                        .extend_from_slice(rest.get(..take).unwrap_or_default());
                     pos += take;
                     let Some((kind, len)) = wire::parse_netbios_header(&d.hdr) else {
                         continue;
@@ -132,7 +136,8 @@ impl SmbAnalyzer {
                     let take = (remaining as usize).min(rest.len());
                     if session_message {
                         let room = cap.saturating_sub(d.msg.len()).min(take);
-                        d.msg.extend_from_slice(rest.get(..room).unwrap_or_default());
+                        d.msg
+                            .extend_from_slice(rest.get(..room).unwrap_or_default());
                     }
                     pos += take;
                     let left = remaining - take as u32;
@@ -357,7 +362,9 @@ impl StreamAnalyzer for SmbAnalyzer {
         } = d.phase
         {
             let msg = std::mem::take(&mut d.msg);
-            self.on_message(dir, &msg, true);
+            if !msg.is_empty() {
+                self.on_message(dir, &msg, true);
+            }
         }
         self.skip(dir);
         self.report(cx);

@@ -99,8 +99,17 @@ pub fn parse_message(b: &[u8], max_dialects: usize) -> Result<Message<'_>, WireE
     match b.get(..4) {
         Some(m) if m == SMB1_MAGIC => parse_smb1(b, max_dialects),
         Some(m) if m == SMB2_MAGIC => parse_smb2(b, max_dialects),
-        Some(m) if m == SMB2_TRANSFORM_MAGIC || m == SMB2_COMPRESSION_MAGIC => {
-            Ok(Message::Other)
+        Some(m) if m == SMB2_TRANSFORM_MAGIC || m == SMB2_COMPRESSION_MAGIC => Ok(Message::Other),
+        None if [
+            SMB1_MAGIC,
+            SMB2_MAGIC,
+            SMB2_TRANSFORM_MAGIC,
+            SMB2_COMPRESSION_MAGIC,
+        ]
+        .iter()
+        .any(|m| m.starts_with(b)) =>
+        {
+            Err(WireError::ShortHeader)
         }
         _ => Err(WireError::NotSmb),
     }
@@ -257,7 +266,7 @@ pub fn probe(b: &[u8]) -> Option<bool> {
                     ]
                     .iter()
                     .any(|m| m.starts_with(have));
-                    if prefix && b.get(1) == Some(&0) {
+                    if prefix && b.get(1).is_none_or(|x| *x == 0) {
                         None
                     } else {
                         Some(false)

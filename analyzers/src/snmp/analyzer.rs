@@ -18,11 +18,7 @@ impl SnmpAnalyzer {
 
 /// Decodes one datagram into its event, pushing anomaly codes to `anomalies`. `None` when
 /// it is not an SNMP message of a known version.
-pub fn decode(
-    cfg: &SnmpConfig,
-    b: &[u8],
-    anomalies: &mut Vec<&'static str>,
-) -> Option<SnmpEvent> {
+pub fn decode(cfg: &SnmpConfig, b: &[u8], anomalies: &mut Vec<&'static str>) -> Option<SnmpEvent> {
     let m = match wire::parse_message(b, cfg.max_vars) {
         Ok(m) => m,
         Err(MessageError::NotSnmp) => {
@@ -53,8 +49,9 @@ pub fn decode(
         ev.security_level = m.msg_flags.map(|f| match f & 0x03 {
             0 => "no_auth_no_priv",
             1 => "auth_no_priv",
-            // Priv without auth (2) is invalid (RFC 3412 7.2 step 5); shown as the bits say.
-            _ => "auth_priv",
+            3 => "auth_priv",
+            // Priv without auth is invalid (RFC 3412 7.2 step 5).
+            _ => "invalid",
         });
         if m.encrypted {
             ev.pdu_type = "encrypted";

@@ -79,7 +79,10 @@ pub fn parse_uint(v: &[u8]) -> Option<u32> {
     if v.first().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }
-    Some(v.iter().fold(0u32, |a, x| a.wrapping_shl(8) | u32::from(*x)))
+    Some(
+        v.iter()
+            .fold(0u32, |a, x| a.wrapping_shl(8) | u32::from(*x)),
+    )
 }
 
 /// An OBJECT IDENTIFIER's dotted form (X.690 8.19); `None` when an arc is unterminated or

@@ -26,7 +26,7 @@ enum Out {
 impl TelnetAnalyzer {
     pub fn new(cfg: &TelnetConfig) -> Self {
         TelnetAnalyzer {
-            max_line: cfg.max_line_bytes.max(16),
+            max_line: cfg.max_line_bytes.clamp(16, 4096),
             iac: [IacState::Data; 2],
             line: Vec::new(),
             ev: TelnetEvent::default(),

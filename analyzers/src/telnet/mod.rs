@@ -39,8 +39,8 @@ pub struct TelnetConfig {
     /// Run the telnet analyzer (detected by content on any port; 23 and 2323 are hints).
     /// Default `true`.
     pub enabled: bool,
-    /// Bytes kept of the server's current line (its end, where a prompt is); at least 16.
-    /// Default 64.
+    /// Bytes kept of the server's current line (its end, where a prompt is); between 16 and
+    /// 4096. Default 64.
     pub max_line_bytes: usize,
 }
 
