@@ -31,7 +31,16 @@ fn tshark(pcap: &Path, extra: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec
     let mut c = Command::new("tshark");
     c.arg("-r").arg(pcap).args(extra);
     c.args(["-o", "tcp.reassemble_out_of_order:TRUE"]);
-    c.args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    c.args([
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]);
     for f in fields {
         c.args(["-e", f]);
     }
@@ -118,7 +127,11 @@ fn golden_smb_agrees_with_tshark() {
                 let sign = s["signing_required"]
                     .as_bool()
                     .map_or(String::new(), |b| b.to_string());
-                (offered, s["dialect"].as_str().unwrap_or("").to_string(), sign)
+                (
+                    offered,
+                    s["dialect"].as_str().unwrap_or("").to_string(),
+                    sign,
+                )
             })
             .collect();
         let rows = tshark(
@@ -142,7 +155,11 @@ fn golden_smb_agrees_with_tshark() {
             let n = per.entry(f(0)).or_default();
             let flag = |s: String| (s == "1" || s == "True").to_string();
             if f(1) == "0" || f(1) == "False" {
-                n.0.extend(f(2).split(',').filter(|s| !s.is_empty()).map(str::to_string));
+                n.0.extend(
+                    f(2).split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                );
             } else if !f(1).is_empty() {
                 let idx: usize = f(3).parse().unwrap();
                 n.1 = n.0.get(idx).cloned().unwrap_or_default();
@@ -156,7 +173,12 @@ fn golden_smb_agrees_with_tshark() {
             }
         }
         let theirs: BTreeSet<Negotiation> = per.into_values().collect();
-        assert_eq!(ours, theirs, "smb negotiations differ on {}", pcap.display());
+        assert_eq!(
+            ours,
+            theirs,
+            "smb negotiations differ on {}",
+            pcap.display()
+        );
         compared += ours.len();
     }
     assert!(compared >= 6, "only {compared} negotiations compared");
@@ -197,7 +219,12 @@ fn golden_snmp_agrees_with_tshark() {
             *ours.entry(key).or_insert(0) += 1;
         }
         let mut theirs: BTreeMap<(u64, String, bool), usize> = BTreeMap::new();
-        for r in tshark(&pcap, &SNMP_PORTS, "snmp", &["snmp.version", "snmp.data", "snmp.community"]) {
+        for r in tshark(
+            &pcap,
+            &SNMP_PORTS,
+            "snmp",
+            &["snmp.version", "snmp.data", "snmp.community"],
+        ) {
             let version = match r[0].as_str() {
                 "0" => 1,
                 "1" => 2,
@@ -265,10 +292,19 @@ fn golden_telnet_agrees_with_tshark() {
             .map(|r| {
                 let (s, d): (u64, u64) = (r[0].parse().unwrap(), r[1].parse().unwrap());
                 // The client side is the one not on the well-known port.
-                if d == 23 || d == 21 { s } else { d }
+                if d == 23 || d == 21 {
+                    s
+                } else {
+                    d
+                }
             })
             .collect();
-        assert_eq!(ours, theirs, "telnet negotiation differs on {}", pcap.display());
+        assert_eq!(
+            ours,
+            theirs,
+            "telnet negotiation differs on {}",
+            pcap.display()
+        );
         compared += ev.len();
     }
     assert!(compared >= 2);
@@ -284,18 +320,20 @@ fn golden_ftp_agrees_with_tshark() {
     for pcap in common::golden::captures(&common::golden::dir("ftp")) {
         let ev = events(&pcap, "ftp");
         let count = |k: &str| ev.iter().filter(|e| e["ftp"][k] == true).count();
-        let outcome =
-            |v: bool| ev.iter().filter(|e| e["ftp"]["login_success"] == v).count();
+        let outcome = |v: bool| ev.iter().filter(|e| e["ftp"]["login_success"] == v).count();
         // The capture is on a port tshark does not take for FTP.
         let d = ["-d", "tcp.port==2121,ftp"];
         let cmds = tshark(&pcap, &d, "ftp.request", &["ftp.request.command"]);
         let codes = tshark(&pcap, &d, "ftp.response", &["ftp.response.code"]);
         let n = |rows: &Vec<Vec<String>>, v: &str| {
-            rows.iter()
-                .filter(|r| r[0].eq_ignore_ascii_case(v))
-                .count()
+            rows.iter().filter(|r| r[0].eq_ignore_ascii_case(v)).count()
         };
-        assert_eq!(count("user_sent"), n(&cmds, "USER"), "USER on {}", pcap.display());
+        assert_eq!(
+            count("user_sent"),
+            n(&cmds, "USER"),
+            "USER on {}",
+            pcap.display()
+        );
         assert_eq!(
             count("cleartext_credentials"),
             n(&cmds, "PASS"),
@@ -303,7 +341,12 @@ fn golden_ftp_agrees_with_tshark() {
             pcap.display()
         );
         assert_eq!(outcome(true), n(&codes, "230"), "230 on {}", pcap.display());
-        assert_eq!(outcome(false), n(&codes, "530"), "530 on {}", pcap.display());
+        assert_eq!(
+            outcome(false),
+            n(&codes, "530"),
+            "530 on {}",
+            pcap.display()
+        );
         assert!(!ev.is_empty());
     }
 }

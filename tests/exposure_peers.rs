@@ -131,7 +131,13 @@ fn snmp_peers_snmpget_and_snmpd_agree_with_tshark() {
     );
     let pcap = run_peers(dir.path(), &body);
     let (text, ev) = replay(&pcap);
-    for secret in ["Wa4dRo", "authPhrase77", "privPhrase77", "\"public\"", "monitor"] {
+    for secret in [
+        "Wa4dRo",
+        "authPhrase77",
+        "privPhrase77",
+        "\"public\"",
+        "monitor",
+    ] {
         assert!(!text.contains(secret), "{secret} written");
     }
     let snmp = of_type(&ev, "snmp");
@@ -164,8 +170,12 @@ fn snmp_peers_snmpget_and_snmpd_agree_with_tshark() {
     ];
     let decode = format!("udp.port=={SNMP_PORT},snmp");
     let mut theirs: BTreeMap<(u64, String, bool), usize> = BTreeMap::new();
-    for r in tshark(&pcap, &[&decode], "snmp", &["snmp.version", "snmp.data", "snmp.community"])
-    {
+    for r in tshark(
+        &pcap,
+        &[&decode],
+        "snmp",
+        &["snmp.version", "snmp.data", "snmp.community"],
+    ) {
         let version = match r[0].as_str() {
             "0" => 1,
             "1" => 2,
@@ -183,15 +193,20 @@ fn snmp_peers_snmpget_and_snmpd_agree_with_tshark() {
     let defaults: Vec<(u64, bool)> = snmp
         .iter()
         .filter(|s| s["community_present"] == true)
-        .map(|s| (s["version"].as_u64().unwrap(), s["community_default"] == true))
+        .map(|s| {
+            (
+                s["version"].as_u64().unwrap(),
+                s["community_default"] == true,
+            )
+        })
         .collect();
     // Retries under load may repeat a message; each version's answer is the same.
     let mut defaults = defaults;
     defaults.dedup();
     assert_eq!(defaults, vec![(1, true), (2, false)]);
-    assert!(snmp
-        .iter()
-        .any(|s| s["version"] == 3 && s["security_level"] == "auth_priv" && s["pdu_type"] == "encrypted"));
+    assert!(snmp.iter().any(|s| s["version"] == 3
+        && s["security_level"] == "auth_priv"
+        && s["pdu_type"] == "encrypted"));
     assert!(snmp
         .iter()
         .any(|s| s["version"] == 3 && s["security_level"] == "no_auth_no_priv"));
@@ -303,4 +318,73 @@ fn ftp_peers_ftplib_and_pyftpdlib_agree_with_tshark() {
     if let Ok(p) = std::env::var("WARDWATCH_KEEP_FTP") {
         std::fs::copy(&pcap, p).unwrap();
     }
+}
+
+const HTTP_PORT: u16 = 8766;
+
+#[test]
+fn http_login_peers_curl_and_python_agree_with_tshark() {
+    // curl fetches a login page (an HTML form with a password input) from Python's
+    // http.server, posts the form back with a password field, and sends Basic credentials:
+    // the page is a login form, the POST and the Basic request carry cleartext credentials
+    // (tshark sees the same form keys and Authorization header), and no value is written.
+    if !prerequisites(&["python3", "curl"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("login.html"),
+        "<html><body><form method=\"post\" action=\"/login.html\">\n\
+         <input type=\"text\" name=\"username\">\n\
+         <input type=\"password\" name=\"password\">\n\
+         </form></body></html>\n",
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{HTTP_PORT}");
+    let body = format!(
+        "python3 -m http.server {HTTP_PORT} --bind 127.0.0.1 > server.log 2>&1 &\n\
+         SERVER_PID=$!\n\
+         for i in $(seq 1 100); do ss -ltn | grep -q ':{HTTP_PORT} ' && break; sleep 0.05; done\n\
+         curl -s '{base}/login.html' -o /dev/null\n\
+         curl -s --data-urlencode 'username=nurse7' --data-urlencode 'password=Gl4ss-Tiger' '{base}/login.html' -o /dev/null || true\n\
+         curl -s -u 'tech:Pl4inBasic' '{base}/login.html' -o /dev/null\n\
+         kill $SERVER_PID || true\n"
+    );
+    let pcap = run_peers(dir.path(), &body);
+    let (text, ev) = replay(&pcap);
+    for secret in [
+        "Gl4ss-Tiger",
+        "nurse7",
+        "Pl4inBasic",
+        "dGVjaDpQbDRpbkJhc2lj",
+    ] {
+        assert!(!text.contains(secret), "{secret} written");
+    }
+    let http = of_type(&ev, "http");
+    assert_eq!(http.len(), 3, "{http:#?}");
+    let page = http
+        .iter()
+        .find(|h| h["http_method"] == "GET" && h.get("http_auth").is_none());
+    assert_eq!(page.unwrap()["login_form"], true);
+    let post = http.iter().find(|h| h["http_method"] == "POST").unwrap();
+    assert_eq!(post["password_field"], true);
+    assert_eq!(post["cleartext_credentials"], true);
+    let basic = http.iter().find(|h| h["http_auth"] == "basic").unwrap();
+    assert_eq!(basic["cleartext_credentials"], true);
+    // tshark's view of the same capture.
+    let decode = format!("tcp.port=={HTTP_PORT},http");
+    let keys = tshark(
+        &pcap,
+        &[&decode],
+        "urlencoded-form.key == \"password\"",
+        &["http.request.method"],
+    );
+    assert_eq!(keys, vec![vec!["POST".to_string()]]);
+    let auth = tshark(
+        &pcap,
+        &[&decode],
+        "http.authorization",
+        &["http.request.method"],
+    );
+    assert_eq!(auth.len(), 1);
 }

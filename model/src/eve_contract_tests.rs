@@ -554,6 +554,10 @@ fn eve_http_event_shape() {
         length: 11,
         request_length: 0,
         credentials_present: true,
+        http_auth: Some("basic"),
+        cleartext_credentials: true,
+        password_field: false,
+        login_form: false,
         truncated: false,
         capped: false,
     };
@@ -578,7 +582,86 @@ fn eve_http_event_shape() {
             r#""http":{"hostname":"pacs.example","http_port":8080,"url":"/worklist","#,
             r#""url_query_removed":true,"http_user_agent":"Pump/1","http_content_type":"text/html","#,
             r#""http_method":"GET","protocol":"HTTP/1.1","status":200,"server":"Apache","#,
-            r#""length":11,"request_length":0,"credentials_present":true}"#
+            r#""length":11,"request_length":0,"credentials_present":true,"http_auth":"basic","#,
+            r#""cleartext_credentials":true}"#
+        )
+    );
+}
+
+#[test]
+fn eve_exposure_event_shapes() {
+    // Pins the telnet, ftp, smb and snmp objects: exposure facts always written as
+    // booleans (policy rules read false, not an absent key), Suricata's names for smb
+    // (client_dialects, dialect) and snmp (version as a number, pdu_type, vars), no
+    // credential field of any kind.
+    use crate::exposure::*;
+    let line = |kind: EventKind| {
+        let mut m = meta();
+        m.app_proto = Some(kind.event_type());
+        let ev = Event {
+            ts: Timestamp(0),
+            flow: Some(Box::new(m)),
+            kind,
+        };
+        let mut out = Vec::new();
+        ev.write_eve("s", &mut out);
+        let l = String::from_utf8(out).unwrap();
+        let start = l.find(r#""app_proto":"#).unwrap();
+        let end = l.find(r#","ether":"#).unwrap();
+        l[start..end].to_string()
+    };
+    assert_eq!(
+        line(EventKind::Telnet(Box::default())),
+        concat!(
+            r#""app_proto":"telnet","telnet":{"negotiation":false,"login_prompt":false,"#,
+            r#""password_prompt":false,"cleartext_credentials":false}"#
+        )
+    );
+    let ftp = FtpEvent {
+        banner: Some("(vsFTPd 3.0.3)".into()),
+        user_sent: true,
+        cleartext_credentials: true,
+        login_success: Some(false),
+        ..FtpEvent::default()
+    };
+    assert_eq!(
+        line(EventKind::Ftp(Box::new(ftp))),
+        concat!(
+            r#""app_proto":"ftp","ftp":{"banner":"(vsFTPd 3.0.3)","user_sent":true,"#,
+            r#""anonymous":false,"cleartext_credentials":true,"auth_tls":false,"#,
+            r#""login_success":false}"#
+        )
+    );
+    let smb = SmbEvent {
+        client_dialects: vec!["NT LM 0.12".into(), "2.02".into()],
+        dialect: Some("NT LM 0.12".into()),
+        smb1: true,
+        smb1_negotiated: true,
+        signing_required: Some(false),
+        truncated: false,
+    };
+    assert_eq!(
+        line(EventKind::Smb(Box::new(smb))),
+        concat!(
+            r#""app_proto":"smb","smb":{"client_dialects":["NT LM 0.12","2.02"],"#,
+            r#""dialect":"NT LM 0.12","smb1":true,"smb1_negotiated":true,"#,
+            r#""signing_required":false}"#
+        )
+    );
+    let snmp = SnmpEvent {
+        version: 2,
+        pdu_type: "get_request",
+        community_present: true,
+        community_default: true,
+        vars: vec!["1.3.6.1.2.1.1.1.0".into()],
+        ..SnmpEvent::default()
+    };
+    assert_eq!(
+        line(EventKind::Snmp(Box::new(snmp))),
+        concat!(
+            r#""app_proto":"snmp","snmp":{"version":2,"pdu_type":"get_request","#,
+            r#""community_present":true,"community_default":true,"#,
+            r#""vars":["1.3.6.1.2.1.1.1.0"]}"#
         )
     );
 }

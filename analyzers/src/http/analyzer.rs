@@ -2,7 +2,7 @@
 //! Content-Length or chunked framing (never buffered), request/response pairing in order.
 
 use super::event::*;
-use super::wire::{self, Framing, Head, HeadError};
+use super::wire::{self, FormKind, Framing, Head, HeadError};
 use super::HttpConfig;
 use model::{Cx, Direction, EventKind, Progress, StreamAnalyzer};
 use std::collections::VecDeque;
@@ -14,6 +14,7 @@ struct Limits {
     max_string_bytes: usize,
     max_pending_requests: usize,
     log_query_string: bool,
+    max_form_scan_bytes: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,20 @@ struct DirState {
     scan: usize,
     /// The body being read belongs to a response (else a request).
     response_body: bool,
+    /// The body's first bytes, kept to look for a password field or input.
+    scan_body: Option<Scan>,
+}
+
+/// A body searched for a password field (request form) or input (HTML response).
+struct Scan {
+    kind: ScanKind,
+    buf: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum ScanKind {
+    Form(FormKind),
+    Html,
 }
 
 impl DirState {
@@ -58,6 +73,7 @@ impl DirState {
             buf: Vec::new(),
             scan: 0,
             response_body: false,
+            scan_body: None,
         }
     }
 }
@@ -88,6 +104,7 @@ impl HttpAnalyzer {
                 max_string_bytes: cfg.max_string_bytes,
                 max_pending_requests: cfg.max_pending_requests,
                 log_query_string: cfg.log_query_string,
+                max_form_scan_bytes: cfg.max_form_scan_bytes,
             },
             dirs: [DirState::new(), DirState::new()],
             requests: VecDeque::new(),
@@ -105,11 +122,13 @@ impl HttpAnalyzer {
                 Phase::Skip => return,
                 Phase::UntilClose => {
                     self.body_bytes(dir, rest.len() as u64);
+                    self.scan_bytes(dir, rest);
                     return;
                 }
                 Phase::Length(n) => {
                     let k = n.min(rest.len() as u64);
                     self.body_bytes(dir, k);
+                    self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default());
                     pos += k as usize;
                     if k == n {
                         self.body_done(dir);
@@ -236,8 +255,10 @@ impl HttpAnalyzer {
         ev.http_user_agent = h.user_agent.map(&mut text);
         ev.protocol = Some(protocol(h.minor_version));
         ev.capped = capped;
+        ev.http_auth = h.auth_scheme;
         if h.basic_auth {
             ev.credentials_present = true;
+            ev.cleartext_credentials = true;
             self.out.push(Out::Anomaly(CLEARTEXT_CREDENTIALS, dir));
         }
         if self.requests.len() >= lim.max_pending_requests {
@@ -259,6 +280,15 @@ impl HttpAnalyzer {
             Framing::Length(n) => Phase::Length(n),
             Framing::Chunked => Phase::Chunked(Chunk::Size),
         };
+        d.scan_body = None;
+        if d.phase != Phase::Head && lim.max_form_scan_bytes > 0 {
+            if let Some(kind) = h.content_type.and_then(wire::form_kind) {
+                d.scan_body = Some(Scan {
+                    kind: ScanKind::Form(kind),
+                    buf: Vec::new(),
+                });
+            }
+        }
         // After CONNECT the client's bytes are the tunnel's.
         if connect {
             d.phase = Phase::Skip;
@@ -314,6 +344,16 @@ impl HttpAnalyzer {
             Framing::Chunked => Phase::Chunked(Chunk::Size),
             Framing::UntilClose => Phase::UntilClose,
         };
+        d.scan_body = None;
+        if framing != Framing::None
+            && lim.max_form_scan_bytes > 0
+            && h.content_type.is_some_and(wire::is_html)
+        {
+            d.scan_body = Some(Scan {
+                kind: ScanKind::Html,
+                buf: Vec::new(),
+            });
+        }
         if framing == Framing::None {
             self.finish_response(true);
         }
@@ -332,11 +372,47 @@ impl HttpAnalyzer {
 
     /// The body of the message in `dir` ended.
     fn body_done(&mut self, dir: Direction) {
+        self.conclude_scan(dir);
         let d = &mut self.dirs[dir.index()];
         d.phase = Phase::Head;
         if d.response_body {
             d.response_body = false;
             self.finish_response(true);
+        }
+    }
+
+    /// Keeps the first body bytes of a message being searched, up to the cap.
+    fn scan_bytes(&mut self, dir: Direction, data: &[u8]) {
+        let cap = self.lim.max_form_scan_bytes;
+        if let Some(s) = self.dirs[dir.index()].scan_body.as_mut() {
+            let room = cap.saturating_sub(s.buf.len()).min(data.len());
+            s.buf
+                .extend_from_slice(data.get(..room).unwrap_or_default());
+        }
+    }
+
+    /// The searched body of `dir` ended (or was cut): its facts go on its event.
+    fn conclude_scan(&mut self, dir: Direction) {
+        let Some(scan) = self.dirs[dir.index()].scan_body.take() else {
+            return;
+        };
+        match scan.kind {
+            ScanKind::Form(kind) => {
+                if wire::form_has_password_field(kind, &scan.buf) {
+                    if let Some(r) = self.requests.back_mut() {
+                        r.password_field = true;
+                        r.cleartext_credentials = true;
+                        self.out.push(Out::Anomaly(CLEARTEXT_CREDENTIALS, dir));
+                    }
+                }
+            }
+            ScanKind::Html => {
+                if wire::html_has_password_input(&scan.buf) {
+                    if let Some(r) = self.response.as_mut() {
+                        r.login_form = true;
+                    }
+                }
+            }
         }
     }
 
@@ -357,6 +433,7 @@ impl HttpAnalyzer {
             Chunk::Data(n) => {
                 let k = n.min(rest.len() as u64);
                 self.body_bytes(dir, k);
+                self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default());
                 self.dirs[dir.index()].phase = Phase::Chunked(if k == n {
                     Chunk::DataEnd
                 } else {
@@ -420,6 +497,7 @@ impl HttpAnalyzer {
 
     /// This direction can no longer be followed: the message being read is cut.
     fn lose_sync(&mut self, dir: Direction) {
+        self.conclude_scan(dir);
         let d = &mut self.dirs[dir.index()];
         let was = d.phase;
         d.phase = Phase::Skip;
@@ -465,8 +543,13 @@ impl StreamAnalyzer for HttpAnalyzer {
             Phase::Length(n) if len < n => {
                 d.phase = Phase::Length(n - len);
                 self.body_bytes(dir, len);
+                // Bytes after the hole do not continue the searched ones.
+                self.conclude_scan(dir);
             }
-            Phase::UntilClose | Phase::Skip => self.body_bytes(dir, len),
+            Phase::UntilClose | Phase::Skip => {
+                self.body_bytes(dir, len);
+                self.conclude_scan(dir);
+            }
             _ => {
                 self.out.push(Out::Anomaly(GAP_LOST_SYNC, dir));
                 self.lose_sync(dir);
@@ -481,6 +564,7 @@ impl StreamAnalyzer for HttpAnalyzer {
             Phase::UntilClose => {
                 d.phase = Phase::Skip;
                 d.response_body = false;
+                self.conclude_scan(dir);
                 self.finish_response(true);
             }
             Phase::Head if !d.buf.is_empty() => {

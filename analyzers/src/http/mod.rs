@@ -1,6 +1,8 @@
 //! HTTP/1.x fingerprints and exposure: request line, `Host`, `User-Agent`, response
-//! status, `Server` and `Content-Type`, requests paired with responses in order, and
-//! cleartext Basic credentials flagged (never logged).
+//! status, `Server` and `Content-Type`, requests paired with responses in order, the
+//! `Authorization` scheme, and cleartext logins flagged (never logged): Basic credentials,
+//! form bodies with a password-like field name, and login pages (an HTML response with a
+//! password input) served over plain HTTP.
 //!
 //! Specs: RFC 9112 (HTTP/1.1 message syntax: 2.2 parsing, 3 request line, 4 status line,
 //! 6 message body length, 7.1 chunked transfer coding), RFC 9110 (semantics: 9.3 methods,
@@ -12,7 +14,10 @@
 //! joined mid-stream). URLs lose their query string unless `log_query_string` is set:
 //! query strings in clinical web applications carry patient identifiers.
 //!
-//! What is skipped: bodies (counted by Content-Length or chunk sizes, never buffered),
+//! What is skipped: bodies (counted by Content-Length or chunk sizes; only the first
+//! `max_form_scan_bytes` of a form request or an HTML response are held, to look for a
+//! password field name or input, never reported; with `max_pending_requests = 0` a form is
+//! not searched, its request being reported before its body),
 //! header fields other than the ones above, tunnels (after CONNECT or 101 Switching
 //! Protocols both directions are consumed unseen), HTTP/2 and HTTP/0.9.
 //!
@@ -55,6 +60,11 @@ pub struct HttpConfig {
     /// (patient ids, names); with it off, `url` is the path and `url_query_removed` says a
     /// query was cut.
     pub log_query_string: bool,
+    /// First body bytes searched for a login: of a request whose body is a form
+    /// (urlencoded, multipart or JSON) for a password-like field name, and of an HTML
+    /// response for an `<input type="password">`. Kept only while that body is read, never
+    /// reported. 0 turns the search off. Default 16384.
+    pub max_form_scan_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -66,6 +76,7 @@ impl Default for HttpConfig {
             max_string_bytes: 512,
             max_pending_requests: 64,
             log_query_string: false,
+            max_form_scan_bytes: 16384,
         }
     }
 }

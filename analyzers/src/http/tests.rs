@@ -457,3 +457,199 @@ proptest! {
         prop_assert_eq!(run(&steps, chunk).lines(), run(&steps, usize::MAX).lines());
     }
 }
+
+/// A login page (chunked HTML with a password input) answering a GET, then the form
+/// posted back with a password field.
+fn login_exchange() -> Vec<Step> {
+    vec![
+        Step::Data(C2S, b"GET /login HTTP/1.1\r\nHost: pump-gw\r\n\r\n".to_vec()),
+        Step::Data(
+            S2C,
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n\
+1c\r\n<html><form method=post><inp\r\n\
+2f\r\nut name=user><INPUT Type = 'Password' name=pw>\r\n0\r\n\r\n"
+                .to_vec(),
+        ),
+        Step::Data(
+            C2S,
+            b"POST /login HTTP/1.1\r\nHost: pump-gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 31\r\n\r\nuser=nurse&j_password=Hunter22x"
+                .to_vec(),
+        ),
+        Step::Data(S2C, b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n".to_vec()),
+    ]
+}
+
+#[test]
+fn authorization_scheme_is_named_never_its_value() {
+    // Basic is named and flagged as cleartext credentials; other schemes are named only.
+    let h = run(&exchange(), usize::MAX).http();
+    assert_eq!(h[0]["http_auth"], "basic");
+    assert_eq!(h[0]["cleartext_credentials"], true);
+    assert_eq!(h[1].get("http_auth"), None);
+    assert_eq!(h[1].get("cleartext_credentials"), None);
+    for (value, scheme) in [
+        ("Bearer eyJhbGciOi", "bearer"),
+        ("NTLM TlRMTVNTUAAB", "ntlm"),
+        ("Negotiate YIIG", "negotiate"),
+        ("Digest username=\"x\"", "digest"),
+        ("AWS4-HMAC-SHA256 Credential=x", "other"),
+    ] {
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: {value}\r\n\r\n");
+        let out = run(&[Step::Data(C2S, req.into_bytes())], usize::MAX);
+        let h = out.http();
+        assert_eq!(h[0]["http_auth"], scheme);
+        assert_eq!(h[0].get("cleartext_credentials"), None, "{scheme}");
+        assert!(out.anomalies().is_empty());
+        let token = value.split(' ').nth(1).unwrap();
+        assert!(out.lines().iter().all(|l| !l.contains(token)));
+    }
+}
+
+#[test]
+fn login_page_and_posted_password_are_flagged() {
+    // The HTML response with a password input (split over chunks, attribute spaced and
+    // quoted) is a login form; the urlencoded POST with a password field is a cleartext
+    // credential (anomaly raised once); neither value appears.
+    let out = run(&login_exchange(), usize::MAX);
+    let h = out.http();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0]["login_form"], true);
+    assert_eq!(h[0].get("password_field"), None);
+    assert_eq!(h[1]["password_field"], true);
+    assert_eq!(h[1]["cleartext_credentials"], true);
+    assert_eq!(h[1].get("login_form"), None);
+    assert_eq!(out.anomalies(), vec!["cleartext_credentials"]);
+    for l in out.lines() {
+        assert!(!l.contains("Hunter22x") && !l.contains("nurse"), "{l}");
+    }
+}
+
+#[test]
+fn login_exchange_in_any_delivery_gives_the_same_events() {
+    // Every chunk size, and each message cut at every point, give the same events.
+    let whole = run(&login_exchange(), usize::MAX).lines();
+    for chunk in 1..48 {
+        assert_eq!(
+            run(&login_exchange(), chunk).lines(),
+            whole,
+            "chunk {chunk}"
+        );
+    }
+    for k in 0..4 {
+        let Step::Data(dir, bytes) = &login_exchange()[k] else {
+            unreachable!()
+        };
+        for cut in 0..=bytes.len() {
+            let mut steps = login_exchange();
+            steps[k] = Step::Data(*dir, bytes[..cut].to_vec());
+            steps.insert(k + 1, Step::Data(*dir, bytes[cut..].to_vec()));
+            assert_eq!(run(&steps, usize::MAX).lines(), whole, "step {k} cut {cut}");
+        }
+    }
+}
+
+#[test]
+fn login_body_cut_at_every_length() {
+    // The POST's body cut at every length by the end of the stream: no panic, one
+    // request; the password field not found before its name, always found once the whole
+    // name arrived (a cut `j_pass` already looks like one).
+    let Step::Data(_, post) = &login_exchange()[2] else {
+        unreachable!()
+    };
+    let body_at = post.len() - 31;
+    for n in body_at..post.len() {
+        let out = run(&[Step::Data(C2S, post[..n].to_vec())], usize::MAX);
+        let h = out.http();
+        assert_eq!(h.len(), 1, "len {n}");
+        let found = h[0].get("password_field").is_some();
+        if n >= body_at + "user=nurse&j_password".len() {
+            assert!(found, "len {n}");
+        } else if n < body_at + "user=nurse&j_pass".len() {
+            assert!(!found, "len {n}");
+        }
+    }
+}
+
+#[test]
+fn forms_without_password_and_pages_without_input_are_not_logins() {
+    // A form whose fields are not password-like, a text/plain body that mentions one, and
+    // an HTML page with only a text input: no login facts, no anomaly.
+    let steps = vec![
+        Step::Data(
+            C2S,
+            b"POST /a HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 22\r\n\r\nbed=12&passport_no=x1y"
+                .to_vec(),
+        ),
+        Step::Data(
+            C2S,
+            b"POST /b HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\npassword=1".to_vec(),
+        ),
+        Step::Data(
+            S2C,
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 40\r\n\r\n<input type=text name=password_hint>   "
+                .to_vec(),
+        ),
+    ];
+    let out = run(&steps, usize::MAX);
+    for h in out.http() {
+        assert_eq!(h.get("password_field"), None);
+        assert_eq!(h.get("login_form"), None);
+        assert_eq!(h.get("cleartext_credentials"), None);
+    }
+    assert!(out.anomalies().is_empty());
+}
+
+#[test]
+fn form_search_is_capped_and_can_be_turned_off() {
+    // A password field past max_form_scan_bytes is not seen; 0 turns the search off.
+    let steps = login_exchange();
+    for (cap, found) in [(8, false), (0, false), (64, true)] {
+        let cfg = HttpConfig {
+            max_form_scan_bytes: cap,
+            ..HttpConfig::default()
+        };
+        let h = run_cfg(&cfg, &steps, usize::MAX).http();
+        assert_eq!(h[1].get("password_field").is_some(), found, "cap {cap}");
+    }
+}
+
+#[test]
+fn wire_finds_password_fields_by_name_only() {
+    // Field-name rules per form kind; values that look like names do not count.
+    use super::wire::{form_has_password_field as f, html_has_password_input as html, FormKind};
+    assert!(f(FormKind::UrlEncoded, b"u=a&pwd=b"));
+    assert!(f(FormKind::UrlEncoded, b"login[passwd]=x"));
+    assert!(f(FormKind::UrlEncoded, b"userpass=x"));
+    assert!(!f(FormKind::UrlEncoded, b"u=password&x=pwd"));
+    assert!(!f(FormKind::UrlEncoded, b"compass_heading=3"));
+    assert!(f(
+        FormKind::Multipart,
+        b"--b\r\nContent-Disposition: form-data; name=\"Password\"\r\n\r\nx\r\n--b--"
+    ));
+    assert!(!f(
+        FormKind::Multipart,
+        b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"password.txt\"\r\n\r\nx"
+    ));
+    assert!(f(FormKind::Json, br#"{"user": "a", "password" : "b"}"#));
+    assert!(!f(
+        FormKind::Json,
+        br#"{"note": "password", "a": "b\",\"pwd\": 1"}"#
+    ));
+    assert!(html(b"<input type=\"password\" name=p>"));
+    assert!(html(b"<INPUT\ttype=password/>"));
+    assert!(!html(b"<input type=passwords>"));
+    assert!(!html(b"<input data-type=password>"));
+    assert!(!html(b"<p>type=password</p>"));
+}
+
+proptest! {
+    #[test]
+    fn form_and_html_search_never_panic(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+        // Arbitrary bodies through every search: no panic.
+        for k in [wire::FormKind::UrlEncoded, wire::FormKind::Multipart, wire::FormKind::Json] {
+            let _ = wire::form_has_password_field(k, &b);
+        }
+        let _ = wire::html_has_password_input(&b);
+        let _ = wire::auth_scheme(&b);
+    }
+}

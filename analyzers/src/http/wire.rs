@@ -102,6 +102,8 @@ pub struct Head<'a> {
     pub bad_content_length: bool,
     pub chunked: bool,
     pub basic_auth: bool,
+    /// The `Authorization`/`Proxy-Authorization` scheme, by name (see [`auth_scheme`]).
+    pub auth_scheme: Option<&'static str>,
     /// `Upgrade` header present (a 101 answer switches protocols).
     pub upgrade: bool,
 }
@@ -152,6 +154,7 @@ fn fill<'a>(head: &mut Head<'a>, headers: &[httparse::Header<'a>]) {
             {
                 head.basic_auth = true;
             }
+            head.auth_scheme.get_or_insert(auth_scheme(t));
         } else if name.eq_ignore_ascii_case("upgrade") {
             head.upgrade = true;
         }
@@ -305,4 +308,201 @@ pub fn split_host(host: &[u8]) -> (&[u8], Option<u16>) {
         }
         None => (host, None),
     }
+}
+
+/// The scheme of an `Authorization` value (RFC 9110 11.4: the token before the first
+/// space), among the ones worth naming: `basic` (RFC 7617, a cleartext password),
+/// `digest`, `ntlm`, `negotiate`, `bearer`; `other` otherwise. Never the credentials.
+pub fn auth_scheme(value: &[u8]) -> &'static str {
+    let v = trim(value);
+    let end = v
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let scheme = v.get(..end).unwrap_or_default();
+    for name in ["basic", "digest", "ntlm", "negotiate", "bearer"] {
+        if scheme.eq_ignore_ascii_case(name.as_bytes()) {
+            return name;
+        }
+    }
+    "other"
+}
+
+/// How a request body is searched for a password field, by its `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormKind {
+    /// `application/x-www-form-urlencoded`: `name=value&...`.
+    UrlEncoded,
+    /// `multipart/form-data`: parts named by `Content-Disposition: form-data; name="..."`.
+    Multipart,
+    /// `application/json` (login APIs): object member names.
+    Json,
+}
+
+/// The kind of form a request `Content-Type` announces (media type compared without its
+/// parameters, any case).
+pub fn form_kind(content_type: &[u8]) -> Option<FormKind> {
+    let t = trim(content_type);
+    let end = t.iter().position(|c| *c == b';').unwrap_or(t.len());
+    let media = trim(t.get(..end).unwrap_or_default());
+    if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+        Some(FormKind::UrlEncoded)
+    } else if media.eq_ignore_ascii_case(b"multipart/form-data") {
+        Some(FormKind::Multipart)
+    } else if media.eq_ignore_ascii_case(b"application/json") {
+        Some(FormKind::Json)
+    } else {
+        None
+    }
+}
+
+/// Whether a response `Content-Type` is an HTML page (searched for a password input).
+pub fn is_html(content_type: &[u8]) -> bool {
+    let t = trim(content_type);
+    let end = t.iter().position(|c| *c == b';').unwrap_or(t.len());
+    let media = trim(t.get(..end).unwrap_or_default());
+    media.eq_ignore_ascii_case(b"text/html") || media.eq_ignore_ascii_case(b"application/xhtml+xml")
+}
+
+/// A form field name that carries a password: it contains `password`, `passwd`,
+/// `passcode`, `passphrase` or `pwd`, ends in `pass`, or is `pw` or `pin` (any case).
+/// Only the name is looked at, never the value.
+pub fn is_password_name(name: &[u8]) -> bool {
+    let has = |n: &[u8]| {
+        name.len() >= n.len() && name.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    };
+    has(b"password")
+        || has(b"passwd")
+        || has(b"passcode")
+        || has(b"passphrase")
+        || has(b"pwd")
+        || (name.len() >= 4
+            && name
+                .get(name.len() - 4..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"pass")))
+        || name.eq_ignore_ascii_case(b"pw")
+        || name.eq_ignore_ascii_case(b"pin")
+}
+
+/// Whether a form body (its first bytes) has a password-like field name.
+pub fn form_has_password_field(kind: FormKind, body: &[u8]) -> bool {
+    match kind {
+        FormKind::UrlEncoded => body.split(|c| *c == b'&').any(|pair| {
+            let name = pair.split(|c| *c == b'=').next().unwrap_or_default();
+            is_password_name(trim(name))
+        }),
+        FormKind::Multipart => {
+            // `name="..."` in part headers (not `filename="..."`).
+            let mut at = 0;
+            while let Some(off) = find_ci(body.get(at..).unwrap_or_default(), b"name=\"") {
+                let start = at + off;
+                let value_at = start + 6;
+                let is_file = start >= 4
+                    && body
+                        .get(start - 4..start)
+                        .is_some_and(|p| p.eq_ignore_ascii_case(b"file"));
+                let rest = body.get(value_at..).unwrap_or_default();
+                let end = rest.iter().position(|c| *c == b'"').unwrap_or(rest.len());
+                if !is_file && is_password_name(rest.get(..end).unwrap_or_default()) {
+                    return true;
+                }
+                at = value_at;
+            }
+            false
+        }
+        FormKind::Json => {
+            // A quoted string followed by `:` is a member name.
+            let mut i = 0;
+            while let Some(q) = body.get(i..).and_then(|r| memchr::memchr(b'"', r)) {
+                let s = i + q + 1;
+                let rest = body.get(s..).unwrap_or_default();
+                let Some(e) = string_end(rest) else {
+                    return false;
+                };
+                let after = body.get(s + e + 1..).unwrap_or_default();
+                let colon = after
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    .is_some_and(|c| *c == b':');
+                if colon && is_password_name(rest.get(..e).unwrap_or_default()) {
+                    return true;
+                }
+                i = s + e + 1;
+            }
+            false
+        }
+    }
+}
+
+/// The index of the closing quote of a JSON string whose body starts `b`.
+fn string_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Case-insensitive search of ASCII `needle` in `hay`.
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether an HTML page (its first bytes) has a password input: an `<input` tag whose
+/// `type` attribute is `password` (quoted or not, any case).
+pub fn html_has_password_input(body: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(off) = find_ci(body.get(at..).unwrap_or_default(), b"<input") {
+        let start = at + off + 6;
+        let rest = body.get(start..).unwrap_or_default();
+        let end = rest.iter().position(|c| *c == b'>').unwrap_or(rest.len());
+        if input_is_password(rest.get(..end).unwrap_or_default()) {
+            return true;
+        }
+        at = start;
+    }
+    false
+}
+
+/// The attributes of one `<input ...>` tag: is `type` `password`?
+fn input_is_password(attrs: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(off) = find_ci(attrs.get(i..).unwrap_or_default(), b"type") {
+        let s = i + off;
+        i = s + 4;
+        let before_ok = s == 0 || attrs.get(s - 1).is_some_and(|c| c.is_ascii_whitespace());
+        if !before_ok {
+            continue;
+        }
+        let mut j = s + 4;
+        while attrs.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        if attrs.get(j) != Some(&b'=') {
+            continue;
+        }
+        j += 1;
+        while attrs.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        if matches!(attrs.get(j), Some(b'"' | b'\'')) {
+            j += 1;
+        }
+        let value = attrs.get(j..j + 8).unwrap_or_default();
+        let next = attrs.get(j + 8);
+        if value.eq_ignore_ascii_case(b"password")
+            && next.is_none_or(|c| matches!(c, b'"' | b'\'' | b'/') || c.is_ascii_whitespace())
+        {
+            return true;
+        }
+    }
+    false
 }
