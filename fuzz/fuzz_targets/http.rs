@@ -63,6 +63,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = wire::parse_request(data, 100);
     let _ = wire::parse_response(data, 100);
     let _ = wire::parse_chunk_size(data);
+    for k in [wire::FormKind::UrlEncoded, wire::FormKind::Multipart, wire::FormKind::Json] {
+        let _ = wire::form_has_password_field(k, data);
+    }
+    let _ = wire::html_has_password_input(data);
+    let _ = wire::auth_scheme(data);
+    let _ = wire::form_kind(data);
     let pieces = [(Direction::ToServer, c), (Direction::ToClient, s)];
     assert_eq!(run(&pieces, usize::MAX), run(&pieces, 1));
 });

@@ -1,0 +1,67 @@
+//! Fuzzes the ftp analyzer and its wire entry points. Bytes before the first 0xAA are the server's stream, the rest the client's.
+//! Oracle besides "no panic": delivering the streams whole and one byte at a time gives
+//! the same events. Saved inputs in fuzz/regressions/ftp/ are replayed by
+//! `cargo test -p wardwatch-analyzers`.
+#![no_main]
+
+use analyzers::ftp::wire;
+use analyzers::ftp::{probe_ftp, FtpAnalyzer, FtpConfig};
+use libfuzzer_sys::fuzz_target;
+use model::{AnomalyCounts, Cx, Direction, FlowKey, FlowMeta, IpProto, StreamAnalyzer, Timestamp};
+use std::sync::Arc;
+
+fn meta() -> FlowMeta {
+    let key = FlowKey {
+        vlan: [0, 0],
+        proto: IpProto::TCP,
+        src_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        src_port: 1,
+        dst_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        dst_port: 2,
+    };
+    FlowMeta {
+        flow_id: 1,
+        key,
+        in_iface: Arc::from("f"),
+        src_mac: None,
+        dest_mac: None,
+        app_proto: Some("ftp"),
+    }
+}
+
+fn run(pieces: &[(Direction, &[u8])], chunk: usize) -> Vec<String> {
+    let m = meta();
+    let cfg = FtpConfig { max_line_bytes: 64, max_banner_bytes: 8, ..Default::default() };
+    let mut a = FtpAnalyzer::new(&cfg);
+    let mut events = Vec::new();
+    let mut counts = AnomalyCounts::default();
+    let mut budget = u32::MAX;
+    let mut cx = Cx::new(Timestamp(0), &m, &mut events, &mut counts, &mut budget);
+    for (dir, bytes) in pieces {
+        for c in bytes.chunks(chunk.max(1)) {
+            let _ = a.on_data(&mut cx, *dir, c);
+        }
+    }
+    a.on_eof(&mut cx, Direction::ToServer);
+    a.on_eof(&mut cx, Direction::ToClient);
+    a.on_close(&mut cx);
+    events
+        .iter()
+        .map(|e| e.to_eve_value("f").to_string())
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (a, b) = match data.iter().position(|&x| x == 0xaa) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &data[..0]),
+    };
+    let _ = probe_ftp(Direction::ToServer, data);
+    let _ = probe_ftp(Direction::ToClient, data);
+    let _ = wire::parse_reply_line(data);
+    let _ = wire::parse_command(data);
+    let _ = wire::probe(true, data);
+    let _ = wire::probe(false, data);
+    let pieces = [(Direction::ToClient, a), (Direction::ToServer, b)];
+    assert_eq!(run(&pieces, usize::MAX), run(&pieces, 1));
+});
