@@ -8,6 +8,7 @@
 //!   connection, an anonymous login on another);
 //! - HTTP: curl posting a login form and fetching a login page from Python's
 //!   `http.server`.
+//!
 //! No community, user name or password may appear in anything wardwatch writes.
 //!
 //! Needs root (network namespaces), tcpdump, tshark, snmpd/snmpget (Debian `snmpd`,
