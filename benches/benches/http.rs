@@ -88,6 +88,16 @@ fn bench(cr: &mut Criterion) {
     g.bench_function("keepalive_transactions", |b| {
         b.iter(|| run(&cfg, &c, &s, &m))
     });
+    // The same with the login search off: the cost of holding and searching the first
+    // bytes of every HTML response for a password input (all of these are text/html).
+    let off = HttpConfig {
+        max_form_scan_bytes: 0,
+        ..cfg.clone()
+    };
+    g.throughput(Throughput::Bytes((c.len() + s.len()) as u64));
+    g.bench_function("keepalive_bytes_login_search_off", |b| {
+        b.iter(|| run(&off, &c, &s, &m))
+    });
     g.finish();
 }
 

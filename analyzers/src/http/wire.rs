@@ -459,15 +459,19 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Whether an HTML page (its first bytes) has a password input: an `<input` tag whose
 /// `type` attribute is `password` (quoted or not, any case).
 pub fn html_has_password_input(body: &[u8]) -> bool {
-    let mut at = 0;
-    while let Some(off) = find_ci(body.get(at..).unwrap_or_default(), b"<input") {
-        let start = at + off + 6;
-        let rest = body.get(start..).unwrap_or_default();
-        let end = rest.iter().position(|c| *c == b'>').unwrap_or(rest.len());
+    // Every `<` is a candidate (memchr: pages are mostly text between tags).
+    for lt in memchr::memchr_iter(b'<', body) {
+        let is_input = body
+            .get(lt + 1..lt + 6)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"input"));
+        if !is_input {
+            continue;
+        }
+        let rest = body.get(lt + 6..).unwrap_or_default();
+        let end = memchr::memchr(b'>', rest).unwrap_or(rest.len());
         if input_is_password(rest.get(..end).unwrap_or_default()) {
             return true;
         }
-        at = start;
     }
     false
 }
