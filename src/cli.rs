@@ -3,10 +3,13 @@
 use crate::config::Config;
 use crate::pipeline::{run_replay, Progress};
 use clap::{Parser, Subcommand, ValueEnum};
-use outputs::http::HttpServer;
+use outputs::api::{resolve_token, ApiSources};
+use outputs::eve_file::EveFile;
+use outputs::http::{HttpOptions, HttpServer, TlsFiles};
 use outputs::metrics::Exporter;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// wardwatch: passive monitoring of hospital clinical networks.
@@ -113,13 +116,79 @@ impl Progress for Bar {
     }
 }
 
-fn open_eve(path: &str) -> Result<Box<dyn Write + Send>, String> {
+/// Bumped by SIGHUP; an EVE file reopens when it changes (logrotate's `postrotate`).
+static EVE_REOPEN: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_hup(_: libc::c_int) {
+    EVE_REOPEN.fetch_add(1, Ordering::Relaxed);
+}
+
+/// SIGHUP reopens the EVE file instead of ending the process (its default action).
+fn install_hup_handler() {
+    let handler = on_hup as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only updates an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGHUP, handler);
+    }
+}
+
+/// Standard output, or an [`EveFile`] rotating as `[output]` says: truncated for a
+/// replay (`truncate`), appended to for a live run.
+fn open_eve(path: &str, cfg: &Config, truncate: bool) -> Result<Box<dyn Write + Send>, String> {
     if path == "-" {
         Ok(Box::new(std::io::stdout()))
     } else {
-        let f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
-        Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f)))
+        let f = EveFile::open(
+            std::path::Path::new(path),
+            truncate,
+            cfg.output.eve_rotate_bytes,
+            cfg.output.eve_rotate_keep,
+            &EVE_REOPEN,
+        )
+        .map_err(|e| format!("{path}: {e}"))?;
+        Ok(Box::new(f))
     }
+}
+
+/// The HTTP server's options from `[api]`: the token (resolved, or generated into the
+/// state directory) and TLS. Says where the token came from, never what it is.
+fn http_options(cfg: &Config) -> Result<HttpOptions, String> {
+    let api = &cfg.api;
+    let state_dir = cfg.state_dir.as_deref();
+    let token = match resolve_token(api.token.as_deref(), api.token_file.as_deref(), state_dir)? {
+        Some((t, origin)) => {
+            eprintln!("wardwatch: API token {origin}");
+            Some(t)
+        }
+        None => {
+            eprintln!(
+                "wardwatch: no API token ([api] token, token_file, state_dir or --state-dir): \
+                 the API refuses every request"
+            );
+            None
+        }
+    };
+    if api.metrics_require_token && token.is_none() {
+        return Err(
+            "[api] metrics_require_token needs a token (token, token_file or \
+                    --state-dir)"
+                .into(),
+        );
+    }
+    let tls = match (&api.tls_cert, &api.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        _ => return Err("[api] tls_cert and tls_key go together".into()),
+    };
+    Ok(HttpOptions {
+        token,
+        metrics_require_token: api.metrics_require_token,
+        tls,
+        sources: ApiSources::default(),
+    })
 }
 
 fn load_config(path: &Option<PathBuf>, workers: Option<usize>) -> Result<Config, String> {
@@ -133,16 +202,21 @@ fn load_config(path: &Option<PathBuf>, workers: Option<usize>) -> Result<Config,
     Ok(c)
 }
 
-/// Starts the exporter and its HTTP server on `addr`.
+/// Starts the exporter and its HTTP server (metrics, health, API) on `addr`.
 fn start_metrics(
     addr: &str,
     source: &'static str,
     cfg: &Config,
     catch_signals: bool,
 ) -> Result<(HttpServer, Arc<Exporter>), String> {
+    let opts = http_options(cfg)?;
+    let scheme = if opts.tls.is_some() { "https" } else { "http" };
     let x = Exporter::new(source, cfg.worker_count(), cfg.output.metrics_hl7_types);
-    let srv = HttpServer::start(addr, x.clone(), catch_signals)?;
-    eprintln!("wardwatch: metrics on http://{}/metrics", srv.local_addr());
+    let srv = HttpServer::start_with(addr, x.clone(), opts, catch_signals)?;
+    eprintln!(
+        "wardwatch: metrics on {scheme}://{}/metrics",
+        srv.local_addr()
+    );
     Ok((srv, x))
 }
 
@@ -162,6 +236,7 @@ pub fn main() -> i32 {
         )
         .with_writer(std::io::stderr)
         .init();
+    install_hup_handler();
     match cli.cmd {
         Cmd::Replay {
             eve,
@@ -188,7 +263,7 @@ pub fn main() -> i32 {
                     return 2;
                 }
             }
-            let out = match open_eve(&eve) {
+            let out = match open_eve(&eve, &cfg, true) {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("wardwatch: {e}");
@@ -284,7 +359,7 @@ pub fn main() -> i32 {
                 None => None,
             };
             let metrics = server.as_ref().map(|s| s.1.clone());
-            let out = match open_eve(&eve) {
+            let out = match open_eve(&eve, &cfg, false) {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("wardwatch: {e}");

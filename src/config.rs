@@ -20,6 +20,7 @@ pub struct Config {
     pub stream: StreamConfig,
     pub defrag: DefragConfig,
     pub output: OutputConfig,
+    pub api: ApiConfig,
     pub analyzers: analyzers::AnalyzersConfig,
     /// `[inventory]`: the device inventory (identity fusion, classification, store).
     pub inventory: rules::inventory::InventoryConfig,
@@ -35,6 +36,7 @@ impl Default for Config {
             stream: StreamConfig::default(),
             defrag: DefragConfig::default(),
             output: OutputConfig::default(),
+            api: ApiConfig::default(),
             analyzers: analyzers::AnalyzersConfig::default(),
             state_dir: None,
             inventory: rules::inventory::InventoryConfig::default(),
@@ -175,6 +177,13 @@ pub struct OutputConfig {
     /// SIEM feeds over syslog, one `[[output.syslog]]` table each (none by default); see
     /// the commented example in deploy/wardwatch.toml for every field and its default.
     pub syslog: Vec<outputs::syslog::SyslogConfig>,
+    /// With `--eve FILE`: start a new file when the current one would grow past this many
+    /// bytes (always between two lines; a single longer line gets a file of its own). The
+    /// full file is renamed `FILE.1`, older ones shift to `FILE.2` ... 0: never by size.
+    /// Independently, SIGHUP (`systemctl reload`, logrotate's `postrotate`) reopens FILE.
+    pub eve_rotate_bytes: u64,
+    /// Rotated EVE files kept (`FILE.1` .. `FILE.N`); the oldest is deleted. At least 1.
+    pub eve_rotate_keep: usize,
 }
 
 impl Default for OutputConfig {
@@ -185,7 +194,45 @@ impl Default for OutputConfig {
             listen: None,
             metrics_hl7_types: 64,
             syslog: Vec::new(),
+            eve_rotate_bytes: 0,
+            eve_rotate_keep: 5,
         }
+    }
+}
+
+/// The HTTP server's security: the API token, `/metrics` protection and HTTPS.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Bearer token every `/api/v1/...` request must present (`Authorization: Bearer
+    /// TOKEN`): 16 to 4096 characters of letters, digits and `-._~+/` (then `=`). Unset
+    /// (the default): read from `token_file`, or generated at first start into
+    /// `STATE_DIR/api-token` (mode 0600) and reused after; with neither a token nor
+    /// `--state-dir`, the API refuses every request. Treat it as a secret: prefer
+    /// `token_file`.
+    pub token: Option<String>,
+    /// File holding the token (one line), e.g. one installed by configuration management.
+    pub token_file: Option<std::path::PathBuf>,
+    /// Require the token on `/metrics` too (Prometheus: `authorization: {credentials_file:
+    /// ...}` in the scrape config). `/healthz` and `/readyz` stay open.
+    pub metrics_require_token: bool,
+    /// Serve HTTPS only, with this PEM certificate chain (server certificate first). Needs
+    /// `tls_key`.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    // Never print the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_file", &self.token_file)
+            .field("metrics_require_token", &self.metrics_require_token)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .finish()
     }
 }
 
@@ -225,6 +272,15 @@ mod tests {
     fn config_unknown_key_is_rejected() {
         // A typo in a key is an error, not a silent default.
         assert!(toml::from_str::<Config>("[flow]\nmax_flow = 3\n").is_err());
+    }
+
+    #[test]
+    fn config_debug_hides_the_api_token() {
+        // The API token never appears in a Debug rendering of the configuration.
+        let c: Config = toml::from_str("[api]\ntoken = \"topsecret-0123456789\"\n").unwrap();
+        assert_eq!(c.api.token.as_deref(), Some("topsecret-0123456789"));
+        let d = format!("{c:?}");
+        assert!(!d.contains("topsecret") && d.contains("<redacted>"), "{d}");
     }
 
     #[test]

@@ -192,6 +192,9 @@ pub type WriterResult = (
     std::io::Result<()>,
 );
 
+/// How often the writer hands buffered events to the output and flushes it.
+const EVE_FLUSH_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Writes events as EVE lines; returns counts by event type. With an exporter, derives
 /// the application metrics from the events (this thread sees each once, off the packet
 /// path) and publishes them about once a second and at the end.
@@ -212,7 +215,15 @@ fn writer_loop(
     let mut last_publish = Instant::now();
     let mut derived: Vec<Event> = Vec::new();
     let mut last_tick = Instant::now();
-    for evs in rx {
+    let mut last_flush = Instant::now();
+    loop {
+        // A tick even when idle: live events reach the file within about a second, and an
+        // EVE file asked to reopen (SIGHUP) does so without waiting for the next event.
+        let evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
+            Ok(evs) => evs,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
         derived.clear();
         if let Some(inv) = inventory.as_mut() {
             inv.observe(&evs, &mut derived);
@@ -241,11 +252,18 @@ fn writer_loop(
                 last_publish = Instant::now();
             }
         }
-        if buf.len() >= 1 << 15 {
+        let tick = last_flush.elapsed() >= EVE_FLUSH_TICK;
+        if buf.len() >= 1 << 15 || tick {
             if let Err(e) = out.write_all(&buf) {
                 res = Err(e);
             }
             buf.clear();
+        }
+        if tick {
+            if let Err(e) = out.flush() {
+                res = Err(e);
+            }
+            last_flush = Instant::now();
         }
     }
     if let Some(inv) = inventory.as_mut() {

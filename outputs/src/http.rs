@@ -1,10 +1,18 @@
 //! The HTTP server: `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when the scraper
-//! asks for it), `/healthz` (the process serves) and `/readyz` (capture has started).
+//! asks for it), `/healthz` (the process serves), `/readyz` (capture has started) and the
+//! token-protected API under `/api/v1` (see [`crate::api`]).
 //!
 //! axum on a single-threaded tokio runtime in its own thread: a client that scrapes in a
 //! loop costs that thread and the brief snapshot copies, never the capture path (publishers
 //! `try_lock` and retry on their next tick).
+//!
+//! With a certificate and key configured the server speaks only HTTPS (rustls on the ring
+//! provider, TLS 1.2 and 1.3, ALPN `http/1.1`): connections are accepted by hand, the TLS
+//! handshake gets [`TLS_HANDSHAKE_TIMEOUT`] and the request head [`HEADER_READ_TIMEOUT`],
+//! so a client that connects and stalls holds a socket, not the server. `/metrics` can
+//! require the API token too (`metrics_require_token`); `/healthz` and `/readyz` never do.
 
+use crate::api::{api_router, require_token, ApiSources, ApiToken};
 use crate::metrics::{Exporter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,8 +20,63 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Time a client gets to complete the TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client gets to send a request head on an HTTPS connection.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Certificate chain and private key, PEM files.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The server certificate first, then any intermediates.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// How the server is secured and what the API serves.
+#[derive(Clone, Default)]
+pub struct HttpOptions {
+    /// The API token; `None` refuses every `/api/v1` request.
+    pub token: Option<ApiToken>,
+    /// Require the API token on `/metrics` as well.
+    pub metrics_require_token: bool,
+    /// Serve HTTPS only, with this certificate.
+    pub tls: Option<TlsFiles>,
+    /// What the API routes read.
+    pub sources: ApiSources,
+}
+
+/// Loads the certificate chain and key into a rustls server configuration. Errors name
+/// the file, never its contents.
+pub fn load_tls(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert_err = |e: rustls::pki_types::pem::Error| format!("{}: {e}", files.cert.display());
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(cert_err)?
+        .collect::<Result<_, _>>()
+        .map_err(cert_err)?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in it", files.cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| format!("{}: {e}", files.key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("tls: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
 
 /// A running server; stops when dropped.
 pub struct HttpServer {
@@ -50,13 +113,74 @@ async fn readyz(State(x): State<Arc<Exporter>>) -> (StatusCode, &'static str) {
     }
 }
 
-/// The routes, for the server and for tests.
+/// The routes with default options (no API token: the API refuses every request).
 pub fn router(x: Arc<Exporter>) -> Router {
-    Router::new()
+    router_with(x, &HttpOptions::default())
+}
+
+/// The routes: metrics, health, readiness and the API, as `opts` say.
+pub fn router_with(x: Arc<Exporter>, opts: &HttpOptions) -> Router {
+    let mut m = Router::new()
         .route("/metrics", get(metrics))
+        .with_state(x.clone());
+    if opts.metrics_require_token {
+        m = m.layer(axum::middleware::from_fn_with_state(
+            opts.token.clone(),
+            require_token,
+        ));
+    }
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(x)
+        .merge(m)
+        .nest(
+            "/api/v1",
+            api_router(opts.token.clone(), opts.sources.clone()),
+        )
+}
+
+/// Accepts connections by hand: TLS handshake, then HTTP/1.1 on the router, each
+/// connection in its own task, until `stop` fires.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let tcp = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((c, _)) => c,
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "Accepting an HTTPS connection failed.");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => return,
+        };
+        let acceptor = acceptor.clone();
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "TLS handshake failed.");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
+        });
+    }
 }
 
 impl HttpServer {
@@ -64,6 +188,19 @@ impl HttpServer {
     /// `catch_signals`, SIGTERM and SIGINT are caught by the server (see
     /// [`HttpServer::wait_for_signal`]); leave it false where the caller handles signals.
     pub fn start(addr: &str, x: Arc<Exporter>, catch_signals: bool) -> Result<HttpServer, String> {
+        HttpServer::start_with(addr, x, HttpOptions::default(), catch_signals)
+    }
+
+    /// [`HttpServer::start`] with the API token, TLS and sources of `opts`; a certificate
+    /// or key that does not load is an error at once.
+    pub fn start_with(
+        addr: &str,
+        x: Arc<Exporter>,
+        opts: HttpOptions,
+        catch_signals: bool,
+    ) -> Result<HttpServer, String> {
+        let tls = opts.tls.as_ref().map(load_tls).transpose()?;
+        let app = router_with(x, &opts);
         let std_listener =
             std::net::TcpListener::bind(addr).map_err(|e| format!("listen {addr}: {e}"))?;
         std_listener
@@ -111,7 +248,11 @@ impl HttpServer {
                             return;
                         }
                     };
-                    let serve = axum::serve(listener, router(x)).with_graceful_shutdown(async {
+                    if let Some(tls) = tls {
+                        serve_tls(listener, app, tls, stop_rx).await;
+                        return;
+                    }
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                         let _ = stop_rx.await;
                     });
                     if let Err(e) = serve.await {
@@ -194,6 +335,37 @@ mod tests {
         assert!(body.contains("# TYPE wardwatch_hl7_unacknowledged_total counter"));
         drop(srv);
         assert!(std::net::TcpStream::connect(a).is_err());
+    }
+
+    #[tokio::test]
+    async fn metrics_token_switch_leaves_health_open() {
+        // metrics_require_token puts /metrics behind the API token; off (the default) it is
+        // open; /healthz and /readyz are open either way.
+        use tower::ServiceExt;
+        let tok = "metrics-token-0123456789";
+        let status = |app: Router, path: &'static str, auth: bool| async move {
+            let mut b = axum::http::Request::builder().uri(path);
+            if auth {
+                b = b.header(header::AUTHORIZATION, format!("Bearer {tok}"));
+            }
+            let req = b.body(axum::body::Body::empty()).unwrap();
+            app.oneshot(req).await.unwrap().status().as_u16()
+        };
+        let x = Exporter::new("file", 1, 8);
+        x.set_ready(true);
+        let mut o = HttpOptions {
+            token: Some(ApiToken::new(tok).unwrap()),
+            ..HttpOptions::default()
+        };
+        let open = router_with(x.clone(), &o);
+        assert_eq!(status(open, "/metrics", false).await, 200);
+        o.metrics_require_token = true;
+        let app = router_with(x, &o);
+        assert_eq!(status(app.clone(), "/metrics", false).await, 401);
+        assert_eq!(status(app.clone(), "/metrics", true).await, 200);
+        assert_eq!(status(app.clone(), "/healthz", false).await, 200);
+        assert_eq!(status(app.clone(), "/readyz", false).await, 200);
+        assert_eq!(status(app, "/api/v1/devices", true).await, 503);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api;
+pub mod eve_file;
 pub mod http;
 pub mod metrics;
 pub mod sink;

@@ -1,0 +1,490 @@
+//! The HTTP API under `/api/v1`: bearer-token authentication (RFC 6750) and the device
+//! routes.
+//!
+//! Every `/api/v1/...` request needs `Authorization: Bearer <token>`; anything else gets
+//! 401 with `WWW-Authenticate: Bearer`. The token comes from the configuration (inline or
+//! a file), or is generated at first start (32 bytes from the OS generator, hex) into a
+//! 0600 file in the state directory and reused on later starts. Only its SHA-256 digest is
+//! kept in memory, and presented tokens are compared digest to digest in constant time, so
+//! neither the length nor a prefix of the token leaks through timing. The token is never
+//! logged; messages name the file it came from.
+//!
+//! Routes are served from sources the rest of the sensor implements (the inventory's
+//! [`DeviceSource`]); a route whose source is absent answers 503. New route groups
+//! (baselines, alerts) add a source field to [`ApiSources`] and a `route` line in
+//! [`api_router`].
+
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Devices as the inventory knows them; the lead's inventory implements it.
+pub trait DeviceSource: Send + Sync + 'static {
+    /// Every device as a JSON array (already PHI-free).
+    fn list(&self) -> serde_json::Value;
+    /// One device by id (`00:09:fb:12:34:56` or `ip:10.1.2.3`), or None (404).
+    fn get(&self, id: &str) -> Option<serde_json::Value>;
+}
+
+/// Name of the generated token file in the state directory.
+pub const TOKEN_FILE_NAME: &str = "api-token";
+/// Shortest token accepted from the configuration.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// Longest token accepted (and largest token file read).
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// Longest device id looked up; longer ones are 404 without asking the source.
+pub const MAX_DEVICE_ID_LEN: usize = 64;
+
+/// The API token, kept only as its SHA-256 digest. `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct ApiToken {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(redacted)")
+    }
+}
+
+impl ApiToken {
+    /// A token from its text, checked: [`MIN_TOKEN_LEN`]..=[`MAX_TOKEN_LEN`] characters of
+    /// the RFC 6750 `b64token` set (letters, digits, `-._~+/`, trailing `=`).
+    pub fn new(text: &str) -> Result<ApiToken, String> {
+        if text.len() < MIN_TOKEN_LEN || text.len() > MAX_TOKEN_LEN {
+            return Err(format!(
+                "the API token must be {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters"
+            ));
+        }
+        let body = text.trim_end_matches('=');
+        let ok = !body.is_empty()
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        if !ok {
+            return Err("the API token may only hold letters, digits and -._~+/ (then =)".into());
+        }
+        Ok(ApiToken {
+            digest: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+
+    /// Whether `presented` is this token (constant time over the digests).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let d: [u8; 32] = Sha256::digest(presented).into();
+        bool::from(d.ct_eq(&self.digest))
+    }
+}
+
+/// Where the token in use came from (for the start-up message: never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenOrigin {
+    /// `[api] token` in the configuration file.
+    Config,
+    /// `[api] token_file`.
+    File(PathBuf),
+    /// Generated now into this file.
+    Generated(PathBuf),
+    /// Generated on an earlier start, read from this file.
+    Reused(PathBuf),
+}
+
+impl std::fmt::Display for TokenOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenOrigin::Config => f.write_str("from the configuration file"),
+            TokenOrigin::File(p) => write!(f, "from {}", p.display()),
+            TokenOrigin::Generated(p) => write!(f, "generated into {}", p.display()),
+            TokenOrigin::Reused(p) => write!(f, "from {}", p.display()),
+        }
+    }
+}
+
+/// Reads a token file: at most [`MAX_TOKEN_LEN`] bytes plus a line end, trimmed.
+fn read_token_file(path: &Path) -> Result<ApiToken, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.len() > MAX_TOKEN_LEN as u64 + 2 {
+        return Err(format!("{}: too large for a token", path.display()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ApiToken::new(text.trim()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Finds the API token: `inline` (the config's `token`), else `file` (`token_file`), else
+/// `<state_dir>/api-token`, generated there (mode 0600) when missing. `None` when there is
+/// no token and no state directory to keep one in: the API then refuses every request.
+pub fn resolve_token(
+    inline: Option<&str>,
+    file: Option<&Path>,
+    state_dir: Option<&Path>,
+) -> Result<Option<(ApiToken, TokenOrigin)>, String> {
+    if let Some(t) = inline {
+        return Ok(Some((
+            ApiToken::new(t).map_err(|e| format!("[api] token: {e}"))?,
+            TokenOrigin::Config,
+        )));
+    }
+    if let Some(p) = file {
+        let t = read_token_file(p)?;
+        if let Ok(m) = std::fs::metadata(p) {
+            if m.permissions().mode() & 0o007 != 0 {
+                tracing::warn!(file = %p.display(), "API token file is readable by other users.");
+            }
+        }
+        return Ok(Some((t, TokenOrigin::File(p.to_path_buf()))));
+    }
+    let Some(dir) = state_dir else {
+        return Ok(None);
+    };
+    let path = dir.join(TOKEN_FILE_NAME);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) => {
+            if !m.is_file() {
+                return Err(format!("{}: not a regular file", path.display()));
+            }
+            if m.permissions().mode() & 0o077 != 0 {
+                return Err(format!(
+                    "{}: readable by other users; make it mode 0600 or delete it",
+                    path.display()
+                ));
+            }
+            Ok(Some((read_token_file(&path)?, TokenOrigin::Reused(path))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let t = generate_token_file(dir, &path)?;
+            Ok(Some((t, TokenOrigin::Generated(path))))
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Writes a fresh random token to `path` (0600), atomically: a temporary file is written
+/// and synced, then hard-linked into place, so a concurrent start or a crash never leaves
+/// a half-written token (a start that loses the race reads the winner's).
+fn generate_token_file(dir: &Path, path: &Path) -> Result<ApiToken, String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| format!("random token: {e}"))?;
+    let text: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(".{TOKEN_FILE_NAME}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()
+    };
+    let res = write().and_then(|_| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match res {
+        Ok(()) => ApiToken::new(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_token_file(path),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// What the API routes are served from. `None` fields answer 503.
+#[derive(Clone, Default)]
+pub struct ApiSources {
+    pub devices: Option<Arc<dyn DeviceSource>>,
+}
+
+/// A JSON response.
+fn json(status: StatusCode, v: &serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, what: &str) -> Response {
+    json(status, &serde_json::json!({ "error": what }))
+}
+
+/// 401 with the RFC 6750 challenge; `invalid` adds `error="invalid_token"` (a token was
+/// presented and is wrong).
+fn unauthorized(invalid: bool) -> Response {
+    let challenge = if invalid {
+        "Bearer realm=\"wardwatch\", error=\"invalid_token\""
+    } else {
+        "Bearer realm=\"wardwatch\""
+    };
+    let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized");
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    r
+}
+
+/// The bearer token of a request: `Some(Some(bytes))` for exactly one `Authorization:
+/// Bearer` header, `Some(None)` for a malformed or repeated one, `None` for none.
+fn presented(h: &HeaderMap) -> Option<Option<&[u8]>> {
+    let mut all = h.get_all(header::AUTHORIZATION).iter();
+    let first = all.next()?;
+    if all.next().is_some() {
+        return Some(None);
+    }
+    let v = first.as_bytes();
+    let Some(scheme) = v.get(..7) else {
+        return Some(None);
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return Some(None);
+    }
+    let tok = v.get(7..).unwrap_or_default().trim_ascii();
+    Some((!tok.is_empty()).then_some(tok))
+}
+
+/// Middleware: lets the request through only with the right bearer token.
+pub async fn require_token(
+    State(token): State<Option<ApiToken>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match (presented(req.headers()), &token) {
+        (Some(Some(p)), Some(t)) if t.matches(p) => next.run(req).await,
+        (None, _) => unauthorized(false),
+        _ => unauthorized(true),
+    }
+}
+
+async fn devices(State(s): State<ApiSources>) -> Response {
+    match &s.devices {
+        Some(d) => json(StatusCode::OK, &d.list()),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "device inventory not running",
+        ),
+    }
+}
+
+async fn device(State(s): State<ApiSources>, UrlPath(id): UrlPath<String>) -> Response {
+    let Some(d) = &s.devices else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "device inventory not running",
+        );
+    };
+    if id.len() > MAX_DEVICE_ID_LEN {
+        return error(StatusCode::NOT_FOUND, "no such device");
+    }
+    match d.get(&id) {
+        Some(v) => json(StatusCode::OK, &v),
+        None => error(StatusCode::NOT_FOUND, "no such device"),
+    }
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// The `/api/v1` routes (to be nested there), every one behind the token check; unknown
+/// paths under it are 404 only once authenticated, so routes cannot be probed without it.
+pub fn api_router(token: Option<ApiToken>, sources: ApiSources) -> Router {
+    Router::new()
+        .route("/devices", get(devices))
+        .route("/devices/{id}", get(device))
+        .fallback(not_found)
+        .with_state(sources)
+        .layer(axum::middleware::from_fn_with_state(token, require_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const TOKEN: &str = "s3cret-token-0123456789";
+
+    /// Two devices, looked up by id.
+    struct TwoDevices;
+    impl DeviceSource for TwoDevices {
+        fn list(&self) -> serde_json::Value {
+            serde_json::json!([{"id": "00:09:fb:12:34:56"}, {"id": "ip:10.1.2.3"}])
+        }
+        fn get(&self, id: &str) -> Option<serde_json::Value> {
+            self.list()
+                .as_array()?
+                .iter()
+                .find(|d| d["id"] == id)
+                .cloned()
+        }
+    }
+
+    fn app(devices: bool) -> Router {
+        let sources = ApiSources {
+            devices: devices.then(|| Arc::new(TwoDevices) as Arc<dyn DeviceSource>),
+        };
+        Router::new().nest(
+            "/api/v1",
+            api_router(Some(ApiToken::new(TOKEN).unwrap()), sources),
+        )
+    }
+
+    async fn call(app: Router, path: &str, auth: &[&str]) -> (StatusCode, HeaderMap, String) {
+        let mut b = Request::builder().uri(path);
+        for a in auth {
+            b = b.header(header::AUTHORIZATION, *a);
+        }
+        let r = app.oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = r.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn api_requires_the_bearer_token() {
+        // No header, a wrong token, a token prefix, another scheme, two headers: 401 with the
+        // Bearer challenge (invalid_token once something was presented); the right token
+        // (scheme in any case) passes; unknown API paths are 401 before 404.
+        let bearer = format!("Bearer {TOKEN}");
+        let prefix = format!("Bearer {}", &TOKEN[..10]);
+        let lower = format!("bearer {TOKEN}");
+        for (auth, invalid) in [
+            (vec![], false),
+            (vec!["Bearer wrong-token-0123456789"], true),
+            (vec![prefix.as_str()], true),
+            (vec!["Basic dXNlcjpwYXNz"], true),
+            (vec!["Bearer "], true),
+            (vec!["Bearer"], true),
+            (vec![bearer.as_str(), bearer.as_str()], true),
+        ] {
+            for path in ["/api/v1/devices", "/api/v1/nope"] {
+                let (st, h, body) = call(app(true), path, &auth).await;
+                assert_eq!(st, StatusCode::UNAUTHORIZED, "{auth:?} {path}");
+                let c = h[header::WWW_AUTHENTICATE].to_str().unwrap();
+                assert!(c.starts_with("Bearer realm=\"wardwatch\""), "{c}");
+                assert_eq!(c.contains("invalid_token"), invalid, "{auth:?}");
+                assert!(!body.contains(TOKEN));
+            }
+        }
+        assert_eq!(
+            call(app(true), "/api/v1/devices", &[&bearer]).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(app(true), "/api/v1/devices", &[&lower]).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(app(true), "/api/v1/nope", &[&bearer]).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn api_without_token_refuses_everything() {
+        // With no token configured (no state directory), nothing authenticates.
+        let app = Router::new().nest("/api/v1", api_router(None, ApiSources::default()));
+        let (st, _, _) = call(app, "/api/v1/devices", &[&format!("Bearer {TOKEN}")]).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn device_routes_list_get_404_and_503() {
+        // The list, one device by MAC and by ip: id, 404 for an unknown or overlong id, and
+        // 503 for both routes when no inventory runs.
+        let a = format!("Bearer {TOKEN}");
+        let (st, h, body) = call(app(true), "/api/v1/devices", &[&a]).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(h[header::CONTENT_TYPE], "application/json");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        let (st, _, body) = call(app(true), "/api/v1/devices/00:09:fb:12:34:56", &[&a]).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(body.contains("00:09:fb:12:34:56"), "{body}");
+        let (st, _, body) = call(app(true), "/api/v1/devices/ip:10.1.2.3", &[&a]).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(body.contains("ip:10.1.2.3"), "{body}");
+        let (st, _, body) = call(app(true), "/api/v1/devices/ip:10.9.9.9", &[&a]).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert!(body.contains("no such device"));
+        let long = format!("/api/v1/devices/{}", "a".repeat(MAX_DEVICE_ID_LEN + 1));
+        assert_eq!(call(app(true), &long, &[&a]).await.0, StatusCode::NOT_FOUND);
+        for p in ["/api/v1/devices", "/api/v1/devices/ip:10.1.2.3"] {
+            assert_eq!(
+                call(app(false), p, &[&a]).await.0,
+                StatusCode::SERVICE_UNAVAILABLE
+            );
+        }
+    }
+
+    #[test]
+    fn token_rules_and_redacted_debug() {
+        // Short tokens and characters outside b64token are refused; Debug never shows it.
+        assert!(ApiToken::new("short").is_err());
+        assert!(ApiToken::new("has space in the token").is_err());
+        assert!(ApiToken::new("quote\"in-the-token-xx").is_err());
+        assert!(ApiToken::new(&"a".repeat(MAX_TOKEN_LEN + 1)).is_err());
+        let t = ApiToken::new("abcdefghijklmnop+/==").unwrap();
+        assert!(t.matches(b"abcdefghijklmnop+/=="));
+        assert!(!t.matches(b"abcdefghijklmnop+/="));
+        assert!(!format!("{t:?}").contains("abcdef"));
+    }
+
+    #[test]
+    fn token_generated_once_0600_and_reused() {
+        // The first start writes a 64-hex-digit token to <state>/api-token with mode 0600
+        // (no temporary left behind); the second reads the same; a group-readable file is
+        // refused; config and token_file take precedence; no state dir gives no token.
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (t1, o1) = resolve_token(None, None, Some(&state)).unwrap().unwrap();
+        let path = state.join(TOKEN_FILE_NAME);
+        assert_eq!(o1, TokenOrigin::Generated(path.clone()));
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.trim();
+        assert_eq!(text.len(), 64);
+        assert!(text.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(t1.matches(text.as_bytes()));
+        assert_eq!(std::fs::read_dir(&state).unwrap().count(), 1);
+        let (t2, o2) = resolve_token(None, None, Some(&state)).unwrap().unwrap();
+        assert_eq!(o2, TokenOrigin::Reused(path.clone()));
+        assert!(t2.matches(text.as_bytes()));
+        // Another generation gives another token.
+        let other = dir.path().join("other");
+        let (t3, _) = resolve_token(None, None, Some(&other)).unwrap().unwrap();
+        assert!(!t3.matches(text.as_bytes()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = resolve_token(None, None, Some(&state)).unwrap_err();
+        assert!(e.contains("0600") && !e.contains(text), "{e}");
+        let f = dir.path().join("tok");
+        std::fs::write(&f, "from-a-file-0123456789\n").unwrap();
+        let (t, o) = resolve_token(None, Some(&f), Some(&state))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o, TokenOrigin::File(f.clone()));
+        assert!(t.matches(b"from-a-file-0123456789"));
+        let (t, o) = resolve_token(Some("inline-token-0123456789"), Some(&f), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(o, TokenOrigin::Config);
+        assert!(t.matches(b"inline-token-0123456789"));
+        assert!(resolve_token(None, None, None).unwrap().is_none());
+        std::fs::write(&f, "x".repeat(MAX_TOKEN_LEN + 10)).unwrap();
+        assert!(resolve_token(None, Some(&f), None).is_err());
+    }
+}
