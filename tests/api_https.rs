@@ -177,3 +177,90 @@ fn bad_api_settings_fail_at_start() {
         assert!(!err.contains("shortsecret"), "{err}");
     }
 }
+
+#[test]
+fn prometheus_scrapes_https_metrics_with_the_token() {
+    // A real Prometheus (Debian `prometheus`) scrapes /metrics over HTTPS with the CA file
+    // and the generated token as `authorization.credentials_file`: that target is up; the
+    // same target without the token is down with a 401.
+    if !peers::require_root() {
+        return;
+    }
+    for tool in ["unshare", "openssl", "curl", "prometheus"] {
+        if peers::require_tool(tool).is_none() {
+            return;
+        }
+    }
+    let dir = common::tempdir("api-prom");
+    std::fs::write(
+        dir.join("cfg.toml"),
+        "[api]\nmetrics_require_token = true\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    )
+    .unwrap();
+    let script = format!(
+        r#"
+WW={ww}
+PCAP={pcap}
+{START}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -keyout key.pem -out cert.pem -subj /CN=localhost \
+  -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2> openssl.log
+start ww.log
+cat > prometheus.yml <<EOC
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: with_token
+    scheme: https
+    tls_config:
+      ca_file: cert.pem
+    authorization:
+      credentials_file: state/api-token
+    static_configs:
+      - targets: ["$ADDR"]
+  - job_name: without_token
+    scheme: https
+    tls_config:
+      ca_file: cert.pem
+    static_configs:
+      - targets: ["$ADDR"]
+EOC
+prometheus --config.file=prometheus.yml --storage.tsdb.path=data \
+  --web.listen-address=127.0.0.1:9090 > prom.log 2>&1 &
+PROM=$!
+for i in $(seq 1 300); do
+  curl -s http://127.0.0.1:9090/api/v1/targets > targets.json || true
+  [ "$(grep -o '"health":"up"' targets.json | wc -l)" = 1 ] &&
+    [ "$(grep -o '"health":"down"' targets.json | wc -l)" = 1 ] && break
+  sleep 0.2
+done
+kill -TERM $PROM
+wait $PROM || true
+kill -TERM $P
+wait $P
+"#,
+        ww = env!("CARGO_BIN_EXE_wardwatch"),
+        pcap = common::pcap("hl7/hl7.pcap").display(),
+    );
+    let out = netns::run_script(&dir, &script).unwrap();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "script failed: {}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        read("ww.log"),
+        read("prom.log")
+    );
+    let t: serde_json::Value = serde_json::from_str(&read("targets.json")).unwrap();
+    let targets = t["data"]["activeTargets"].as_array().unwrap();
+    let job = |j: &str| {
+        targets
+            .iter()
+            .find(|x| x["labels"]["job"] == j)
+            .unwrap_or_else(|| panic!("no {j} target: {t}"))
+    };
+    assert_eq!(job("with_token")["health"], "up", "{t}");
+    assert_eq!(job("without_token")["health"], "down", "{t}");
+    let err = job("without_token")["lastError"].as_str().unwrap();
+    assert!(err.contains("401"), "{err}");
+}

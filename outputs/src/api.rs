@@ -487,4 +487,38 @@ mod tests {
         std::fs::write(&f, "x".repeat(MAX_TOKEN_LEN + 10)).unwrap();
         assert!(resolve_token(None, Some(&f), None).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn authorization_header_any_bytes(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+            // Any Authorization value: no panic, and it authenticates only when it is
+            // "Bearer " (any case) then exactly the token, give or take surrounding blanks.
+            let t = ApiToken::new(TOKEN).unwrap();
+            let Ok(v) = HeaderValue::from_bytes(&raw) else { return Ok(()); };
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v);
+            let ok = matches!(presented(&h), Some(Some(p)) if t.matches(p));
+            let expected = raw.len() >= 7
+                && raw[..7].eq_ignore_ascii_case(b"bearer ")
+                && raw[7..].trim_ascii() == TOKEN.as_bytes();
+            proptest::prop_assert_eq!(ok, expected);
+        }
+
+        #[test]
+        fn authorization_header_near_misses(cut in 0usize..23, flip in 0usize..23) {
+            // Prefixes of the token and the token with one character changed never pass.
+            let t = ApiToken::new(TOKEN).unwrap();
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {}", &TOKEN[..cut])).unwrap());
+            proptest::prop_assert!(!matches!(presented(&h), Some(Some(p)) if t.matches(p)));
+            let mut b = TOKEN.as_bytes().to_vec();
+            b[flip] ^= 0x01;
+            let v = format!("Bearer {}", String::from_utf8_lossy(&b));
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(header::AUTHORIZATION, v);
+                proptest::prop_assert!(!matches!(presented(&h), Some(Some(p)) if t.matches(p)));
+            }
+        }
+    }
 }

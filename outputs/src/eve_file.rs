@@ -74,8 +74,16 @@ impl EveFile {
 
     /// Renames the current file to `.1` (shifting older ones) and starts a new one.
     fn rotate(&mut self) {
-        let _ = std::fs::remove_file(self.numbered(self.keep));
-        for n in (1..self.keep).rev() {
+        // Shift only the files that exist: FILE.1 .. up to the first gap (or FILE.keep,
+        // which is deleted), so a large `keep` costs nothing until that many files exist.
+        let mut top = 1;
+        while top < self.keep && self.numbered(top).exists() {
+            top += 1;
+        }
+        if top == self.keep {
+            let _ = std::fs::remove_file(self.numbered(self.keep));
+        }
+        for n in (1..top).rev() {
             let _ = std::fs::rename(self.numbered(n), self.numbered(n + 1));
         }
         if let Err(e) = std::fs::rename(&self.path, self.numbered(1)) {
@@ -322,5 +330,49 @@ mod tests {
         let f = EveFile::open(&p, true, 0, 3, &R).unwrap();
         drop(f);
         assert_eq!(read(&p), "");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn eve_file_any_chunking_and_limit_keeps_every_line(
+            lines in proptest::collection::vec("[a-z]{0,40}", 1..60),
+            cuts in proptest::collection::vec(1usize..50, 1..20),
+            max in 1u64..300,
+        ) {
+            // Any lines, any write sizes, any limit: the files read oldest first give back
+            // the input; each file is whole lines, within the limit unless it is one line.
+            static R: AtomicU64 = AtomicU64::new(0);
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("eve.json");
+            let all: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            let mut f = EveFile::open(&p, true, max, 100_000, &R).unwrap();
+            let mut rest = all.as_bytes();
+            for c in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (now, later) = rest.split_at((*c).min(rest.len()));
+                f.write_all(now).unwrap();
+                if c % 3 == 0 {
+                    f.flush().unwrap();
+                }
+                rest = later;
+            }
+            drop(f);
+            // Rotated files are numbered 1.. without holes (newest first).
+            let mut files: Vec<String> = (1..)
+                .map(|n| std::fs::read_to_string(format!("{}.{n}", p.display())))
+                .take_while(Result::is_ok)
+                .map(Result::unwrap)
+                .collect();
+            files.reverse();
+            for t in &files {
+                proptest::prop_assert!(t.ends_with('\n'));
+                proptest::prop_assert!(t.len() as u64 <= max || t.lines().count() == 1);
+            }
+            let got = files.concat() + &read(&p);
+            proptest::prop_assert_eq!(got, all);
+        }
     }
 }
