@@ -301,6 +301,13 @@ impl Dispatcher {
         }
         match HashKey::of(d) {
             Some(k) => self.pick_key(&k),
+            None if d.is_arp && d.payload.len() >= 18 => {
+                // ARP: by sender IP, so one worker sees every binding of an address (and
+                // reports a changed MAC as a change, not as a new binding elsewhere).
+                let mut h = self.hasher.build_hasher();
+                h.write(d.payload.get(14..18).unwrap_or_default());
+                (h.finish() % self.n as u64) as usize
+            }
             None => {
                 // Non-IP frames: by MAC pair, so one station's L2 traffic stays together.
                 let mut h = self.hasher.build_hasher();

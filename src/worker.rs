@@ -72,6 +72,8 @@ pub struct Worker {
     in_iface: Arc<str>,
     clock: Timestamp,
     ended: Vec<(Flow<AppState>, FlowEndReason)>,
+    /// LLDP, CDP and ARP on non-IP Ethernet frames.
+    l2: analyzers::l2::L2Analyzers,
 }
 
 impl Worker {
@@ -105,6 +107,7 @@ impl Worker {
             in_iface,
             clock: Timestamp(i64::MIN),
             ended: Vec::new(),
+            l2: analyzers::l2::L2Analyzers::new(&cfg.analyzers),
             cfg,
         }
     }
@@ -155,6 +158,10 @@ impl Worker {
             } else {
                 self.stats.non_ip += 1;
             }
+            if lt == LinkType::ETHERNET && self.l2.any_enabled() {
+                let s = &mut self.sinks;
+                self.l2.on_frame(ts, frame, &mut s.events, &mut s.anomalies);
+            }
             return;
         };
         if let Some(fr) = ip.frag {
@@ -178,10 +185,17 @@ impl Worker {
         if let Some(w) = d.warning {
             self.stats.anomalies.add("decode", w, 1);
         }
-        self.flow_packet(ts, &d, origlen, frames);
+        self.flow_packet(ts, &d, frame, origlen, frames);
     }
 
-    fn flow_packet(&mut self, ts: Timestamp, d: &Decoded<'_>, origlen: u32, frames: u32) {
+    fn flow_packet(
+        &mut self,
+        ts: Timestamp,
+        d: &Decoded<'_>,
+        frame: &[u8],
+        origlen: u32,
+        frames: u32,
+    ) {
         let Some(ip) = d.ip else { return };
         let (sport, dport) = match d.l4 {
             L4::Icmp { ty, code } => (u16::from(icmp_request_type(ip.proto, ty)), u16::from(code)),
@@ -282,6 +296,9 @@ impl Worker {
         f.bytes[i] += u64::from(origlen);
         let mut class = f.class();
         if let Some(t) = tcp {
+            if t.flags & SYN != 0 {
+                record_p0f(f, frame, ip.l3_offset, t.flags);
+            }
             f.tcp_flags[i] |= t.flags;
             update_tcp_state(f, dir, t.flags);
             class = match f.tcp_state {
@@ -410,6 +427,8 @@ impl Worker {
             flags_ts: f.tcp_flags[0],
             flags_tc: f.tcp_flags[1],
             state: f.tcp_state.name(),
+            syn_signature: f.p0f.as_ref().and_then(|p| p[0]),
+            synack_signature: f.p0f.as_ref().and_then(|p| p[1]),
         });
         let rec = FlowRecord {
             pkts_toserver: f.pkts[0],
@@ -445,6 +464,27 @@ impl Worker {
         s.flows_timed_out = self.table.stats.timed_out;
         s
     }
+}
+
+/// Keeps the p0f signature of the flow's first SYN and first SYN+ACK (called for SYN
+/// segments only).
+fn record_p0f(f: &mut Flow<AppState>, frame: &[u8], l3: usize, flags: u8) {
+    let Some(synack) = capture::p0f::kind(flags) else {
+        return;
+    };
+    let slot = usize::from(synack);
+    if f.p0f.as_ref().is_some_and(|p| p[slot].is_some()) {
+        return;
+    }
+    let syn_mss = f.p0f.as_ref().and_then(|p| p[0]).map_or(0, |s| s.mss);
+    let Some(sig) = frame
+        .get(l3..)
+        .and_then(|b| capture::p0f::signature(b, syn_mss))
+    else {
+        return;
+    };
+    let p = f.p0f.get_or_insert_with(|| Box::new([None, None]));
+    p[slot] = Some(sig);
 }
 
 fn class_timeout(c: TimeoutClass, l: &FlowLimits) -> u64 {

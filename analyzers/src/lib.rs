@@ -9,12 +9,16 @@
 // Test helpers may unwrap: a failing test is meant to stop (packet paths may not).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod arp;
+pub mod cdp;
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
+pub mod l2;
+pub mod lldp;
 pub mod registry;
 pub mod smb;
 pub mod snmp;
@@ -23,5 +27,6 @@ pub mod telnet;
 #[cfg(test)]
 mod testutil;
 pub mod tls;
+pub mod wsd;
 
 pub use registry::{AnalyzersConfig, DatagramSpec, StreamSpec};

@@ -57,6 +57,14 @@ pub struct AnalyzersConfig {
     pub smb: crate::smb::SmbConfig,
     /// `[analyzers.snmp]`: SNMP versions, PDU types, community presence.
     pub snmp: crate::snmp::SnmpConfig,
+    /// `[analyzers.wsd]`: WS-Discovery (SOAP over UDP).
+    pub wsd: crate::wsd::WsdConfig,
+    /// `[analyzers.lldp]`: LLDP from non-IP Ethernet frames.
+    pub lldp: crate::lldp::LldpConfig,
+    /// `[analyzers.cdp]`: CDP from non-IP Ethernet frames.
+    pub cdp: crate::cdp::CdpConfig,
+    /// `[analyzers.arp]`: ARP IP-to-MAC bindings.
+    pub arp: crate::arp::ArpConfig,
 }
 
 /// Every stream analyzer, in probe order for flows without a port hint.
@@ -120,6 +128,13 @@ pub static DATAGRAM_ANALYZERS: &[DatagramSpec] = &[
         probe: crate::dhcp::probe_dhcp,
         enabled: crate::dhcp::enabled,
         build: crate::dhcp::build,
+    },
+    DatagramSpec {
+        name: "wsd",
+        port_hints: &[3702],
+        probe: crate::wsd::probe_wsd,
+        enabled: crate::wsd::enabled,
+        build: crate::wsd::build,
     },
     DatagramSpec {
         name: "ssdp",

@@ -98,6 +98,8 @@ pub struct Flow<S> {
     pub tcp_flags: [u8; 2],
     pub tcp_state: TcpConnState,
     pub fin_seen: [bool; 2],
+    /// p0f signatures of the SYN and the SYN+ACK, boxed: most flows have neither.
+    pub p0f: Option<Box<[Option<model::p0f::P0fSignature>; 2]>>,
     pub tcp: Option<Box<TcpReassembler>>,
     pub state: S,
     class: TimeoutClass,
@@ -216,6 +218,7 @@ impl<S> FlowTable<S> {
             tcp_flags: [0; 2],
             tcp_state: TcpConnState::None,
             fin_seen: [false; 2],
+            p0f: None,
             tcp: None,
             state,
             class,

@@ -14,4 +14,5 @@ pub mod file;
 pub mod flow;
 pub mod fuzz;
 pub mod live;
+pub mod p0f;
 pub mod tcp;

@@ -44,6 +44,8 @@ fn eve_flow_event_has_suricata_fields_in_order() {
                 flags_ts: 0x1b,
                 flags_tc: 0x1b,
                 state: "closed",
+                syn_signature: None,
+                synack_signature: None,
             }),
         }),
     };

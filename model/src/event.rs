@@ -61,6 +61,8 @@ pub enum EventKind {
     Device(Box<crate::device::DeviceEvent>),
     /// `event_type: "alert"`: a policy or baseline rule fired (Suricata's alert shape).
     Alert(Box<crate::alert::AlertEvent>),
+    /// `event_type: "wsd"`: one WS-Discovery message.
+    Wsd(Box<crate::wsd::WsdEvent>),
 }
 
 impl EventKind {
@@ -86,6 +88,7 @@ impl EventKind {
             EventKind::Snmp(_) => "snmp",
             EventKind::Device(_) => "device",
             EventKind::Alert(_) => "alert",
+            EventKind::Wsd(_) => "wsd",
         }
     }
 }
@@ -154,6 +157,10 @@ pub struct TcpRecord {
     pub flags_ts: u8,
     pub flags_tc: u8,
     pub state: &'static str,
+    /// p0f v3 raw signature of the connection's SYN, when seen.
+    pub syn_signature: Option<crate::p0f::P0fSignature>,
+    /// p0f v3 raw signature of the connection's SYN+ACK, when seen.
+    pub synack_signature: Option<crate::p0f::P0fSignature>,
 }
 
 impl Serialize for TcpRecord {
@@ -178,6 +185,12 @@ impl Serialize for TcpRecord {
             }
         }
         m.serialize_entry("state", self.state)?;
+        if let Some(sig) = &self.syn_signature {
+            m.serialize_entry("syn_signature", sig)?;
+        }
+        if let Some(sig) = &self.synack_signature {
+            m.serialize_entry("synack_signature", sig)?;
+        }
         m.end()
     }
 }
@@ -260,6 +273,7 @@ impl Serialize for Eve<'_> {
             EventKind::Snmp(r) => m.serialize_entry("snmp", r)?,
             EventKind::Device(r) => m.serialize_entry("device", r)?,
             EventKind::Alert(r) => m.serialize_entry("alert", r)?,
+            EventKind::Wsd(r) => m.serialize_entry("wsd", r)?,
         }
         if let Some(f) = &ev.flow {
             if let (Some(src), Some(dst)) = (f.src_mac, f.dest_mac) {

@@ -201,6 +201,16 @@ fn tcp(out: &mut Vec<u8>, t: &TcpRecord) {
     }
     out.extend_from_slice(b",\"state\":");
     string(out, t.state.as_bytes());
+    if let Some(sig) = &t.syn_signature {
+        out.extend_from_slice(b",\"syn_signature\":\"");
+        sig.write(out);
+        out.push(b'"');
+    }
+    if let Some(sig) = &t.synack_signature {
+        out.extend_from_slice(b",\"synack_signature\":\"");
+        sig.write(out);
+        out.push(b'"');
+    }
     out.push(b'}');
 }
 
@@ -227,6 +237,7 @@ mod tests {
             state in 0u8..3, reason in 0u8..3, stream in any::<Option<([u64; 5], bool)>>(),
             tcp in any::<Option<(u8, u8, u8)>>(), app in prop_oneof![Just(None), Just(Some("dicom")), Just(Some("hl7"))],
             flow_id in any::<u64>(),
+            sig in any::<Option<(u8, u16, u16, u8, u32, bool, [u8; 4])>>(),
         ) {
             // Any flow event written directly is byte for byte the serde line.
             let ip = |x: [u8; 16]| if v4 { IpAddr::from([x[0], x[1], x[2], x[3]]) } else { IpAddr::from(x) };
@@ -245,8 +256,16 @@ mod tests {
                 state: [FlowState::New, FlowState::Established, FlowState::Closed][state as usize],
                 reason: [FlowEndReason::Timeout, FlowEndReason::Shutdown, FlowEndReason::Evicted][reason as usize],
                 stream: stream.map(|(n, m)| StreamRecord { bytes_toserver: n[0], bytes_toclient: n[1], gaps: n[2], gap_bytes: n[3], overlaps_differ: n[4], midstream: m }),
-                tcp: tcp.map(|(f, t, c)| TcpRecord { flags: f, flags_ts: t, flags_tc: c, state: "established" }),
+                tcp: tcp.map(|(f, t, c)| TcpRecord { flags: f, flags_ts: t, flags_tc: c, state: "established", syn_signature: None, synack_signature: None }),
             };
+            let mut rec = rec;
+            if let (Some(t), Some((ttl, mss, win, ws, quirks, pay, o))) = (rec.tcp.as_mut(), sig) {
+                let mut opts = [0u8; crate::p0f::MAX_TCP_OPTS];
+                opts[..4].copy_from_slice(&o);
+                let s = crate::p0f::P0fSignature { ver: 4, ttl, mss, win, wscale: ws, opts, opt_count: 4, eol_pad: ws, quirks, payload: pay, ..Default::default() };
+                t.syn_signature = Some(s);
+                t.synack_signature = pay.then_some(s);
+            }
             let ev = Event { ts: Timestamp(ts.0 / 2), flow: Some(Box::new(meta)), kind: EventKind::Flow(rec) };
             let mut fast = Vec::new();
             ev.write_eve("sensor-1", &mut fast);

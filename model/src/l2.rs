@@ -36,6 +36,9 @@ pub struct LldpMedInventory {
 pub struct LldpEvent {
     /// The frame's source MAC (the sending port).
     pub src_mac: MacAddr,
+    /// 802.1Q VLAN id the frame was tagged with (outermost), when tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     /// Chassis ID subtype name (`mac_address`, `network_address`, `local`...).
     pub chassis_id_subtype: &'static str,
     /// Chassis ID: a MAC or IP in its usual text form, otherwise the text (capped).
@@ -70,6 +73,9 @@ pub struct LldpEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CdpEvent {
     pub src_mac: MacAddr,
+    /// 802.1Q VLAN id the frame was tagged with (outermost), when tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     /// CDP version (1 or 2).
     pub version: u8,
     pub ttl: u8,
@@ -98,6 +104,9 @@ pub struct CdpEvent {
 pub struct ArpEvent {
     /// The frame's source MAC.
     pub src_mac: MacAddr,
+    /// 802.1Q VLAN id the frame was tagged with (outermost), when tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
     /// `request` or `reply` (other opcodes are counted, not reported).
     pub opcode: &'static str,
     pub sender_mac: MacAddr,

@@ -20,9 +20,11 @@ pub mod hl7;
 pub mod http;
 pub mod l2;
 pub mod metrics;
+pub mod p0f;
 pub mod ssdp;
 pub mod time;
 pub mod tls;
+pub mod wsd;
 
 pub use analyzer::{AnomalyCounts, Cx, DatagramAnalyzer, Probe, Progress, StreamAnalyzer};
 pub use event::{
