@@ -295,3 +295,133 @@ fn window_multiple(s: &P0fSignature, ts1: u32, tot_hdr: usize, syn_mss: u16) -> 
     }
     (WindowForm::Plain, 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A Linux SYN (IPv4 + TCP with MSS, SACK-permitted, timestamps, NOP, window scale).
+    const LINUX_SYN: &[u8] = &[
+        0x45, 0x00, 0x00, 0x3c, // IPv4, IHL 5, TOS 0, total length 60
+        0x1c, 0x46, 0x40, 0x00, // id 0x1c46, DF
+        0x40, 0x06, 0x00, 0x00, // TTL 64, TCP, checksum
+        10, 0, 0, 1, 10, 0, 0, 2, // addresses
+        0xa2, 0x5c, 0x00, 0x50, // ports 41564 -> 80
+        0x12, 0x34, 0x56, 0x78, // seq
+        0x00, 0x00, 0x00, 0x00, // ack 0
+        0xa0, 0x02, 0xfa, 0xf0, // data offset 10 (40 bytes), SYN, window 64240
+        0x00, 0x00, 0x00, 0x00, // checksum, urgent pointer
+        0x02, 0x04, 0x05, 0xb4, // MSS 1460
+        0x04, 0x02, // SACK permitted
+        0x08, 0x0a, 0x00, 0x01, 0x02, 0x03, 0x00, 0x00, 0x00, 0x00, // TS 66051, 0
+        0x01, // NOP
+        0x03, 0x03, 0x07, // window scale 7
+    ];
+
+    #[test]
+    fn p0f_linux_syn_signature_exact() {
+        // The Linux SYN gives p0f's raw signature for it.
+        let s = signature(LINUX_SYN, 0).unwrap();
+        assert_eq!(
+            s.text(),
+            "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0"
+        );
+    }
+
+    #[test]
+    fn p0f_synack_quirks_and_peer_mss() {
+        // A SYN+ACK with ECN, no DF and id 0, zero ACK, URG pointer, EOL padding with a
+        // non-zero byte, and a window sized from the peer's MSS.
+        let mut b = LINUX_SYN.to_vec();
+        b[1] = 0x02; // ECT
+        b[4] = 0;
+        b[5] = 0;
+        b[6] = 0; // no DF
+        b[33] = 0x12; // SYN+ACK
+        b[34..36].copy_from_slice(&(1000u16 * 7).to_be_bytes()); // window 7000
+        b[38..40].copy_from_slice(&[0, 1]); // urgent pointer without URG
+        b[40..44].copy_from_slice(&[0x02, 0x04, 0x01, 0x00]); // MSS 256
+        b[44..50].copy_from_slice(&[0x00, 0x00, 0x05, 0x00, 0x00, 0x00]); // EOL, padding
+        let s = signature(&b, 1000).unwrap();
+        assert_eq!(
+            s.text(),
+            "4:64+0:0:256:mss*7,0:mss,eol+15:id-,ecn,ack-,uptr+,opt+:0"
+        );
+    }
+
+    #[test]
+    fn p0f_bad_options_and_far_ttl() {
+        // An option whose length runs past the header is `bad`; TTL 200 guesses 255+55 -> ?.
+        let mut b = LINUX_SYN.to_vec();
+        b[8] = 200;
+        b[58] = 0x09; // window scale option claims 9 bytes
+        b[57] = 0x2a; // unknown option 42 (the NOP's place), length 9 > rest
+        let s = signature(&b, 0).unwrap();
+        assert!(s.text().starts_with("4:200+?:0:1460:"), "{}", s.text());
+        assert_eq!(s.quirks & quirk::OPT_BAD, quirk::OPT_BAD);
+    }
+
+    #[test]
+    fn p0f_every_prefix_is_none_or_signature() {
+        // Every cut of the segment: no panic; a cut below the IP length gives nothing.
+        for n in 0..LINUX_SYN.len() {
+            assert_eq!(signature(&LINUX_SYN[..n], 0), None, "prefix {n}");
+        }
+        // Trailing Ethernet padding beyond the IP length is ignored.
+        let mut padded = LINUX_SYN.to_vec();
+        padded.extend_from_slice(&[0xee; 6]);
+        assert_eq!(signature(&padded, 0), signature(LINUX_SYN, 0));
+    }
+
+    #[test]
+    fn p0f_kind_of_flags() {
+        // SYN and SYN+ACK are fingerprinted; SYN with FIN or RST and plain ACKs are not.
+        assert_eq!(kind(SYN), Some(false));
+        assert_eq!(kind(SYN | ACK | PSH), Some(true));
+        assert_eq!(kind(SYN | FIN), None);
+        assert_eq!(kind(SYN | RST | ACK), None);
+        assert_eq!(kind(ACK), None);
+    }
+
+    #[test]
+    fn fuzz_regressions_replay_without_panic() {
+        // Inputs saved under fuzz/regressions/p0f/ give a bounded signature or none.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/p0f");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            for input in [&data[..], data.get(1..).unwrap_or_default()] {
+                if let Some(s) = signature(input, 1460) {
+                    assert!(usize::from(s.opt_count) <= MAX_TCP_OPTS);
+                }
+            }
+            n += 1;
+        }
+        assert!(n >= 1);
+        // The hand-made SACK with a length below 10 is `bad`.
+        let b = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fuzz/regressions/p0f/sack-len-too-short"),
+        )
+        .unwrap();
+        let s = signature(&b, 0).unwrap();
+        assert_eq!(s.text(), "4:64+0:0:0:4096,0:sack:id-,bad:0");
+    }
+
+    proptest! {
+        #[test]
+        fn p0f_arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..120), mss in any::<u16>()) {
+            // Arbitrary L3 bytes and mutated SYNs: no panic, option count bounded.
+            if let Some(s) = signature(&b, mss) {
+                prop_assert!(usize::from(s.opt_count) <= MAX_TCP_OPTS);
+            }
+            let mut m = LINUX_SYN.to_vec();
+            for (i, x) in b.iter().enumerate().take(8) {
+                let at = usize::from(*x) % m.len();
+                m[at] ^= (i as u8) | 1;
+            }
+            let _ = signature(&m, mss);
+        }
+    }
+}
