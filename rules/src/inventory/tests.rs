@@ -51,6 +51,8 @@ fn flow(t: i64, src: (&str, &str, u16), dst: (&str, &str, u16), answered: bool) 
                 flags_ts: 0x1b,
                 flags_tc: if answered { 0x12 } else { 0 },
                 state: "closed",
+                syn_signature: None,
+                synack_signature: None,
             }),
         }),
     }
