@@ -1,6 +1,7 @@
 //! The HTTP server secured as deployed: HTTPS with a certificate made by `openssl` in the
 //! test, the API token generated at first start into the state directory (0600) and reused
-//! on the next, `/metrics` behind the token, `/healthz` open; checked with `curl
+//! on the next, `/metrics` behind the token, `/healthz` open, refusals and failed
+//! handshakes counted in `/metrics`; checked with `curl
 //! --cacert` against `wardwatch replay --listen --hold`, in a network namespace on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // reason: tests
 
@@ -77,6 +78,7 @@ probe metrics_none --cacert cert.pem $U/metrics
 probe metrics_ok --cacert cert.pem -H "Authorization: Bearer $TOKEN" $U/metrics
 probe plain_http http://$ADDR/healthz
 probe unverified $U/healthz
+probe metrics_after --cacert cert.pem -H "Authorization: Bearer $TOKEN" $U/metrics
 kill -TERM $P
 wait $P
 cp state/api-token token.first
@@ -120,7 +122,21 @@ wait $P
     assert_eq!(code("api_ok"), "503", "no inventory in a replay yet");
     assert_eq!(code("api_one"), "503");
     assert_eq!(code("metrics_ok"), "200");
-    assert!(read("body.metrics_ok").contains("wardwatch_capture_packets_total"));
+    let m = read("body.metrics_ok");
+    assert!(m.contains("wardwatch_capture_packets_total"));
+    // Refusals so far: api_none and metrics_none without a token, api_wrong with a wrong one.
+    assert!(
+        m.contains("wardwatch_http_requests_refused_total{reason=\"missing_token\"} 2"),
+        "{m}"
+    );
+    assert!(m.contains("wardwatch_http_requests_refused_total{reason=\"invalid_token\"} 1"));
+    assert!(m.contains("wardwatch_http_tls_handshake_failures_total 0"));
+    // Then plain HTTP and the unverifying client each failed a handshake.
+    let after = read("body.metrics_after");
+    assert!(
+        after.contains("wardwatch_http_tls_handshake_failures_total 2"),
+        "{after}"
+    );
     // Plain HTTP to the HTTPS port gets no HTTP answer; an unknown CA fails verification
     // (curl exit 60).
     assert_ne!(code("plain_http"), "200");

@@ -53,6 +53,11 @@ pub const SIEM_CONNECTED: &str = "wardwatch_output_siem_connected";
 pub const ALERTS_TOTAL: &str = "wardwatch_alerts_total";
 /// Alerts dropped by the global rate limit.
 pub const ALERTS_DROPPED_TOTAL: &str = "wardwatch_alerts_dropped_total";
+/// HTTP requests refused for want of the API token, by `reason` (`missing_token`,
+/// `invalid_token`).
+pub const HTTP_REQUESTS_REFUSED_TOTAL: &str = "wardwatch_http_requests_refused_total";
+/// HTTPS connections whose TLS handshake failed or timed out.
+pub const HTTP_TLS_HANDSHAKE_FAILURES_TOTAL: &str = "wardwatch_http_tls_handshake_failures_total";
 
 /// Every name above, for checks that dashboards use only exported metrics.
 pub const ALL: &[&str] = &[
@@ -87,6 +92,8 @@ pub const ALL: &[&str] = &[
     SIEM_CONNECTED,
     ALERTS_TOTAL,
     ALERTS_DROPPED_TOTAL,
+    HTTP_REQUESTS_REFUSED_TOTAL,
+    HTTP_TLS_HANDSHAKE_FAILURES_TOTAL,
 ];
 
 /// Names exported as histograms (`_bucket`, `_sum` and `_count` series).

@@ -14,6 +14,7 @@
 //! (baselines, alerts) add a source field to [`ApiSources`] and a `route` line in
 //! [`api_router`].
 
+use crate::http::HttpStats;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -251,16 +252,27 @@ fn presented(h: &HeaderMap) -> Option<Option<&[u8]>> {
     Some((!tok.is_empty()).then_some(tok))
 }
 
-/// Middleware: lets the request through only with the right bearer token.
-pub async fn require_token(
-    State(token): State<Option<ApiToken>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    match (presented(req.headers()), &token) {
+/// What the token check needs: the token (`None` refuses everything) and where refusals
+/// are counted.
+#[derive(Clone, Default)]
+pub struct Auth {
+    pub token: Option<ApiToken>,
+    pub stats: Arc<HttpStats>,
+}
+
+/// Middleware: lets the request through only with the right bearer token; refusals are
+/// counted (and logged at most once a minute).
+pub async fn require_token(State(auth): State<Auth>, req: Request, next: Next) -> Response {
+    match (presented(req.headers()), &auth.token) {
         (Some(Some(p)), Some(t)) if t.matches(p) => next.run(req).await,
-        (None, _) => unauthorized(false),
-        _ => unauthorized(true),
+        (None, _) => {
+            auth.stats.note_refused(false);
+            unauthorized(false)
+        }
+        _ => {
+            auth.stats.note_refused(true);
+            unauthorized(true)
+        }
     }
 }
 
@@ -296,13 +308,13 @@ async fn not_found() -> Response {
 
 /// The `/api/v1` routes (to be nested there), every one behind the token check; unknown
 /// paths under it are 404 only once authenticated, so routes cannot be probed without it.
-pub fn api_router(token: Option<ApiToken>, sources: ApiSources) -> Router {
+pub fn api_router(auth: Auth, sources: ApiSources) -> Router {
     Router::new()
         .route("/devices", get(devices))
         .route("/devices/{id}", get(device))
         .fallback(not_found)
         .with_state(sources)
-        .layer(axum::middleware::from_fn_with_state(token, require_token))
+        .layer(axum::middleware::from_fn_with_state(auth, require_token))
 }
 
 #[cfg(test)]
@@ -332,10 +344,11 @@ mod tests {
         let sources = ApiSources {
             devices: devices.then(|| Arc::new(TwoDevices) as Arc<dyn DeviceSource>),
         };
-        Router::new().nest(
-            "/api/v1",
-            api_router(Some(ApiToken::new(TOKEN).unwrap()), sources),
-        )
+        let auth = Auth {
+            token: Some(ApiToken::new(TOKEN).unwrap()),
+            stats: Arc::default(),
+        };
+        Router::new().nest("/api/v1", api_router(auth, sources))
     }
 
     async fn call(app: Router, path: &str, auth: &[&str]) -> (StatusCode, HeaderMap, String) {
@@ -396,7 +409,10 @@ mod tests {
     #[tokio::test]
     async fn api_without_token_refuses_everything() {
         // With no token configured (no state directory), nothing authenticates.
-        let app = Router::new().nest("/api/v1", api_router(None, ApiSources::default()));
+        let app = Router::new().nest(
+            "/api/v1",
+            api_router(Auth::default(), ApiSources::default()),
+        );
         let (st, _, _) = call(app, "/api/v1/devices", &[&format!("Bearer {TOKEN}")]).await;
         assert_eq!(st, StatusCode::UNAUTHORIZED);
     }

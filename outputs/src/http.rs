@@ -12,7 +12,7 @@
 //! so a client that connects and stalls holds a socket, not the server. `/metrics` can
 //! require the API token too (`metrics_require_token`); `/healthz` and `/readyz` never do.
 
-use crate::api::{api_router, require_token, ApiSources, ApiToken};
+use crate::api::{api_router, require_token, ApiSources, ApiToken, Auth};
 use crate::metrics::{Exporter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -21,14 +21,86 @@ use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Time a client gets to complete the TLS handshake.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a client gets to send a request head on an HTTPS connection.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a refusal or TLS failure is logged at most (each is always counted).
+pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the server refused, for `/metrics` (`wardwatch_http_*`); each kind is logged at
+/// most once per [`FAILURE_LOG_INTERVAL`], so a client retrying in a loop cannot flood
+/// the log.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    missing_token: AtomicU64,
+    invalid_token: AtomicU64,
+    tls_failures: AtomicU64,
+    last_refused_log: Mutex<Option<Instant>>,
+    last_tls_log: Mutex<Option<Instant>>,
+}
+
+/// True (and the time noted) when nothing was logged under `last` for an interval.
+fn log_due(last: &Mutex<Option<Instant>>) -> bool {
+    let mut g = last.lock().unwrap_or_else(|e| e.into_inner());
+    match *g {
+        Some(t) if t.elapsed() < FAILURE_LOG_INTERVAL => false,
+        _ => {
+            *g = Some(Instant::now());
+            true
+        }
+    }
+}
+
+impl HttpStats {
+    /// Refusals by reason.
+    pub fn refused(&self) -> [(&'static str, u64); 2] {
+        [
+            ("missing_token", self.missing_token.load(Ordering::Relaxed)),
+            ("invalid_token", self.invalid_token.load(Ordering::Relaxed)),
+        ]
+    }
+
+    /// Failed or timed-out TLS handshakes.
+    pub fn tls_failures(&self) -> u64 {
+        self.tls_failures.load(Ordering::Relaxed)
+    }
+
+    /// Counts a 401 (and logs it, never the token, at most once an interval).
+    pub fn note_refused(&self, invalid: bool) {
+        let c = if invalid {
+            &self.invalid_token
+        } else {
+            &self.missing_token
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+        if log_due(&self.last_refused_log) {
+            let [(_, missing), (_, invalid)] = self.refused();
+            tracing::warn!(
+                missing_token = missing,
+                invalid_token = invalid,
+                "HTTP requests refused without a valid API token (totals; logged once a minute)."
+            );
+        }
+    }
+
+    fn note_tls_failure(&self, error: &str) {
+        let n = self.tls_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if log_due(&self.last_tls_log) {
+            tracing::warn!(
+                failures = n,
+                error,
+                "HTTPS handshake failed (total; logged once a minute)."
+            );
+        }
+    }
+}
 
 /// Certificate chain and private key, PEM files.
 #[derive(Clone, Debug)]
@@ -120,12 +192,16 @@ pub fn router(x: Arc<Exporter>) -> Router {
 
 /// The routes: metrics, health, readiness and the API, as `opts` say.
 pub fn router_with(x: Arc<Exporter>, opts: &HttpOptions) -> Router {
+    let auth = Auth {
+        token: opts.token.clone(),
+        stats: x.http_stats(),
+    };
     let mut m = Router::new()
         .route("/metrics", get(metrics))
         .with_state(x.clone());
     if opts.metrics_require_token {
         m = m.layer(axum::middleware::from_fn_with_state(
-            opts.token.clone(),
+            auth.clone(),
             require_token,
         ));
     }
@@ -134,10 +210,7 @@ pub fn router_with(x: Arc<Exporter>, opts: &HttpOptions) -> Router {
         .route("/readyz", get(readyz))
         .with_state(x)
         .merge(m)
-        .nest(
-            "/api/v1",
-            api_router(opts.token.clone(), opts.sources.clone()),
-        )
+        .nest("/api/v1", api_router(auth, opts.sources.clone()))
 }
 
 /// Accepts connections by hand: TLS handshake, then HTTP/1.1 on the router, each
@@ -146,6 +219,7 @@ async fn serve_tls(
     listener: tokio::net::TcpListener,
     app: Router,
     tls: Arc<rustls::ServerConfig>,
+    stats: Arc<HttpStats>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -164,15 +238,19 @@ async fn serve_tls(
         };
         let acceptor = acceptor.clone();
         let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        let stats = stats.clone();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
             {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed.");
+                    stats.note_tls_failure(&e.to_string());
                     return;
                 }
-                Err(_) => return,
+                Err(_) => {
+                    stats.note_tls_failure("timed out");
+                    return;
+                }
             };
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -200,6 +278,7 @@ impl HttpServer {
         catch_signals: bool,
     ) -> Result<HttpServer, String> {
         let tls = opts.tls.as_ref().map(load_tls).transpose()?;
+        let stats = x.http_stats();
         let app = router_with(x, &opts);
         let std_listener =
             std::net::TcpListener::bind(addr).map_err(|e| format!("listen {addr}: {e}"))?;
@@ -249,7 +328,7 @@ impl HttpServer {
                         }
                     };
                     if let Some(tls) = tls {
-                        serve_tls(listener, app, tls, stop_rx).await;
+                        serve_tls(listener, app, tls, stats, stop_rx).await;
                         return;
                     }
                     let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -360,9 +439,20 @@ mod tests {
         let open = router_with(x.clone(), &o);
         assert_eq!(status(open, "/metrics", false).await, 200);
         o.metrics_require_token = true;
-        let app = router_with(x, &o);
+        let app = router_with(x.clone(), &o);
         assert_eq!(status(app.clone(), "/metrics", false).await, 401);
         assert_eq!(status(app.clone(), "/metrics", true).await, 200);
+        // The refusal is counted and exported.
+        assert_eq!(
+            x.http_stats().refused(),
+            [("missing_token", 1), ("invalid_token", 0)]
+        );
+        let text = x.encode_text();
+        assert!(
+            text.contains("wardwatch_http_requests_refused_total{reason=\"missing_token\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("wardwatch_http_tls_handshake_failures_total 0"));
         assert_eq!(status(app.clone(), "/healthz", false).await, 200);
         assert_eq!(status(app.clone(), "/readyz", false).await, 200);
         assert_eq!(status(app, "/api/v1/devices", true).await, 503);

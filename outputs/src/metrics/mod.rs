@@ -61,6 +61,8 @@ struct Shared {
     app: Mutex<AppMetrics>,
     /// SIEM feeds: (name, counters their threads update).
     sinks: Mutex<Vec<(String, Arc<crate::sink::SinkStats>)>>,
+    /// The HTTP server's refusals and TLS failures.
+    http: Arc<crate::http::HttpStats>,
 }
 
 /// The exporter: latest snapshots plus the registry that encodes them.
@@ -85,6 +87,7 @@ impl Exporter {
             workers: (0..workers).map(|_| Mutex::new(None)).collect(),
             app: Mutex::new(AppMetrics::new(hl7_type_cap)),
             sinks: Mutex::new(Vec::new()),
+            http: Arc::default(),
         });
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Snapshots(shared.clone())));
@@ -128,6 +131,11 @@ impl Exporter {
     /// Exports the health of an output sink (SIEM feed) named `name`.
     pub fn add_sink(&self, name: &str, stats: Arc<crate::sink::SinkStats>) {
         lock(&self.shared.sinks).push((name.to_string(), stats));
+    }
+
+    /// The counters the HTTP server updates.
+    pub fn http_stats(&self) -> Arc<crate::http::HttpStats> {
+        self.shared.http.clone()
     }
 
     /// Capture has started (for `/readyz`).
@@ -444,6 +452,7 @@ impl Collector for Snapshots {
             ConstCounter::new(app.hl7_unacknowledged).encode(me)?;
         }
         encode_sinks(&mut enc, &lock(&sh.sinks))?;
+        encode_http(&mut enc, &sh.http)?;
         {
             let mut me = counter(
                 &mut enc,
@@ -464,6 +473,24 @@ impl Collector for Snapshots {
         }
         Ok(())
     }
+}
+
+/// The HTTP server families (always present).
+fn encode_http(enc: &mut DescriptorEncoder<'_>, h: &crate::http::HttpStats) -> std::fmt::Result {
+    let mut me = counter(
+        enc,
+        m::HTTP_REQUESTS_REFUSED_TOTAL,
+        "HTTP requests refused for want of the API token, by reason.",
+    )?;
+    for (r, n) in h.refused() {
+        series_counter(&mut me, &[("reason", r)], n)?;
+    }
+    let me = counter(
+        enc,
+        m::HTTP_TLS_HANDSHAKE_FAILURES_TOTAL,
+        "HTTPS connections whose TLS handshake failed or timed out.",
+    )?;
+    ConstCounter::new(h.tls_failures()).encode(me)
 }
 
 /// The SIEM feed families (always present, with a series per configured feed).
