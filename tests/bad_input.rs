@@ -331,3 +331,62 @@ fn bad_input_garbage_on_a_hinted_port_is_a_named_anomaly() {
         run.stderr
     );
 }
+
+#[test]
+fn bad_input_link_layer_overruns_are_named_anomalies() {
+    // An LLDP TLV running past the frame, a CDP TLV shorter than its header and a cut ARP
+    // packet: each counted by name, the LLDP and CDP partial results still reported, and
+    // the TCP segment after them still tracked (its SYN signature flags the bad option).
+    let dir = tempdir("l2");
+    let mut w = PcapWriter::new(LINKTYPE_ETHERNET);
+    let mut lldp = vec![0x01, 0x80, 0xc2, 0, 0, 0x0e, 2, 0, 0, 0, 0, 1, 0x88, 0xcc];
+    lldp.extend_from_slice(&[0x02, 0x07, 0x04, 2, 0, 0, 0, 0, 1]); // chassis id: MAC
+    lldp.extend_from_slice(&[0x04, 0x02, 0x07, b'1', 0x06, 0x02, 0x00, 0x78]); // port, TTL
+    lldp.extend_from_slice(&[0x0b, 0xff, b'x']); // system name claiming 511 bytes
+    w.add(1, &lldp);
+    let mut cdp = vec![
+        0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc, 2, 0, 0, 0, 0, 2, 0x00, 0x14,
+    ];
+    cdp.extend_from_slice(&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00]); // LLC/SNAP
+    cdp.extend_from_slice(&[0x02, 0xb4, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, b'S', b'W']);
+    cdp.extend_from_slice(&[0x00, 0x06, 0x00, 0x02]); // platform TLV of length 2
+    w.add(2, &cdp);
+    let arp = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 3, 0x08, 0x06, 0, 1, 8, 0, 6, 4,
+    ];
+    w.add(3, &arp);
+    let mut syn = tcp_frame(
+        A,
+        B,
+        Ipv4Addr::new(10, 0, 0, 1),
+        1,
+        Ipv4Addr::new(10, 0, 0, 2),
+        2,
+        9,
+        0,
+        SYN,
+        b"",
+    );
+    syn.splice(54..54, [2u8, 9, 5, 0xb4]); // MSS option claiming length 9
+    syn[46] = 6 << 4;
+    let ip_len = (syn.len() - 14) as u16;
+    syn[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    w.add(4, &syn);
+    let run = replay(None, &[write(&dir, "l2.pcap", &w.into_bytes())]);
+    assert_counted(&run, "lldp.truncated_tlv");
+    assert_counted(&run, "cdp.truncated_tlv");
+    // The decoder already refuses the cut ARP packet (etherparse reads ARP too).
+    assert_counted(&run, "decode.malformed_arp");
+    let ev = run.events();
+    let lldp = ev.iter().find(|e| e["event_type"] == "lldp").unwrap();
+    assert_eq!(lldp["lldp"]["truncated"], true);
+    assert_eq!(lldp["lldp"]["ttl"], 120);
+    let cdp = ev.iter().find(|e| e["event_type"] == "cdp").unwrap();
+    assert_eq!(cdp["cdp"]["device_id"], "SW");
+    assert_eq!(cdp["cdp"]["truncated"], true);
+    assert!(!ev.iter().any(|e| e["event_type"] == "arp"));
+    let flows = run.flows();
+    assert_eq!(flows.len(), 1);
+    let sig = flows[0]["flow"]["tcp"]["syn_signature"].as_str().unwrap();
+    assert!(sig.contains("bad"), "{sig}");
+}
