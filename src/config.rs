@@ -24,6 +24,10 @@ pub struct Config {
     pub analyzers: analyzers::AnalyzersConfig,
     /// `[inventory]`: the device inventory (identity fusion, classification, store).
     pub inventory: rules::inventory::InventoryConfig,
+    /// `[alerts]`: dedup window, rate limit and bounds of `alert` events.
+    pub alerts: rules::alert::AlertConfig,
+    /// `[policy]`: policy rules (shipped `rules/policies/*.yaml` plus an operator directory).
+    pub policy: rules::policy::PolicyConfig,
 }
 
 impl Default for Config {
@@ -40,6 +44,8 @@ impl Default for Config {
             analyzers: analyzers::AnalyzersConfig::default(),
             state_dir: None,
             inventory: rules::inventory::InventoryConfig::default(),
+            alerts: rules::alert::AlertConfig::default(),
+            policy: rules::policy::PolicyConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod inventory;
 pub mod live;
 pub mod pipeline;
+pub mod policy;
 pub mod summary;
 pub mod worker;
 

@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::inventory::{DevicesView, InventoryRunner};
+use crate::policy::PolicyRunner;
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
 use capture::decode::{decode, HashKey, LinkType};
@@ -206,6 +207,7 @@ fn writer_loop(
     host: String,
     metrics: Option<(Arc<Exporter>, usize)>,
     mut inventory: Option<InventoryRunner>,
+    mut policy: Option<PolicyRunner>,
     mut sinks: Vec<Box<dyn EventSink>>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
@@ -216,17 +218,35 @@ fn writer_loop(
     let mut derived: Vec<Event> = Vec::new();
     let mut last_tick = Instant::now();
     let mut last_flush = Instant::now();
-    loop {
+    // After the queue closes, one more pass writes the alert engine's last follow-ups.
+    let mut closed = false;
+    while !closed {
         // A tick even when idle: live events reach the file within about a second, and an
         // EVE file asked to reopen (SIGHUP) does so without waiting for the next event.
         let evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
             Ok(evs) => evs,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                closed = true;
+                Vec::new()
+            }
         };
         derived.clear();
-        if let Some(inv) = inventory.as_mut() {
+        if let Some(p) = policy.as_mut() {
+            // Each event: the inventory first, then the rules, which need its classes.
+            for e in &evs {
+                if let Some(inv) = inventory.as_mut() {
+                    inv.observe(std::slice::from_ref(e), &mut derived);
+                }
+                p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
+            }
+            if closed {
+                p.finish(&mut derived);
+            }
+        } else if let Some(inv) = inventory.as_mut() {
             inv.observe(&evs, &mut derived);
+        }
+        if let Some(inv) = inventory.as_mut() {
             inv.tick();
         }
         for e in evs.iter().chain(derived.iter()) {
@@ -247,6 +267,9 @@ fn writer_loop(
         if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
             for e in evs.iter().chain(derived.iter()) {
                 a.observe(e);
+            }
+            if let Some(p) = &policy {
+                a.alerts_dropped = p.dropped();
             }
             if last_publish.elapsed() >= METRICS_TICK && x.publish_app(a, false) {
                 last_publish = Instant::now();
@@ -677,9 +700,10 @@ pub(crate) fn spawn_writer(
     let sinks = start_sinks(cfg, metrics.as_ref())?;
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
     let inv = InventoryRunner::open(cfg, devices)?;
+    let pol = PolicyRunner::open(cfg, inv.as_ref().map(|i| i.inventory()))?;
     std::thread::Builder::new()
         .name("ww-writer".into())
-        .spawn(move || writer_loop(rx, eve, host, m, inv, sinks))
+        .spawn(move || writer_loop(rx, eve, host, m, inv, pol, sinks))
         .map_err(|e| e.to_string())
 }
 

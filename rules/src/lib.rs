@@ -18,4 +18,5 @@
 
 pub mod alert;
 pub mod inventory;
+pub mod policy;
 pub mod store;
