@@ -123,6 +123,11 @@ extern "C" fn on_hup(_: libc::c_int) {
     EVE_REOPEN.fetch_add(1, Ordering::Relaxed);
 }
 
+/// How many SIGHUPs have arrived (the policy rules reload when it changes).
+pub(crate) fn hup_count() -> u64 {
+    EVE_REOPEN.load(Ordering::Relaxed)
+}
+
 /// SIGHUP reopens the EVE file instead of ending the process (its default action).
 fn install_hup_handler() {
     let handler = on_hup as extern "C" fn(libc::c_int) as libc::sighandler_t;

@@ -240,6 +240,7 @@ fn writer_loop(
                 }
                 p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
             }
+            p.tick();
             if closed {
                 p.finish(&mut derived);
             }

@@ -1,8 +1,9 @@
 //! Policy rules and alerts on the writer thread: every event is evaluated right after the
 //! inventory has observed it (so the classes of both sides are current); alerts join the
 //! event stream. Rules load at start (an error stops the start with file, line and
-//! problem); [`PolicyRunner::reload`] swaps in a new set only when it loads whole, so the
-//! appliance keeps its last good rules.
+//! problem); SIGHUP (`systemctl reload`) reloads them through [`PolicyRunner::reload`],
+//! which swaps in a new set only when it loads whole, so the appliance keeps its last good
+//! rules.
 
 use crate::config::Config;
 use model::Event;
@@ -15,6 +16,8 @@ pub struct PolicyRunner {
     engine: PolicyEngine,
     dir: Option<PathBuf>,
     catalogue: Catalogue,
+    /// The SIGHUP count the rules in force were loaded at.
+    hup_seen: u64,
 }
 
 impl PolicyRunner {
@@ -36,12 +39,22 @@ impl PolicyRunner {
             engine,
             dir: cfg.policy.dir.clone(),
             catalogue,
+            hup_seen: crate::cli::hup_count(),
         }))
     }
 
     /// Evaluates one event (after the inventory observed it); alerts go to `out`.
     pub fn evaluate(&mut self, e: &Event, inv: Option<&Inventory>, out: &mut Vec<Event>) {
         self.engine.evaluate(e, inv, out);
+    }
+
+    /// Reloads the rules when a SIGHUP arrived since the last look (cheap: one atomic load).
+    pub fn tick(&mut self) {
+        let n = crate::cli::hup_count();
+        if n != self.hup_seen {
+            self.hup_seen = n;
+            let _ = self.reload();
+        }
     }
 
     /// Reloads the rules; on an error the last good rules stay and the error is logged.

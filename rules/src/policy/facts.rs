@@ -59,7 +59,7 @@ pub const FACTS: &[(&str, Kind, &str, &str)] = &[
         "snmp",
         "the community is a well-known default",
     ),
-    ("snmp.version", Kind::Text, "snmp", "1, 2c or 3"),
+    ("snmp.version", Kind::Text, "snmp", "1, 2c, 3 or other"),
     (
         "http.credentials_present",
         Kind::Bool,
@@ -193,7 +193,12 @@ pub fn value<'a>(f: FactId, ev: &'a Event, aes: &KnownAes) -> Option<Value<'a>> 
         ("smb.dialect", EventKind::Smb(e)) => t(e.dialect.as_deref()?),
         ("snmp.community_present", EventKind::Snmp(e)) => b(e.community_present),
         ("snmp.community_default", EventKind::Snmp(e)) => b(e.community_default),
-        ("snmp.version", EventKind::Snmp(e)) => t(e.version),
+        ("snmp.version", EventKind::Snmp(e)) => t(match e.version {
+            1 => "1",
+            2 => "2c",
+            3 => "3",
+            _ => "other",
+        }),
         ("http.credentials_present", EventKind::Http(e)) => b(e.credentials_present),
         ("dicom.type", EventKind::Dicom(DicomEvent::Association(_))) => t("association"),
         ("dicom.type", EventKind::Dicom(DicomEvent::Command(_))) => t("command"),

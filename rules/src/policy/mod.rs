@@ -56,7 +56,8 @@ use std::sync::Arc;
 pub struct PolicyConfig {
     /// Evaluate policy rules (alerts need `[alerts] enabled` too).
     pub enabled: bool,
-    /// A directory of operator rule files (`*.yaml`), read after the shipped ones.
+    /// A directory of operator rule files (`*.yaml`), read after the shipped ones. SIGHUP
+    /// reloads them; a reload that fails keeps the rules in force.
     pub dir: Option<PathBuf>,
     /// Address ranges that are internal although public (`192.0.2.0/24`); private,
     /// link-local and loopback ranges are always internal.
