@@ -84,6 +84,54 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
         format: InventoryFormat,
     },
+    /// Review and change per-device baselines in the state directory.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+        /// State directory (default: the config's `state_dir`).
+        #[arg(long, global = true)]
+        state_dir: Option<PathBuf>,
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Who makes the change (recorded; default: $SUDO_USER, else $USER).
+        #[arg(long, global = true)]
+        who: Option<String>,
+    },
+}
+
+/// `wardwatch baseline ...`: changes are queued in the state store and applied by the
+/// appliance at its next checkpoint (or its next start), recorded with who and when.
+#[derive(Subcommand, Debug)]
+pub enum BaselineAction {
+    /// Print the baselines of the last checkpoint as YAML (all, or one device).
+    Export {
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Replace the baselines of the devices in a YAML file (a reviewed export).
+    Import { file: PathBuf },
+    /// Enforce a device's baseline now (or every baseline with --all).
+    Lock {
+        #[arg(required_unless_present = "all")]
+        device: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Forget a device's baseline and learn again from its next event (or all with --all).
+    Relearn {
+        #[arg(required_unless_present = "all")]
+        device: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Add one entry to a device's baseline (a reviewed deviation): KIND is peers,
+    /// external_peers, services, dicom_pairs, dicom_sops, hl7_types, dns_names or tls_sni;
+    /// ITEM as the alert's evidence `item` shows it.
+    Approve {
+        device: String,
+        kind: String,
+        item: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -381,6 +429,41 @@ pub fn main() -> i32 {
             ) {
                 Ok(s) => {
                     eprintln!("{s}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    2
+                }
+            }
+        }
+        Cmd::Baseline {
+            action,
+            state_dir,
+            config,
+            who,
+        } => {
+            let cfg = match load_config(&config, None) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("wardwatch: {e}");
+                    return 2;
+                }
+            };
+            let Some(dir) = state_dir.or(cfg.state_dir) else {
+                eprintln!("wardwatch: no state directory: give --state-dir or set state_dir");
+                return 2;
+            };
+            let who = who
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into());
+            match crate::policy::baseline_cli(&dir, action, &who) {
+                Ok(text) => {
+                    let mut o = std::io::stdout().lock();
+                    if o.write_all(text.as_bytes()).is_err() {
+                        return 1;
+                    }
                     0
                 }
                 Err(e) => {

@@ -28,6 +28,8 @@ pub struct Config {
     pub alerts: rules::alert::AlertConfig,
     /// `[policy]`: policy rules (shipped `rules/policies/*.yaml` plus an operator directory).
     pub policy: rules::policy::PolicyConfig,
+    /// `[baseline]`: per-device baselines (learning period, caps).
+    pub baseline: rules::baseline::BaselineConfig,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             inventory: rules::inventory::InventoryConfig::default(),
             alerts: rules::alert::AlertConfig::default(),
             policy: rules::policy::PolicyConfig::default(),
+            baseline: rules::baseline::BaselineConfig::default(),
         }
     }
 }

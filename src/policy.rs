@@ -1,59 +1,186 @@
-//! Policy rules and alerts on the writer thread: every event is evaluated right after the
-//! inventory has observed it (so the classes of both sides are current); alerts join the
-//! event stream. Rules load at start (an error stops the start with file, line and
-//! problem); SIGHUP (`systemctl reload`) reloads them through [`PolicyRunner::reload`],
-//! which swaps in a new set only when it loads whole, so the appliance keeps its last good
-//! rules.
+//! Policy rules, baselines and alerts on the writer thread: every event is evaluated right
+//! after the inventory has observed it (so the classes of both sides are current); alerts
+//! join the event stream.
+//!
+//! Rules load at start (an error stops the start with file, line and problem); SIGHUP
+//! (`systemctl reload`) reloads them through [`PolicyRunner::reload`], which swaps in a new
+//! set only when it loads whole, so the appliance keeps its last good rules.
+//!
+//! Baselines (with a state directory) load at start, apply the operator commands queued by
+//! `wardwatch baseline ...`, and are checkpointed with those commands every
+//! `inventory.checkpoint_secs` and at the end, one transaction each.
 
 use crate::config::Config;
 use model::Event;
+use rules::baseline::{store as bstore, Baselines, DeviceBaseline};
 use rules::inventory::{Catalogue, Inventory};
-use rules::policy::{PolicyEngine, PolicySet};
+use rules::policy::{PolicyEngine, PolicySet, Subnet};
+use rules::store::Store;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-/// The policy engine and what it needs to reload.
+/// The policy engine, the baselines, and what they need to reload and persist.
 pub struct PolicyRunner {
     engine: PolicyEngine,
+    policy_on: bool,
+    baselines: Option<Baselines>,
+    store: Option<Store>,
     dir: Option<PathBuf>,
     catalogue: Catalogue,
     /// The SIGHUP count the rules in force were loaded at.
     hup_seen: u64,
+    interval: Duration,
+    last: Instant,
+    failures: u64,
 }
 
 impl PolicyRunner {
-    /// Loads the rules. `None` when policies or alerts are disabled.
+    /// Loads the rules and the baselines. `None` when alerts are disabled, or both policies
+    /// and baselines are.
     pub fn open(cfg: &Config, inv: Option<&Inventory>) -> Result<Option<Self>, String> {
-        if !(cfg.policy.enabled && cfg.alerts.enabled) {
+        let baselines_on = cfg.baseline.enabled && inv.is_some();
+        if !cfg.alerts.enabled || !(cfg.policy.enabled || baselines_on) {
             return Ok(None);
         }
         let catalogue = Catalogue::load(cfg.inventory.catalogue_dir.as_deref())
             .map_err(|e| format!("catalogue: {e}"))?;
-        let set = PolicySet::load(cfg.policy.dir.as_deref(), &catalogue)
-            .map_err(|e| format!("policy: {e}"))?;
-        tracing::info!(rules = set.rules.len(), "Policy rules loaded.");
+        let set = if cfg.policy.enabled {
+            let s = PolicySet::load(cfg.policy.dir.as_deref(), &catalogue)
+                .map_err(|e| format!("policy: {e}"))?;
+            tracing::info!(rules = s.rules.len(), "Policy rules loaded.");
+            s
+        } else {
+            PolicySet::default()
+        };
         let mut engine = PolicyEngine::new(set, &cfg.policy, cfg.alerts.clone())?;
         if let Some(inv) = inv {
             engine.learn_from_inventory(inv);
         }
-        Ok(Some(PolicyRunner {
+        let mut store = None;
+        let baselines = if baselines_on {
+            let internal: Vec<Subnet> = cfg
+                .policy
+                .internal_subnets
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            let mut b = Baselines::new(cfg.baseline.clone(), internal);
+            if let Some(dir) = &cfg.state_dir {
+                let mut s = Store::open(dir)?;
+                let loaded = bstore::load(&mut s)?;
+                if loaded.bad_records > 0 {
+                    tracing::warn!(
+                        skipped = loaded.bad_records,
+                        "Unreadable baseline records in the state store were skipped."
+                    );
+                }
+                tracing::info!(
+                    baselines = loaded.baselines.len(),
+                    "Baselines loaded from the state store."
+                );
+                b.restore(loaded.baselines);
+                store = Some(s);
+            }
+            Some(b)
+        } else {
+            None
+        };
+        let mut r = PolicyRunner {
             engine,
+            policy_on: cfg.policy.enabled,
+            baselines,
+            store,
             dir: cfg.policy.dir.clone(),
             catalogue,
             hup_seen: crate::cli::hup_count(),
-        }))
+            interval: Duration::from_secs(cfg.inventory.checkpoint_secs.max(1)),
+            last: Instant::now(),
+            failures: 0,
+        };
+        // Operator commands queued while the appliance was down apply before any event.
+        r.apply_commands();
+        Ok(Some(r))
     }
 
     /// Evaluates one event (after the inventory observed it); alerts go to `out`.
     pub fn evaluate(&mut self, e: &Event, inv: Option<&Inventory>, out: &mut Vec<Event>) {
-        self.engine.evaluate(e, inv, out);
+        if self.policy_on {
+            self.engine.evaluate(e, inv, out);
+        }
+        if let (Some(b), Some(inv)) = (self.baselines.as_mut(), inv) {
+            b.observe(e, inv, &mut self.engine.alerts, out);
+        }
     }
 
-    /// Reloads the rules when a SIGHUP arrived since the last look (cheap: one atomic load).
+    /// Reloads the rules on SIGHUP; checkpoints baselines and applies queued operator
+    /// commands on the checkpoint interval.
     pub fn tick(&mut self) {
         let n = crate::cli::hup_count();
         if n != self.hup_seen {
             self.hup_seen = n;
             let _ = self.reload();
+        }
+        if self.last.elapsed() >= self.interval {
+            self.checkpoint();
+        }
+    }
+
+    /// Applies queued commands, then writes changed baselines (one transaction each).
+    pub fn checkpoint(&mut self) {
+        self.last = Instant::now();
+        self.apply_commands();
+        let (Some(b), Some(s)) = (self.baselines.as_mut(), self.store.as_mut()) else {
+            return;
+        };
+        if !b.has_changes() {
+            return;
+        }
+        let up = b.take_changes();
+        match bstore::save(s, &up) {
+            Ok(()) => self.failures = 0,
+            Err(e) => {
+                if self.failures == 0 {
+                    tracing::error!(error = %e, "Baseline checkpoint failed; will retry.");
+                }
+                self.failures += 1;
+                b.requeue(&up);
+            }
+        }
+    }
+
+    fn apply_commands(&mut self) {
+        let (Some(b), Some(s)) = (self.baselines.as_mut(), self.store.as_mut()) else {
+            return;
+        };
+        let (cmds, bad) = match bstore::pending(s) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(error = %e, "Reading queued baseline commands failed.");
+                return;
+            }
+        };
+        if cmds.is_empty() && bad.is_empty() {
+            return;
+        }
+        let mut done = bad.clone();
+        for q in &cmds {
+            match b.apply(&q.command, &q.who, q.at) {
+                Ok(n) => tracing::info!(
+                    who = %q.who,
+                    changed = n,
+                    "Baseline command applied."
+                ),
+                Err(e) => tracing::warn!(who = %q.who, error = %e, "Baseline command refused."),
+            }
+            done.push(q.seq);
+        }
+        for seq in &bad {
+            tracing::warn!(seq, "Unreadable baseline command skipped.");
+        }
+        let up = b.take_changes();
+        if let Err(e) = bstore::commit_applied(s, &up, &done) {
+            tracing::error!(error = %e, "Saving applied baseline commands failed; will retry.");
+            b.requeue(&up);
         }
     }
 
@@ -76,13 +203,82 @@ impl PolicyRunner {
         self.engine.alerts.stats.dropped
     }
 
-    /// The end of the run: follow-ups of open dedup windows.
+    /// The end of the run: follow-ups of open dedup windows, the last checkpoint.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.engine.finish(out);
+        self.checkpoint();
     }
 
     /// The engine (tests, API).
     pub fn engine(&self) -> &PolicyEngine {
         &self.engine
     }
+}
+
+/// The baselines of a state directory as of the last checkpoint (for `wardwatch baseline`).
+pub fn read_baselines(dir: &std::path::Path) -> Result<Vec<DeviceBaseline>, String> {
+    let mut s = Store::open_read_only(dir)?;
+    Ok(bstore::load(&mut s)?.baselines)
+}
+
+/// `wardwatch baseline ACTION`: export reads the last checkpoint; the other actions queue a
+/// command (recorded with `who` and the wall-clock time) for the appliance.
+pub fn baseline_cli(
+    dir: &std::path::Path,
+    action: crate::cli::BaselineAction,
+    who: &str,
+) -> Result<String, String> {
+    use crate::cli::BaselineAction as A;
+    use rules::baseline::Command;
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let all = |device: Option<String>, all: bool| -> String {
+        if all {
+            "*".into()
+        } else {
+            device.unwrap_or_default()
+        }
+    };
+    let cmd = match action {
+        A::Export { device } => {
+            let mut v = read_baselines(dir)?;
+            if let Some(d) = device {
+                v.retain(|b| b.device == d);
+                if v.is_empty() {
+                    return Err(format!("no baseline for device `{d}`"));
+                }
+            }
+            return rules::baseline::to_yaml(&v);
+        }
+        A::Import { file } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let baselines = rules::baseline::from_yaml(&file.display().to_string(), &text)?;
+            Command::Import { baselines }
+        }
+        A::Lock { device, all: a } => Command::Lock {
+            device: all(device, a),
+        },
+        A::Relearn { device, all: a } => Command::Relearn {
+            device: all(device, a),
+        },
+        A::Approve { device, kind, item } => {
+            if !rules::baseline::KINDS.iter().any(|k| k.0 == kind) {
+                return Err(format!(
+                    "unknown kind `{kind}` (known: {})",
+                    rules::baseline::KINDS
+                        .iter()
+                        .map(|k| k.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            Command::Approve { device, kind, item }
+        }
+    };
+    let mut s = Store::open(dir)?;
+    bstore::queue(&mut s, who, at, &cmd)?;
+    Ok("Queued; the appliance applies it at its next checkpoint (or its next start).\n".into())
 }

@@ -8,15 +8,19 @@
 //!
 //! - `alert`: the alert engine (dedup per device and rule in capture time, a global rate
 //!   limit, drops counted) that turns rule hits into `alert` events.
+//! - `policy`: policy rules in YAML (`rules/policies/*.yaml` plus an operator directory),
+//!   evaluated on events by device class, device, VLAN or subnet.
+//! - `baseline`: per-device baselines (learning, enforcing, locked; operator commands
+//!   recorded with who and when), persisted in the state store.
 //!
-//! Still to come (issue 6): baselines per device (learning, enforcing, approved
-//! deviations), policy rules in YAML (`rules/policies/*.yaml`), and the FDA risk posture
-//! per device. Events in, alerts and device records out; depends on
+//! Still to come (issue 6): GeoIP countries, volume baselines, silence alerts and the FDA
+//! risk posture per device. Events in, alerts and device records out; depends on
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod alert;
+pub mod baseline;
 pub mod inventory;
 pub mod policy;
 pub mod store;

@@ -158,6 +158,11 @@ impl Store {
             .map_err(|e| err(e, &self.path))
     }
 
+    /// The connection, for the other tables' modules (baselines).
+    pub(crate) fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

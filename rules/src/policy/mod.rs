@@ -36,7 +36,7 @@
 
 pub mod eval;
 pub mod facts;
-mod net;
+pub mod net;
 #[cfg(test)]
 mod tests;
 

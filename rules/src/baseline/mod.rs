@@ -1,0 +1,731 @@
+//! Per-device baselines: what normal is for each device, learned from traffic, then
+//! enforced.
+//!
+//! For every inventoried device the baseline keeps its peers (the peer's device id, or the
+//! /24 of a host that is not in the inventory), its services (`tcp/443/out`: protocol,
+//! server port, and whether the device opened the flow), DICOM AE pairs
+//! (`CALLING>CALLED`), DICOM SOP classes with their command (`<sop uid> C-STORE-RQ`), HL7
+//! applications and message types (`SENDER>RECEIVER ORU^R01`), DNS names asked and TLS
+//! server names asked.
+//!
+//! Lifecycle (capture time): `learning` for `learning_secs` from the device's first sight,
+//! then `enforcing`: anything new raises a `baseline.*` alert (`new_peer`,
+//! `new_external_peer`, `new_service`, `new_dicom_pair`, `new_dicom_sop`, `new_hl7_type`,
+//! `new_dns_name`, `new_tls_sni`) and is not added. Operators `lock` (enforce now),
+//! `relearn` (learn again from the next event) and `approve` a deviation (add it), each
+//! recorded with who and when ([`Change`]).
+//!
+//! Bounds: every set is capped (`max_items`). At the cap, peer entries are summarised from
+//! /24 into /16 subnets; if that does not make room the baseline is marked `overflowed`,
+//! stops growing, and one `baseline.overflow` alert says so: a scanning device cannot grow
+//! it without bound. The number of baselines is capped too (`max_devices`).
+
+pub mod store;
+#[cfg(test)]
+mod tests;
+
+use crate::alert::{AlertEngine, Hit, RuleMeta};
+use crate::inventory::{Device, Inventory};
+use crate::policy::net::is_internal;
+use crate::policy::Subnet;
+use model::alert::AlertDevice;
+use model::dicom::DicomEvent;
+use model::{Event, EventKind, IpProto};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// `[baseline]` in the configuration file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// Learn per-device baselines and alert on deviations (needs `[alerts] enabled`).
+    pub enabled: bool,
+    /// Seconds of capture time a device's baseline learns from its first sight before it
+    /// is enforced (default 7 days).
+    pub learning_secs: u64,
+    /// Most entries per set of a device's baseline (peers, services, ...).
+    pub max_items: usize,
+    /// Most baselines kept (one per device).
+    pub max_devices: usize,
+    /// Most lifecycle changes kept per device (oldest dropped first).
+    pub max_history: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            enabled: true,
+            learning_secs: 7 * 24 * 3600,
+            max_items: 512,
+            max_devices: 50_000,
+            max_history: 32,
+        }
+    }
+}
+
+/// Where a device's baseline is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Adding what it sees until `learn_until_us` (capture time).
+    Learning,
+    /// Learning ended; deviations alert.
+    Enforcing,
+    /// An operator locked it; deviations alert.
+    Locked,
+}
+
+/// One lifecycle change, by whom and when (wall clock: operator time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub action: String,
+    pub who: String,
+    /// Seconds since the epoch, wall clock.
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// The kinds of baseline entries, with their alert rule.
+pub const KINDS: &[(&str, &str, u32, u8, &str)] = &[
+    // (kind, rule id, signature id, severity, description)
+    (
+        "peers",
+        "baseline.new_peer",
+        9_200_001,
+        3,
+        "Device talks to a peer outside its baseline",
+    ),
+    (
+        "external_peers",
+        "baseline.new_external_peer",
+        9_200_002,
+        2,
+        "Device talks to an internet address outside its baseline",
+    ),
+    (
+        "services",
+        "baseline.new_service",
+        9_200_003,
+        3,
+        "Device uses a service outside its baseline",
+    ),
+    (
+        "dicom_pairs",
+        "baseline.new_dicom_pair",
+        9_200_004,
+        2,
+        "New DICOM calling/called AE pair for the device",
+    ),
+    (
+        "dicom_sops",
+        "baseline.new_dicom_sop",
+        9_200_005,
+        3,
+        "New DICOM SOP class or command for the device",
+    ),
+    (
+        "hl7_types",
+        "baseline.new_hl7_type",
+        9_200_006,
+        3,
+        "New HL7 application or message type for the device",
+    ),
+    (
+        "dns_names",
+        "baseline.new_dns_name",
+        9_200_007,
+        4,
+        "Device asks DNS for a name outside its baseline",
+    ),
+    (
+        "tls_sni",
+        "baseline.new_tls_sni",
+        9_200_008,
+        4,
+        "Device asks TLS for a server name outside its baseline",
+    ),
+];
+
+/// The overflow alert.
+pub const OVERFLOW: (&str, u32, u8, &str) = (
+    "baseline.overflow",
+    9_200_100,
+    2,
+    "Device baseline reached its cap (scan or misbehaving device); it stops growing",
+);
+
+/// One device's baseline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceBaseline {
+    pub device: String,
+    pub state: State,
+    /// Capture time of the first sight, and when learning ends (microseconds).
+    pub first_seen_us: i64,
+    pub learn_until_us: i64,
+    /// Learning restarts at the next event seen (after `relearn`).
+    #[serde(default)]
+    pub relearn_pending: bool,
+    /// The cap was reached; the baseline no longer grows.
+    #[serde(default)]
+    pub overflowed: bool,
+    /// Entries by kind (see [`KINDS`]).
+    #[serde(default)]
+    pub sets: BTreeMap<String, BTreeSet<String>>,
+    #[serde(default)]
+    pub history: Vec<Change>,
+}
+
+impl DeviceBaseline {
+    fn new(device: &str, ts_us: i64, learning_us: i64) -> Self {
+        DeviceBaseline {
+            device: device.to_string(),
+            state: State::Learning,
+            first_seen_us: ts_us,
+            learn_until_us: ts_us.saturating_add(learning_us),
+            relearn_pending: false,
+            overflowed: false,
+            sets: BTreeMap::new(),
+            history: Vec::new(),
+        }
+    }
+
+    /// Whether an entry is in the baseline (peers also match their /24 and /16 summaries).
+    pub fn contains(&self, kind: &str, item: &str) -> bool {
+        let Some(s) = self.sets.get(kind) else {
+            return false;
+        };
+        if s.contains(item) {
+            return true;
+        }
+        if kind == "peers" || kind == "external_peers" {
+            if let Some(ip) = peer_ip(item) {
+                for p in [24u8, 16] {
+                    let n = Subnet::new_masked(ip, if ip.is_ipv4() { p } else { p * 4 });
+                    if s.contains(&format!("net:{n}")) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Records a lifecycle change (history capped, oldest dropped).
+    pub fn log(&mut self, c: Change, max: usize) {
+        self.history.push(c);
+        let max = max.max(1);
+        if self.history.len() > max {
+            let cut = self.history.len() - max;
+            self.history.drain(..cut);
+        }
+    }
+
+    /// Entries in all sets.
+    pub fn len(&self) -> usize {
+        self.sets.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The address inside a `net:` or `ip:` peer entry.
+fn peer_ip(item: &str) -> Option<IpAddr> {
+    let rest = item
+        .strip_prefix("net:")
+        .or_else(|| item.strip_prefix("ip:"))?;
+    rest.split('/').next()?.parse().ok()
+}
+
+/// What adding an entry did.
+#[derive(Debug, PartialEq, Eq)]
+enum Added {
+    Known,
+    New,
+    /// Learning, but the set is full (the baseline overflowed just now).
+    Overflow,
+    Full,
+}
+
+/// Every baseline, the alerts' rule metadata, and what changed since the last checkpoint.
+pub struct Baselines {
+    cfg: BaselineConfig,
+    map: HashMap<String, DeviceBaseline>,
+    dirty: BTreeSet<String>,
+    rules: HashMap<&'static str, Arc<RuleMeta>>,
+    overflow_rule: Arc<RuleMeta>,
+    internal: Vec<Subnet>,
+    /// Baselines not created because `max_devices` was reached.
+    pub refused: u64,
+    /// Deviations seen (before alert dedup and rate limits).
+    pub deviations: u64,
+}
+
+/// An operator action on baselines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Enforce now (`device: "*"` for all).
+    Lock { device: String },
+    /// Forget and learn again from the next event (`device: "*"` for all).
+    Relearn { device: String },
+    /// Add one entry (`kind` from [`KINDS`]).
+    Approve {
+        device: String,
+        kind: String,
+        item: String,
+    },
+    /// Replace baselines by those given (a reviewed export).
+    Import { baselines: Vec<DeviceBaseline> },
+}
+
+impl Baselines {
+    pub fn new(cfg: BaselineConfig, internal: Vec<Subnet>) -> Self {
+        let meta = |id: &str, sid: u32, sev: u8, sig: &str| {
+            Arc::new(RuleMeta {
+                id: id.to_string(),
+                signature_id: sid,
+                rev: 1,
+                signature: sig.to_string(),
+                category: "Baseline Deviation".into(),
+                severity: sev,
+                reference: None,
+            })
+        };
+        let rules = KINDS
+            .iter()
+            .map(|(k, id, sid, sev, sig)| (*k, meta(id, *sid, *sev, sig)))
+            .collect();
+        Baselines {
+            cfg,
+            map: HashMap::new(),
+            dirty: BTreeSet::new(),
+            rules,
+            overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
+            internal,
+            refused: 0,
+            deviations: 0,
+        }
+    }
+
+    /// Continues from stored baselines.
+    pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
+        for b in all {
+            self.map.insert(b.device.clone(), b);
+        }
+    }
+
+    pub fn get(&self, device: &str) -> Option<&DeviceBaseline> {
+        self.map.get(device)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every baseline, sorted by device.
+    pub fn all(&self) -> Vec<&DeviceBaseline> {
+        let mut v: Vec<&DeviceBaseline> = self.map.values().collect();
+        v.sort_by(|a, b| a.device.cmp(&b.device));
+        v
+    }
+
+    /// Changed baselines since the last call (for the checkpoint).
+    pub fn take_changes(&mut self) -> Vec<DeviceBaseline> {
+        let ids = std::mem::take(&mut self.dirty);
+        ids.iter()
+            .filter_map(|id| self.map.get(id).cloned())
+            .collect()
+    }
+
+    /// Puts changes back after a failed checkpoint.
+    pub fn requeue(&mut self, up: &[DeviceBaseline]) {
+        for b in up {
+            self.dirty.insert(b.device.clone());
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Applies an operator command, recorded with `who` and `at` (wall clock, seconds).
+    /// Returns how many baselines it changed.
+    pub fn apply(&mut self, cmd: &Command, who: &str, at: i64) -> Result<usize, String> {
+        let max_h = self.cfg.max_history;
+        let targets = |map: &HashMap<String, DeviceBaseline>, dev: &str| -> Vec<String> {
+            if dev == "*" {
+                map.keys().cloned().collect()
+            } else {
+                if map.contains_key(dev) {
+                    vec![dev.to_string()]
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        let change = |action: &str, detail: String| Change {
+            action: action.into(),
+            who: who.into(),
+            at,
+            detail,
+        };
+        let mut n = 0;
+        match cmd {
+            Command::Lock { device } => {
+                let ids = targets(&self.map, device);
+                if ids.is_empty() {
+                    return Err(format!("no baseline for device `{device}`"));
+                }
+                for id in ids {
+                    if let Some(b) = self.map.get_mut(&id) {
+                        b.state = State::Locked;
+                        b.relearn_pending = false;
+                        b.log(change("lock", String::new()), max_h);
+                        self.dirty.insert(id);
+                        n += 1;
+                    }
+                }
+            }
+            Command::Relearn { device } => {
+                let ids = targets(&self.map, device);
+                if ids.is_empty() {
+                    return Err(format!("no baseline for device `{device}`"));
+                }
+                for id in ids {
+                    if let Some(b) = self.map.get_mut(&id) {
+                        b.state = State::Learning;
+                        b.relearn_pending = true;
+                        b.overflowed = false;
+                        b.sets.clear();
+                        b.log(change("relearn", String::new()), max_h);
+                        self.dirty.insert(id);
+                        n += 1;
+                    }
+                }
+            }
+            Command::Approve { device, kind, item } => {
+                if !KINDS.iter().any(|k| k.0 == kind) {
+                    return Err(format!(
+                        "unknown kind `{kind}` (known: {})",
+                        KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                let Some(b) = self.map.get_mut(device) else {
+                    return Err(format!("no baseline for device `{device}`"));
+                };
+                b.sets.entry(kind.clone()).or_default().insert(item.clone());
+                b.log(change("approve", format!("{kind}: {item}")), max_h);
+                self.dirty.insert(device.clone());
+                n = 1;
+            }
+            Command::Import { baselines } => {
+                for nb in baselines {
+                    let mut nb = nb.clone();
+                    for k in nb.sets.keys() {
+                        if !KINDS.iter().any(|x| x.0 == k) {
+                            return Err(format!("device {}: unknown kind `{k}`", nb.device));
+                        }
+                    }
+                    nb.log(change("import", String::new()), max_h);
+                    self.dirty.insert(nb.device.clone());
+                    self.map.insert(nb.device.clone(), nb);
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Observes one event (after the inventory did): learns, or alerts on deviations.
+    pub fn observe(
+        &mut self,
+        ev: &Event,
+        inv: &Inventory,
+        alerts: &mut AlertEngine,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(flow) = ev.flow.as_deref() else {
+            return;
+        };
+        let k = &flow.key;
+        let kind = &ev.kind;
+        // Only the events that carry baseline facts.
+        if !matches!(
+            kind,
+            EventKind::Flow(_)
+                | EventKind::Dicom(_)
+                | EventKind::Hl7(_)
+                | EventKind::Dns(_)
+                | EventKind::Tls(_)
+        ) {
+            return;
+        }
+        let src = inv.device_of(flow.src_mac, Some(k.src_ip));
+        let dst = inv.device_of(flow.dest_mac, Some(k.dst_ip));
+        let ts = ev.ts.micros();
+        for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
+        {
+            let Some(me) = me else {
+                continue;
+            };
+            if me.router {
+                continue;
+            }
+            let mut items: Vec<(&'static str, String)> = Vec::new();
+            match kind {
+                EventKind::Flow(_) => {
+                    let internal = is_internal(peer_ip, &self.internal);
+                    let peer_key = match peer.filter(|p| !p.router && internal) {
+                        Some(p) => format!("dev:{}", p.id),
+                        None => format!("net:{}", Subnet::around(peer_ip)),
+                    };
+                    items.push((if internal { "peers" } else { "external_peers" }, peer_key));
+                    let proto = match k.proto {
+                        IpProto::TCP => "tcp",
+                        IpProto::UDP => "udp",
+                        IpProto::SCTP => "sctp",
+                        _ => "ip",
+                    };
+                    let port = if proto == "ip" {
+                        u16::from(k.proto.0)
+                    } else {
+                        k.dst_port
+                    };
+                    let dir = if client { "out" } else { "in" };
+                    items.push(("services", format!("{proto}/{port}/{dir}")));
+                }
+                EventKind::Dicom(DicomEvent::Association(a)) => {
+                    if let (Some(c), Some(d)) = (&a.calling_ae, &a.called_ae) {
+                        items.push(("dicom_pairs", format!("{c}>{d}")));
+                    }
+                }
+                EventKind::Dicom(DicomEvent::Command(c)) => {
+                    let sop = c
+                        .affected_sop_class_uid
+                        .as_deref()
+                        .or(c.requested_sop_class_uid.as_deref())
+                        .unwrap_or("-");
+                    // Requests only: responses mirror them.
+                    if c.command.ends_with("-RQ") {
+                        items.push(("dicom_sops", format!("{sop} {}", c.command)));
+                    }
+                }
+                EventKind::Hl7(h) => {
+                    let s = h.sending_application.as_deref().unwrap_or("-");
+                    let r = h.receiving_application.as_deref().unwrap_or("-");
+                    let t = h.message_type.as_deref().unwrap_or("-");
+                    // The sender's view: the side that sent the message (ACKs included).
+                    let sent_by_me = (h.direction == model::Direction::ToServer) == client;
+                    if sent_by_me {
+                        items.push(("hl7_types", format!("{s}>{r} {t}")));
+                    }
+                }
+                EventKind::Dns(d) if client && !d.qr => {
+                    for q in d.queries.iter().take(4) {
+                        items.push(("dns_names", q.rrname.to_ascii_lowercase()));
+                    }
+                }
+                EventKind::Tls(t) if client => {
+                    if let Some(sni) = &t.sni {
+                        items.push(("tls_sni", sni.to_ascii_lowercase()));
+                    }
+                }
+                _ => {}
+            }
+            for (kind, item) in items {
+                self.check(me, kind, item, ev, ts, alerts, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // reason: one deviation's whole context
+    fn check(
+        &mut self,
+        me: &Device,
+        kind: &'static str,
+        item: String,
+        ev: &Event,
+        ts: i64,
+        alerts: &mut AlertEngine,
+        out: &mut Vec<Event>,
+    ) {
+        let learning_us =
+            i64::try_from(self.cfg.learning_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        if !self.map.contains_key(&me.id) {
+            if self.map.len() >= self.cfg.max_devices.max(1) {
+                self.refused += 1;
+                return;
+            }
+            self.map
+                .insert(me.id.clone(), DeviceBaseline::new(&me.id, ts, learning_us));
+            self.dirty.insert(me.id.clone());
+        }
+        let max = self.cfg.max_items.max(1);
+        let Some(b) = self.map.get_mut(&me.id) else {
+            return;
+        };
+        if b.relearn_pending {
+            b.relearn_pending = false;
+            b.first_seen_us = ts;
+            b.learn_until_us = ts.saturating_add(learning_us);
+            self.dirty.insert(me.id.clone());
+        }
+        if b.state == State::Learning && ts >= b.learn_until_us {
+            b.state = State::Enforcing;
+            self.dirty.insert(me.id.clone());
+        }
+        if b.contains(kind, &item) {
+            return;
+        }
+        if b.state == State::Learning {
+            match add(b, kind, item, max) {
+                Added::New => {
+                    self.dirty.insert(me.id.clone());
+                }
+                Added::Overflow => {
+                    self.dirty.insert(me.id.clone());
+                    let dev = alert_device(me);
+                    alerts.raise(
+                        Hit {
+                            ts: ev.ts,
+                            flow: ev.flow.as_deref(),
+                            rule: &self.overflow_rule,
+                            device: Some(dev),
+                            evidence: vec![
+                                ("kind", kind.to_string()),
+                                ("max_items", max.to_string()),
+                            ],
+                        },
+                        out,
+                    );
+                }
+                Added::Known | Added::Full => {}
+            }
+            return;
+        }
+        // Enforcing or locked: a deviation.
+        self.deviations += 1;
+        let Some(rule) = self.rules.get(kind) else {
+            return;
+        };
+        alerts.raise(
+            Hit {
+                ts: ev.ts,
+                flow: ev.flow.as_deref(),
+                rule,
+                device: Some(alert_device(me)),
+                evidence: vec![
+                    ("kind", kind.to_string()),
+                    ("item", item),
+                    (
+                        "baseline_state",
+                        match b.state {
+                            State::Locked => "locked",
+                            _ => "enforcing",
+                        }
+                        .to_string(),
+                    ),
+                ],
+            },
+            out,
+        );
+    }
+}
+
+fn alert_device(d: &Device) -> AlertDevice {
+    AlertDevice {
+        id: d.id.clone(),
+        class: d.classification.class.clone(),
+        vendor: d.vendor.clone(),
+    }
+}
+
+/// Adds an entry while learning, summarising peers at the cap.
+fn add(b: &mut DeviceBaseline, kind: &str, item: String, max: usize) -> Added {
+    if b.overflowed {
+        return Added::Full;
+    }
+    let set = b.sets.entry(kind.to_string()).or_default();
+    if set.contains(&item) {
+        return Added::Known;
+    }
+    if set.len() >= max && (kind == "peers" || kind == "external_peers") {
+        // Summarise /24 entries into their /16.
+        let summarised: BTreeSet<String> = set
+            .iter()
+            .map(|p| match peer_ip(p) {
+                Some(ip) if p.starts_with("net:") => {
+                    format!(
+                        "net:{}",
+                        Subnet::new_masked(ip, if ip.is_ipv4() { 16 } else { 48 })
+                    )
+                }
+                _ => p.clone(),
+            })
+            .collect();
+        *set = summarised;
+        if let Some(ip) = peer_ip(&item) {
+            let p16 = Subnet::new_masked(ip, if ip.is_ipv4() { 16 } else { 48 });
+            if set.contains(&format!("net:{p16}")) {
+                return Added::Known;
+            }
+        }
+    }
+    if set.len() >= max {
+        b.overflowed = true;
+        return Added::Overflow;
+    }
+    set.insert(item);
+    Added::New
+}
+
+/// The YAML form of baselines (`wardwatch baseline export`), for review in version control.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlFile {
+    baselines: Vec<DeviceBaseline>,
+}
+
+/// Baselines as YAML.
+pub fn to_yaml(all: &[DeviceBaseline]) -> Result<String, String> {
+    serde_yaml_ng::to_string(&YamlFile {
+        baselines: all.to_vec(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Baselines from YAML; errors name the file, the line and the problem (unknown fields
+/// and kinds are errors).
+pub fn from_yaml(file: &str, text: &str) -> Result<Vec<DeviceBaseline>, String> {
+    let f: YamlFile = serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
+        Some(l) => format!("{file}:{}: {e}", l.line()),
+        None => format!("{file}: {e}"),
+    })?;
+    for b in &f.baselines {
+        for k in b.sets.keys() {
+            if !KINDS.iter().any(|x| x.0 == k) {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with(&format!("{k}:")))
+                    .map(|i| format!("{}:", i + 1))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{file}:{line} device {}: unknown kind `{k}` (known: {})",
+                    b.device,
+                    KINDS.iter().map(|x| x.0).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    Ok(f.baselines)
+}

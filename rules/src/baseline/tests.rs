@@ -1,0 +1,341 @@
+//! Baselines: learning then enforcing in capture time, operator commands, bounds against a
+//! scanning device, YAML and store round trips.
+
+use super::*;
+use crate::alert::AlertConfig;
+use crate::inventory::{Catalogue, Classification, Inventory, InventoryConfig, IpBinding};
+use model::{FlowKey, FlowMeta, MacAddr, Timestamp};
+
+const PUMP: [u8; 6] = [0x58, 0x42, 0xe4, 0, 0, 1];
+const SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x50];
+const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
+
+fn cat() -> &'static Catalogue {
+    static C: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+    C.get_or_init(|| Catalogue::load(None).unwrap())
+}
+
+fn dev(mac: [u8; 6], ip: &str, class: &str) -> Device {
+    let id = crate::inventory::mac_id(MacAddr(mac));
+    Device {
+        id: id.clone(),
+        mac: Some(id),
+        ips: vec![IpBinding {
+            ip: ip.into(),
+            source: "dhcp".into(),
+            first_seen_us: 0,
+            last_seen_us: 0,
+        }],
+        classification: Classification {
+            class: class.into(),
+            ..Classification::default()
+        },
+        criticality: "high".into(),
+        ..Device::default()
+    }
+}
+
+fn inventory() -> Inventory {
+    let mut inv = Inventory::new(InventoryConfig::default(), cat().clone());
+    inv.restore(vec![
+        dev(PUMP, "10.1.0.10", "infusion_pump"),
+        dev(SERVER, "10.1.0.50", "clinical_server"),
+    ]);
+    inv
+}
+
+fn pump() -> String {
+    crate::inventory::mac_id(MacAddr(PUMP))
+}
+
+fn flow(secs: i64, dst_mac: [u8; 6], dst: &str, port: u16) -> Event {
+    let key = FlowKey {
+        vlan: [0, 0],
+        proto: IpProto::TCP,
+        src_ip: "10.1.0.10".parse().unwrap(),
+        src_port: 40000,
+        dst_ip: dst.parse().unwrap(),
+        dst_port: port,
+    };
+    Event {
+        ts: Timestamp::from_secs_micros(secs, 0),
+        flow: Some(Box::new(FlowMeta {
+            flow_id: key.flow_id(0),
+            key,
+            in_iface: "t".into(),
+            src_mac: Some(MacAddr(PUMP)),
+            dest_mac: Some(MacAddr(dst_mac)),
+            app_proto: None,
+        })),
+        kind: EventKind::Flow(model::FlowRecord {
+            pkts_toserver: 1,
+            pkts_toclient: 1,
+            bytes_toserver: 1,
+            bytes_toclient: 1,
+            start: Timestamp::ZERO,
+            end: Timestamp::ZERO,
+            age: 0,
+            state: model::FlowState::Closed,
+            reason: model::FlowEndReason::Shutdown,
+            stream: None,
+            tcp: None,
+        }),
+    }
+}
+
+fn cfg(learning_secs: u64, max_items: usize) -> BaselineConfig {
+    BaselineConfig {
+        learning_secs,
+        max_items,
+        ..BaselineConfig::default()
+    }
+}
+
+struct Rig {
+    b: Baselines,
+    inv: Inventory,
+    alerts: AlertEngine,
+    out: Vec<Event>,
+}
+
+impl Rig {
+    fn new(c: BaselineConfig) -> Rig {
+        Rig {
+            b: Baselines::new(c, Vec::new()),
+            inv: inventory(),
+            alerts: AlertEngine::new(AlertConfig {
+                dedup_window_secs: 0,
+                ..AlertConfig::default()
+            }),
+            out: Vec::new(),
+        }
+    }
+    fn see(&mut self, e: Event) {
+        self.b
+            .observe(&e, &self.inv, &mut self.alerts, &mut self.out);
+    }
+    /// (rule, device, item) of alerts so far.
+    fn fired(&self) -> Vec<(String, String, String)> {
+        self.out
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Alert(a) => Some((
+                    a.rule.clone(),
+                    a.device.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
+                    a.fact("item").unwrap_or_default().to_string(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn learns_during_the_period_then_alerts_on_deviations_only() {
+    // What the pump did while learning is normal afterwards; a new external peer and a new
+    // service after the period alert (for the pump, and the server learns its side too).
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    r.see(flow(100, ROUTER, "203.0.113.7", 443));
+    assert!(r.fired().is_empty());
+    let b = r.b.get(&pump()).unwrap();
+    assert_eq!(b.state, State::Learning);
+    assert!(b.contains(
+        "peers",
+        &format!("dev:{}", crate::inventory::mac_id(MacAddr(SERVER)))
+    ));
+    assert!(b.contains("external_peers", "net:203.0.113.0/24"));
+    assert!(b.contains("services", "tcp/443/out"));
+    // After the period: the same traffic is quiet, and the /24 covers a neighbour.
+    r.see(flow(4000, SERVER, "10.1.0.50", 443));
+    r.see(flow(4001, ROUTER, "203.0.113.99", 443));
+    assert!(r.fired().is_empty(), "{:?}", r.fired());
+    assert_eq!(r.b.get(&pump()).unwrap().state, State::Enforcing);
+    r.see(flow(4002, ROUTER, "198.51.100.1", 443));
+    r.see(flow(4003, SERVER, "10.1.0.50", 8080));
+    assert_eq!(
+        r.fired(),
+        vec![
+            (
+                "baseline.new_external_peer".into(),
+                pump(),
+                "net:198.51.100.0/24".into()
+            ),
+            ("baseline.new_service".into(), pump(), "tcp/8080/out".into()),
+            // The server's side: it never served 8080 before.
+            (
+                "baseline.new_service".into(),
+                crate::inventory::mac_id(MacAddr(SERVER)),
+                "tcp/8080/in".into()
+            ),
+        ]
+    );
+    // Deviations are not added: the same one alerts again (dedup is the alert engine's).
+    let before = r.b.get(&pump()).unwrap().len();
+    r.see(flow(4004, ROUTER, "198.51.100.1", 443));
+    assert_eq!(r.b.get(&pump()).unwrap().len(), before);
+    assert_eq!(r.fired().len(), 4);
+}
+
+#[test]
+fn lock_approve_relearn_are_recorded_with_who_and_when() {
+    // Lock enforces at once; approve adds the entry (no alert afterwards); relearn clears
+    // and learns again from the next event; each is in the history with who and when.
+    let mut r = Rig::new(cfg(1_000_000, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    let p = pump();
+    assert_eq!(
+        r.b.apply(&Command::Lock { device: p.clone() }, "alice", 1_700_000_000),
+        Ok(1)
+    );
+    r.see(flow(10, SERVER, "10.1.0.50", 22));
+    // The pump's deviation alerts; the server (still learning) learns its side.
+    assert_eq!(r.fired().len(), 1, "{:?}", r.fired());
+    r.b.apply(
+        &Command::Approve {
+            device: p.clone(),
+            kind: "services".into(),
+            item: "tcp/22/out".into(),
+        },
+        "bob",
+        1_700_000_100,
+    )
+    .unwrap();
+    r.see(flow(11, SERVER, "10.1.0.50", 22));
+    assert_eq!(r.fired().len(), 1, "approved: no alert");
+    r.b.apply(
+        &Command::Relearn { device: p.clone() },
+        "carol",
+        1_700_000_200,
+    )
+    .unwrap();
+    r.see(flow(5000, SERVER, "10.1.0.50", 9999));
+    let b = r.b.get(&p).unwrap();
+    assert_eq!(b.state, State::Learning);
+    assert_eq!(b.first_seen_us, 5_000_000_000);
+    assert!(b.contains("services", "tcp/9999/out"));
+    let h: Vec<(&str, &str, i64)> = b
+        .history
+        .iter()
+        .map(|c| (c.action.as_str(), c.who.as_str(), c.at))
+        .collect();
+    assert_eq!(
+        h,
+        vec![
+            ("lock", "alice", 1_700_000_000),
+            ("approve", "bob", 1_700_000_100),
+            ("relearn", "carol", 1_700_000_200)
+        ]
+    );
+    // Bad commands are refused with the reason.
+    assert!(r
+        .b
+        .apply(
+            &Command::Lock {
+                device: "nope".into()
+            },
+            "x",
+            0
+        )
+        .unwrap_err()
+        .contains("no baseline"));
+    assert!(r
+        .b
+        .apply(
+            &Command::Approve {
+                device: p,
+                kind: "colours".into(),
+                item: "x".into()
+            },
+            "x",
+            0
+        )
+        .unwrap_err()
+        .contains("unknown kind"));
+}
+
+#[test]
+fn scanning_device_is_bounded_summarised_and_alerts_once() {
+    // A pump sweeping 100,000 addresses of 10/8 while learning: its peers are summarised
+    // into /16s and stay within the cap, without overflow. Scanning 100,000 addresses all
+    // over the internet overflows: the baseline stops growing and one alert says so.
+    let mut r = Rig::new(cfg(1_000_000, 32));
+    for i in 0..100_000u32 {
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000u32 + i * 7);
+        r.see(flow(1, ROUTER, &ip.to_string(), 80));
+    }
+    let b = r.b.get(&pump()).unwrap();
+    assert!(!b.overflowed);
+    assert!(b.sets["peers"].len() <= 32);
+    assert!(
+        b.sets["peers"].iter().any(|p| p == "net:10.1.0.0/16"),
+        "{:?}",
+        b.sets["peers"]
+    );
+    assert!(r.fired().is_empty());
+    for i in 0..100_000u32 {
+        let ip = std::net::Ipv4Addr::from(i.wrapping_mul(2_654_435_761) | 0x0100_0000);
+        r.see(flow(2, ROUTER, &ip.to_string(), 80));
+    }
+    let b = r.b.get(&pump()).unwrap();
+    assert!(b.overflowed);
+    for s in b.sets.values() {
+        assert!(s.len() <= 32, "{}", s.len());
+    }
+    let f = r.fired();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "baseline.overflow");
+}
+
+#[test]
+fn yaml_export_import_round_trips_and_rejects_unknown_kinds() {
+    // An export read back gives the same baselines; a typo'd kind or field is an error
+    // naming the file and line.
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    r.b.apply(&Command::Lock { device: pump() }, "alice", 5)
+        .unwrap();
+    let all: Vec<DeviceBaseline> = r.b.all().into_iter().cloned().collect();
+    let y = to_yaml(&all).unwrap();
+    assert_eq!(from_yaml("b.yaml", &y).unwrap(), all);
+    let bad = y.replace("services:", "servicez:");
+    let e = from_yaml("b.yaml", &bad).unwrap_err();
+    assert!(
+        e.starts_with("b.yaml:") && e.contains("unknown kind `servicez`"),
+        "{e}"
+    );
+    let bad = y.replace("state:", "stat:");
+    let e = from_yaml("b.yaml", &bad).unwrap_err();
+    assert!(e.starts_with("b.yaml:") && e.contains("stat"), "{e}");
+}
+
+#[test]
+fn store_keeps_baselines_and_applies_queued_commands_once() {
+    // Saved baselines load back equal; a queued command is read back and, once committed
+    // as applied, is gone (a crash before the commit would apply it again, never lose it).
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = crate::store::Store::open(dir.path()).unwrap();
+    assert!(store::load(&mut s).unwrap().baselines.is_empty());
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    let up = r.b.take_changes();
+    assert_eq!(up.len(), 2);
+    store::save(&mut s, &up).unwrap();
+    let mut ro = crate::store::Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(store::load(&mut ro).unwrap().baselines, up);
+    store::queue(&mut s, "alice", 7, &Command::Lock { device: "*".into() }).unwrap();
+    let (q, bad) = store::pending(&mut s).unwrap();
+    assert!(bad.is_empty());
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].who.as_str(), q[0].at), ("alice", 7));
+    let mut b = Baselines::new(cfg(3600, 64), Vec::new());
+    b.restore(store::load(&mut s).unwrap().baselines);
+    assert_eq!(b.apply(&q[0].command, &q[0].who, q[0].at), Ok(2));
+    store::commit_applied(&mut s, &b.take_changes(), &[q[0].seq]).unwrap();
+    assert!(store::pending(&mut s).unwrap().0.is_empty());
+    assert!(store::load(&mut s)
+        .unwrap()
+        .baselines
+        .iter()
+        .all(|x| x.state == State::Locked));
+}

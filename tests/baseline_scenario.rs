@@ -1,0 +1,226 @@
+//! Baselines through the whole pipeline with a state directory: learn on a first capture,
+//! lock with `wardwatch baseline lock --all`, replay a second capture of the same ward
+//! behaving normally plus injected deviations (a pump to a new external IP, a new DICOM AE
+//! pair, an HL7 type never sent, a telnet session to a monitor, a C-MOVE to an unknown
+//! AE): exactly the expected policy and baseline alerts fire; replaying the learning
+//! capture again fires none. Export/approve/import go through the CLI.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::clinical::*;
+
+const PUMP: Host = Host::new([0x58, 0x42, 0xe4, 0, 0, 1], [10, 1, 0, 10]);
+const MONITOR: Host = Host::new([0x00, 0x09, 0xfb, 0, 0, 2], [10, 1, 0, 20]);
+const WS: Host = Host::new([0x02, 0, 0, 0, 0, 0x30], [10, 1, 0, 30]);
+const PACS: Host = Host::new([0x02, 0, 0, 0, 0, 0x40], [10, 1, 0, 40]);
+const SERVER: Host = Host::new([0x02, 0, 0, 0, 0, 0x50], [10, 1, 0, 50]);
+const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
+
+fn id(h: Host) -> String {
+    h.mac
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn inet(ip: [u8; 4]) -> Host {
+    Host::new(ROUTER, ip)
+}
+
+fn dicom(s: &mut Scenario, calling: &str, cmds: &[(bool, Vec<u8>)]) {
+    let mut m = vec![
+        (
+            true,
+            associate_rq("PACS", calling, &[VERIFICATION, MOVE_STUDY], false),
+        ),
+        (false, associate_ac("PACS", calling, 2)),
+    ];
+    m.extend_from_slice(cmds);
+    m.push((true, release_rq()));
+    m.push((false, release_rp()));
+    s.tcp(WS, PACS, 104, &m);
+}
+
+fn hl7_session(s: &mut Scenario, from: Host, app: &str, ty: &str, n: &str) {
+    s.tcp(
+        from,
+        SERVER,
+        2575,
+        &[(true, hl7(app, "SND", ty, n, true)), (false, hl7_ack(n))],
+    );
+}
+
+/// A normal hour of the ward.
+fn normal(s: &mut Scenario) {
+    s.tcp(
+        PUMP,
+        SERVER,
+        443,
+        &[(true, vec![0x17; 64]), (false, vec![0x17; 64])],
+    );
+    hl7_session(s, PUMP, "PUMP", "ORU^R01", "P1");
+    hl7_session(s, MONITOR, "MON", "ORU^R01", "M1");
+    dicom(s, "WS01", &[(true, c_echo_rq(1)), (false, c_echo_rsp(1))]);
+    s.wait_secs(1);
+    dicom(
+        s,
+        "WS01",
+        &[(true, c_move_rq(3, 2, "WS01")), (false, c_move_rsp(3, 2))],
+    );
+    // The workstation browses the internet (the router fronts several public addresses).
+    for ip in [
+        [198, 51, 100, 20],
+        [198, 51, 100, 21],
+        [198, 51, 100, 22],
+        [198, 51, 100, 23],
+    ] {
+        s.tcp(
+            WS,
+            inet(ip),
+            443,
+            &[(true, vec![0x16; 32]), (false, vec![0x16; 32])],
+        );
+    }
+}
+
+fn write(dir: &Path, name: &str, start: i64, deviations: bool) -> PathBuf {
+    let mut s = Scenario::new(start);
+    normal(&mut s);
+    if deviations {
+        s.tcp(
+            PUMP,
+            inet([203, 0, 113, 50]),
+            443,
+            &[(true, vec![0x16; 40]), (false, vec![0x16; 40])],
+        );
+        dicom(
+            &mut s,
+            "WS02",
+            &[(true, c_echo_rq(5)), (false, c_echo_rsp(5))],
+        );
+        hl7_session(&mut s, MONITOR, "MON", "ADT^A01", "M2");
+        s.tcp(
+            WS,
+            MONITOR,
+            23,
+            &[(false, b"login: ".to_vec()), (true, b"admin\r\n".to_vec())],
+        );
+        s.wait_secs(1);
+        dicom(
+            &mut s,
+            "WS01",
+            &[(true, c_move_rq(3, 9, "EVILAE")), (false, c_move_rsp(3, 9))],
+        );
+    }
+    let p = dir.join(name);
+    s.write_to(&p).unwrap();
+    p
+}
+
+fn config(dir: &Path) -> PathBuf {
+    let p = dir.join("ww.toml");
+    let t = 1_000_000_000u64;
+    std::fs::write(
+        &p,
+        format!(
+            "workers = 1\nstate_dir = {:?}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
+             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n\
+             [baseline]\nlearning_secs = {t}\n",
+            dir.join("state").display().to_string()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn alerts(run: &common::Run) -> BTreeSet<(String, String)> {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.events()
+        .into_iter()
+        .filter(|e| e["event_type"] == "alert")
+        .map(|e| {
+            (
+                e["alert"]["rule"].as_str().unwrap().to_string(),
+                e["alert"]["device"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn cli(cfg: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("baseline")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .arg("--who")
+        .arg("tester")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
+    // The whole lifecycle through the binary and the state store, across restarts.
+    let dir = common::tempdir("baseline-scenario");
+    let cfg = config(&dir);
+    let learn = write(&dir, "learn.pcap", 1_740_988_800, false);
+    let dev = write(&dir, "deviate.pcap", 1_741_075_200, true);
+    assert!(alerts(&common::replay(Some(&cfg), std::slice::from_ref(&learn))).is_empty());
+    // Lock every baseline (queued; applied when the next run starts).
+    let (code, _, err) = cli(&cfg, &["lock", "--all"]);
+    assert_eq!(code, 0, "{err}");
+    let got = alerts(&common::replay(Some(&cfg), &[dev]));
+    let want: BTreeSet<(String, String)> = [
+        ("policy.clinical_no_internet", PUMP),
+        ("baseline.new_external_peer", PUMP),
+        ("baseline.new_dicom_pair", WS),
+        ("baseline.new_dicom_pair", PACS),
+        ("baseline.new_hl7_type", MONITOR),
+        ("policy.clinical_no_telnet", MONITOR),
+        ("baseline.new_peer", WS),
+        ("baseline.new_peer", MONITOR),
+        ("baseline.new_service", WS),
+        ("baseline.new_service", MONITOR),
+        ("policy.dicom_move_unknown_destination", WS),
+    ]
+    .into_iter()
+    .map(|(r, h)| (r.to_string(), id(h)))
+    .collect();
+    assert_eq!(got, want);
+    // The learning capture again: all normal, nothing fires.
+    assert!(alerts(&common::replay(Some(&cfg), &[learn])).is_empty());
+    // Export shows the locked baselines with who locked them.
+    let (code, yaml, err) = cli(&cfg, &["export", "--device", &id(MONITOR)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(yaml.contains("state: locked"), "{yaml}");
+    assert!(yaml.contains("who: tester"), "{yaml}");
+    assert!(yaml.contains("MON>SND ORU^R01"), "{yaml}");
+    assert!(
+        !yaml.contains("ADT^A01"),
+        "deviations are not learned once locked"
+    );
+    // A bad import names the file and line; approve of an unknown kind is refused.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, yaml.replace("hl7_types:", "hl7_typos:")).unwrap();
+    let (code, _, err) = cli(&cfg, &["import", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.yaml:") && err.contains("hl7_typos"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&cfg, &["approve", &id(MONITOR), "colours", "x"]);
+    assert_eq!(code, 2, "{err}");
+}
