@@ -193,6 +193,8 @@ impl Conn {
                     }
                     let end = buf.len().min(done + 16_384);
                     match c.writer().write(buf.get(done..end).unwrap_or_default()) {
+                        // rustls' plaintext buffer is full: wait for the socket.
+                        Ok(0) => return Ok((done, wire)),
                         Ok(n) => done += n,
                         Err(e) => return Err(Failure::Send(e)),
                     }
