@@ -2,7 +2,8 @@
 //! lock with `wardwatch baseline lock --all`, replay a second capture of the same ward
 //! behaving normally plus injected deviations (a pump to a new external IP, a new DICOM AE
 //! pair, an HL7 type never sent, a telnet session to a monitor, a C-MOVE to an unknown
-//! AE): exactly the expected policy and baseline alerts fire; replaying the learning
+//! AE, a monitor's HL7 results with PHI to a host it never fed): exactly the expected
+//! policy and baseline alerts fire; replaying the learning
 //! capture again fires none. Export/approve/import go through the CLI.
 
 mod common;
@@ -46,9 +47,13 @@ fn dicom(s: &mut Scenario, calling: &str, cmds: &[(bool, Vec<u8>)]) {
 }
 
 fn hl7_session(s: &mut Scenario, from: Host, app: &str, ty: &str, n: &str) {
+    hl7_to(s, from, SERVER, app, ty, n);
+}
+
+fn hl7_to(s: &mut Scenario, from: Host, to: Host, app: &str, ty: &str, n: &str) {
     s.tcp(
         from,
-        SERVER,
+        to,
         2575,
         &[(true, hl7(app, "SND", ty, n, true)), (false, hl7_ack(n))],
     );
@@ -115,6 +120,8 @@ fn write(dir: &Path, name: &str, start: i64, deviations: bool) -> PathBuf {
             "WS01",
             &[(true, c_move_rq(3, 9, "EVILAE")), (false, c_move_rsp(3, 9))],
         );
+        // The monitor's results (with a PID segment) sent to a host it never fed.
+        hl7_to(&mut s, MONITOR, PACS, "MON", "ORU^R01", "M3");
     }
     let p = dir.join(name);
     s.write_to(&p).unwrap();
@@ -195,6 +202,11 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
         ("baseline.new_service", WS),
         ("baseline.new_service", MONITOR),
         ("policy.dicom_move_unknown_destination", WS),
+        ("policy.hl7_phi_outside_baseline", MONITOR),
+        // The PACS side of that feed: a new peer, a new service, and an ACK it never sent.
+        ("baseline.new_peer", PACS),
+        ("baseline.new_service", PACS),
+        ("baseline.new_hl7_type", PACS),
     ]
     .into_iter()
     .map(|(r, h)| (r.to_string(), id(h)))

@@ -157,6 +157,16 @@ pub const OVERFLOW: (&str, u32, u8, &str) = (
     "Device baseline reached its cap (scan or misbehaving device); it stops growing",
 );
 
+/// The policy that needs baselines: HL7 carrying PHI to a peer outside the sender's
+/// baseline (a misrouted or exfiltrated feed), while the baseline is enforced.
+pub const HL7_PHI_RULE: (&str, u32, u8, &str, &str) = (
+    "policy.hl7_phi_outside_baseline",
+    9_100_009,
+    1,
+    "HL7 carrying PHI to a peer outside the sender's baseline",
+    "T0882",
+);
+
 /// One device's baseline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -259,6 +269,7 @@ pub struct Baselines {
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
+    phi_rule: Arc<RuleMeta>,
     internal: Vec<Subnet>,
     /// Baselines not created because `max_devices` was reached.
     pub refused: u64,
@@ -307,6 +318,15 @@ impl Baselines {
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
+            phi_rule: Arc::new(RuleMeta {
+                id: HL7_PHI_RULE.0.into(),
+                signature_id: HL7_PHI_RULE.1,
+                rev: 1,
+                signature: HL7_PHI_RULE.3.into(),
+                category: "Policy Violation".into(),
+                severity: HL7_PHI_RULE.2,
+                reference: Some(HL7_PHI_RULE.4.into()),
+            }),
             internal,
             refused: 0,
             deviations: 0,
@@ -482,14 +502,15 @@ impl Baselines {
                 continue;
             }
             let mut items: Vec<(&'static str, String)> = Vec::new();
+            let internal = is_internal(peer_ip, &self.internal);
+            let peer_kind = if internal { "peers" } else { "external_peers" };
+            let peer_key = || match peer.filter(|p| !p.router && internal) {
+                Some(p) => format!("dev:{}", p.id),
+                None => format!("net:{}", Subnet::around(peer_ip)),
+            };
             match kind {
                 EventKind::Flow(_) => {
-                    let internal = is_internal(peer_ip, &self.internal);
-                    let peer_key = match peer.filter(|p| !p.router && internal) {
-                        Some(p) => format!("dev:{}", p.id),
-                        None => format!("net:{}", Subnet::around(peer_ip)),
-                    };
-                    items.push((if internal { "peers" } else { "external_peers" }, peer_key));
+                    items.push((peer_kind, peer_key()));
                     let proto = match k.proto {
                         IpProto::TCP => "tcp",
                         IpProto::UDP => "udp",
@@ -528,6 +549,9 @@ impl Baselines {
                     let sent_by_me = (h.direction == model::Direction::ToServer) == client;
                     if sent_by_me {
                         items.push(("hl7_types", format!("{s}>{r} {t}")));
+                        if !h.phi_fields.is_empty() {
+                            self.check_phi(me, peer_kind, peer_key(), ev, alerts, out);
+                        }
                     }
                 }
                 EventKind::Dns(d) if client && !d.qr => {
@@ -546,6 +570,34 @@ impl Baselines {
                 self.check(me, kind, item, ev, ts, alerts, out);
             }
         }
+    }
+
+    /// HL7 with PHI sent to a peer outside an enforced baseline.
+    fn check_phi(
+        &mut self,
+        me: &Device,
+        peer_kind: &'static str,
+        peer: String,
+        ev: &Event,
+        alerts: &mut AlertEngine,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(b) = self.map.get(&me.id) else {
+            return;
+        };
+        if b.state == State::Learning || b.contains(peer_kind, &peer) {
+            return;
+        }
+        alerts.raise(
+            Hit {
+                ts: ev.ts,
+                flow: ev.flow.as_deref(),
+                rule: &self.phi_rule,
+                device: Some(alert_device(me)),
+                evidence: vec![("peer", peer), ("phi_present", "true".into())],
+            },
+            out,
+        );
     }
 
     #[allow(clippy::too_many_arguments)] // reason: one deviation's whole context

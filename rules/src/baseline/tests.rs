@@ -339,3 +339,49 @@ fn store_keeps_baselines_and_applies_queued_commands_once() {
         .iter()
         .all(|x| x.state == State::Locked));
 }
+
+#[test]
+fn hl7_with_phi_to_a_peer_outside_an_enforced_baseline_fires() {
+    // PHI to the learned server is fine; PHI to a new peer fires the policy; a message
+    // without PHI to the new peer does not (the new peer itself is baseline.new_peer's job
+    // on the flow event).
+    let mut r = Rig::new(cfg(1_000_000, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 2575));
+    r.b.apply(&Command::Lock { device: "*".into() }, "t", 0)
+        .unwrap();
+    let msg = |secs: i64, dst_mac: [u8; 6], dst: &str, phi: bool| {
+        let mut e = flow(secs, dst_mac, dst, 2575);
+        let mut h = model::hl7::Hl7Event::new(model::Direction::ToServer, "mllp");
+        h.sending_application = Some("PUMP".into());
+        h.receiving_application = Some("SRV".into());
+        h.message_type = Some("ORU^R01".into());
+        if phi {
+            h.phi_fields = vec!["PID-5"];
+        }
+        e.kind = EventKind::Hl7(Box::new(h));
+        e
+    };
+    r.b.apply(
+        &Command::Approve {
+            device: pump(),
+            kind: "hl7_types".into(),
+            item: "PUMP>SRV ORU^R01".into(),
+        },
+        "t",
+        0,
+    )
+    .unwrap();
+    r.see(msg(1, SERVER, "10.1.0.50", true));
+    assert!(r.fired().is_empty(), "{:?}", r.fired());
+    r.see(msg(2, ROUTER, "10.9.9.9", false));
+    assert!(r.fired().is_empty(), "{:?}", r.fired());
+    r.see(msg(3, ROUTER, "10.9.9.9", true));
+    let f = r.fired();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "policy.hl7_phi_outside_baseline");
+    let EventKind::Alert(a) = &r.out[0].kind else {
+        panic!()
+    };
+    assert_eq!(a.fact("peer"), Some("net:10.9.9.0/24"));
+    assert_eq!(a.severity, 1);
+}
