@@ -127,7 +127,7 @@ impl L2Analyzers {
             L2Payload::Arp(b) if self.cfg.arp.enabled => {
                 let ev = self
                     .arp
-                    .on_arp(&self.cfg.arp, src, vlan, b, &mut self.codes);
+                    .on_arp(&self.cfg.arp, ts, src, vlan, b, &mut self.codes);
                 (
                     crate::arp::event::NAME,
                     ev.map(|e| EventKind::Arp(Box::new(e))),

@@ -118,4 +118,7 @@ pub struct ArpEvent {
     /// The sender MAC previously bound to this IP, when the binding changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_mac: Option<MacAddr>,
+    /// An unchanged binding reported again after the analyzer's refresh interval.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refreshed: bool,
 }

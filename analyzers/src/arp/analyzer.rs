@@ -3,14 +3,15 @@
 use super::event::*;
 use super::wire::{self, ArpError};
 use super::ArpConfig;
-use model::MacAddr;
+use model::{MacAddr, Timestamp};
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
 /// IP-to-MAC bindings of one worker, bounded; the oldest binding is forgotten first.
 #[derive(Debug, Default)]
 pub struct ArpTable {
-    map: HashMap<Ipv4Addr, MacAddr>,
+    /// IP -> (MAC, capture time the binding was last reported).
+    map: HashMap<Ipv4Addr, (MacAddr, Timestamp)>,
     /// Insertion order, for forgetting the oldest binding at the cap.
     order: VecDeque<Ipv4Addr>,
 }
@@ -33,6 +34,7 @@ impl ArpTable {
     pub fn on_arp(
         &mut self,
         cfg: &ArpConfig,
+        ts: Timestamp,
         src_mac: MacAddr,
         vlan: Option<u16>,
         payload: &[u8],
@@ -61,9 +63,22 @@ impl ArpTable {
             return None;
         }
         let mac = MacAddr(a.sender_mac);
+        let refresh_us = cfg.refresh_secs.saturating_mul(1_000_000);
+        let mut refreshed = false;
         let previous = match self.map.get_mut(&a.sender_ip) {
-            Some(m) if *m == mac => return None,
-            Some(m) => Some(std::mem::replace(m, mac)),
+            Some((m, at)) if *m == mac => {
+                // The same binding: silent, unless it was last reported refresh_secs ago.
+                if cfg.refresh_secs == 0 || ts.micros_since(*at) < refresh_us {
+                    return None;
+                }
+                *at = ts;
+                refreshed = true;
+                None
+            }
+            Some((m, at)) => {
+                *at = ts;
+                Some(std::mem::replace(m, mac))
+            }
             None => {
                 if cfg.max_bindings == 0 {
                     return None;
@@ -75,7 +90,7 @@ impl ArpTable {
                     self.map.remove(&old);
                     anomalies.push(BINDING_TABLE_FULL);
                 }
-                self.map.insert(a.sender_ip, mac);
+                self.map.insert(a.sender_ip, (mac, ts));
                 self.order.push_back(a.sender_ip);
                 None
             }
@@ -90,6 +105,7 @@ impl ArpTable {
             target_ip: a.target_ip,
             gratuitous: a.sender_ip == a.target_ip,
             previous_mac: previous,
+            refreshed,
         })
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! What is reported: an `arp` event ([`model::l2::ArpEvent`]) only when a sender binding
 //! is new to this worker or its MAC changed for the same IP (`previous_mac`), never one
-//! per ARP packet. ARP probes (sender IP 0.0.0.0) and senders with a broadcast, multicast
+//! per ARP packet; an unchanged binding is reported again (`refreshed: true`) when it is
+//! seen `refresh_secs` of capture time after its last report, so consumers keep a current
+//! last-seen time and a restarted sensor reports the same bindings a running one does. ARP probes (sender IP 0.0.0.0) and senders with a broadcast, multicast
 //! or zero MAC bind nothing. The pipeline sends every ARP packet of one sender IP to the
 //! same worker, so a worker sees all of that IP's bindings.
 //!
@@ -31,6 +33,9 @@ pub struct ArpConfig {
     /// IP-to-MAC bindings remembered per worker; past it the oldest is forgotten
     /// (`binding_table_full`). Default 65536.
     pub max_bindings: usize,
+    /// Seconds of capture time after which an unchanged binding seen again is reported
+    /// again (`refreshed: true`); 0 reports a binding only when new or changed. Default 600.
+    pub refresh_secs: u64,
 }
 
 impl Default for ArpConfig {
@@ -38,6 +43,7 @@ impl Default for ArpConfig {
         ArpConfig {
             enabled: true,
             max_bindings: 65_536,
+            refresh_secs: 600,
         }
     }
 }

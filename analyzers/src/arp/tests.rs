@@ -139,3 +139,34 @@ proptest! {
         prop_assert!(l2.arp_bindings() <= 1);
     }
 }
+
+#[test]
+fn arp_unchanged_binding_refreshed_after_interval() {
+    // The same binding is silent within refresh_secs of its last report, reported again
+    // (`refreshed`) after it, and never when refresh_secs is 0.
+    let a = frame(&request(PUMP, [10, 0, 0, 30], [10, 0, 0, 1]));
+    let secs = |s: i64| Timestamp(s * 1_000_000);
+    for (refresh, want) in [(600u64, 3usize), (0, 1)] {
+        let mut cfg = AnalyzersConfig::default();
+        cfg.arp.refresh_secs = refresh;
+        let mut l2 = L2Analyzers::new(&cfg);
+        let (mut out, mut counts) = (Vec::new(), AnomalyCounts::default());
+        for t in [0, 10, 599, 600, 700, 1300] {
+            l2.on_frame(secs(t), &a, &mut out, &mut counts);
+        }
+        assert_eq!(out.len(), want, "refresh {refresh}");
+        let refreshed: Vec<bool> = out
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Arp(x) => x.refreshed,
+                k => panic!("{k:?}"),
+            })
+            .collect();
+        assert!(!refreshed[0]);
+        assert!(refreshed[1..].iter().all(|r| *r));
+        let times: Vec<Timestamp> = out.iter().map(|e| e.ts).collect();
+        if refresh > 0 {
+            assert_eq!(times, [secs(0), secs(600), secs(1300)]);
+        }
+    }
+}
