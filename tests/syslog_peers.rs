@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use testkit::{netns, peers};
 
-const TYPES: &[&str] = &["dhcp", "hl7", "dicom", "anomaly", "device"];
+const TYPES: &[&str] = &["alert", "dhcp", "hl7", "dicom", "anomaly", "device"];
 
 /// Peers present and root: true; otherwise a skip (a failure under CI).
 fn peers_ready() -> bool {
@@ -346,7 +346,7 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         "{CERTS}{RSYSLOG_FNS}start_rsyslog\n\
          WARDWATCH_LOG=warn {ww} replay --workers 1 --config ww.toml --state-dir state --eve eve.json {files} > summary.txt 2> ww.log\n\
          echo \"exit=$?\" > ww.exit\n\
-         n=$(grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly|device)\"' eve.json || true)\n\
+         n=$(grep -cE '\"event_type\":\"(alert|dhcp|hl7|dicom|anomaly|device)\"' eve.json || true)\n\
          for f in udp tcp tls ecs mtls; do wait_lines $f.log $n 10; done\n\
          stop_rsyslog\n",
         ww = env!("CARGO_BIN_EXE_wardwatch"),
@@ -406,6 +406,11 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         assert_eq!(get("dpt"), v.get("dest_port").and_then(s));
         let smac = v.pointer("/ether/src_mac").or(v.pointer("/device/mac"));
         assert_eq!(get("smac"), smac.and_then(s));
+        if v["event_type"] == "alert" {
+            assert_eq!(h[4], v["alert"]["signature_id"].to_string());
+            assert_eq!(h[5], v["alert"]["signature"].as_str().unwrap());
+            assert_eq!(get("cat"), s(&v["alert"]["category"]));
+        }
         if v["event_type"] == "device" {
             assert_eq!(
                 h[4],
@@ -446,7 +451,11 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
             })
             .collect();
         let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
-        assert_eq!(get("cat"), s(&v["event_type"]));
+        let cat = v.pointer("/alert/category").unwrap_or(&v["event_type"]);
+        assert_eq!(get("cat"), s(cat));
+        if let Some(id) = v.pointer("/alert/signature_id") {
+            assert_eq!(parts[4], id.to_string());
+        }
         assert_eq!(get("src"), v.get("src_ip").and_then(s));
         assert_eq!(get("dst"), v.get("dest_ip").and_then(s));
         assert_eq!(get("srcPort"), v.get("src_port").and_then(s));
@@ -490,6 +499,11 @@ fn rsyslog_receives_cef_leef_json_and_ecs_over_udp_tcp_and_tls() {
         }
         if let Some(p) = v.get("src_port") {
             assert_eq!(&d["source"]["port"], p);
+        }
+        if v["event_type"] == "alert" {
+            assert_eq!(d["event"]["kind"], "alert");
+            assert_eq!(d["rule"]["id"], v["alert"]["signature_id"].to_string());
+            assert_eq!(d["rule"]["name"], v["alert"]["signature"]);
         }
         if v["event_type"] == "device" {
             assert_eq!(d["event"]["category"][0], "host");
@@ -562,7 +576,7 @@ fn rsyslog_outage_and_wardwatch_restart_lose_nothing() {
          send 3\n\
          sleep 0.5\n\
          start_rsyslog\n\
-         n=$(cat eve-1.json eve-2.json | grep -cE '\"event_type\":\"(dhcp|hl7|dicom|anomaly|device)\"' || true)\n\
+         n=$(cat eve-1.json eve-2.json | grep -cE '\"event_type\":\"(alert|dhcp|hl7|dicom|anomaly|device)\"' || true)\n\
          for i in $(seq 1 150); do [ -f tcp.log ] && [ $(sort -u tcp.log | wc -l) -ge $n ] && break; sleep 0.1; done\n\
          sleep 2.5\n\
          stop_ww\n\

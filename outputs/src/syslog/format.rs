@@ -90,6 +90,8 @@ pub fn severity(ev: &Value) -> (u8, u8) {
             Some(1) => (2, 9),
             Some(2) => (3, 7),
             Some(3) => (4, 5),
+            // 4: informational.
+            Some(4) => (6, 1),
             _ => (5, 3),
         },
         Some("anomaly") => (4, 5),
@@ -287,7 +289,12 @@ fn facts(v: &Value) -> Facts {
         dst: str_of(v.get("dest_ip")),
         spt: str_of(v.get("src_port")),
         dpt: str_of(v.get("dest_port")),
-        smac: str_of(v.pointer("/ether/src_mac")).or_else(|| str_of(v.pointer("/device/mac"))),
+        smac: str_of(v.pointer("/ether/src_mac"))
+            .or_else(|| str_of(v.pointer("/device/mac")))
+            .or_else(|| {
+                // An alert about a device identified by its MAC.
+                str_of(v.pointer("/alert/device/id")).filter(|m| m.len() == 17 && m.contains(':'))
+            }),
         dmac: str_of(v.pointer("/ether/dest_mac")),
         proto: str_of(v.get("proto")),
         app: str_of(v.get("app_proto")),
@@ -341,6 +348,9 @@ pub fn cef(ev: &Event, v: &Value) -> String {
         ("app", f.app),
     ];
     ext.extend(opt.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    if let Some(c) = str_of(v.pointer("/alert/category")) {
+        ext.push(("cat", c));
+    }
     let custom = [
         ("eventType", str_of(v.get("event_type"))),
         ("flowId", f.flow_id),
@@ -407,7 +417,10 @@ pub fn leef(ev: &Event, v: &Value, delim: char) -> String {
     let attrs = [
         ("devTime", Some(leef_time(ev.ts))),
         ("devTimeFormat", Some("MMM dd yyyy HH:mm:ss.SSS zzz".into())),
-        ("cat", str_of(v.get("event_type"))),
+        (
+            "cat",
+            str_of(v.pointer("/alert/category")).or_else(|| str_of(v.get("event_type"))),
+        ),
         ("sev", Some(sev.max(1).to_string())),
         ("src", f.src),
         ("dst", f.dst),
@@ -522,7 +535,14 @@ pub fn ecs(v: &Value) -> Value {
     o.insert("observer".into(), obs);
     if t == "alert" {
         let (id, name) = signature(v);
-        o.insert("rule".into(), json!({"id": id, "name": name}));
+        let mut r = json!({"id": id, "name": name});
+        if let (Some(m), Some(c)) = (r.as_object_mut(), v.pointer("/alert/category")) {
+            m.insert("category".into(), c.clone());
+        }
+        if let (Some(m), Some(c)) = (r.as_object_mut(), v.pointer("/alert/rev")) {
+            m.insert("version".into(), json!(c.to_string()));
+        }
+        o.insert("rule".into(), r);
     }
     o.insert("wardwatch".into(), v.clone());
     Value::Object(o)

@@ -642,3 +642,45 @@ fn spool_delivered_active_segment_is_emptied_and_numbers_survive() {
     s.append(5, &[2; 10]).unwrap();
     assert_eq!(drain(&mut s), vec![(5, vec![2; 10])]);
 }
+
+fn alert_event() -> Event {
+    let mut e = anomaly("x");
+    e.kind = EventKind::Alert(Box::new(model::alert::AlertEvent {
+        action: "allowed",
+        gid: 1,
+        signature_id: 9100012,
+        rev: 2,
+        signature: "Clinical device talks to the Internet | new=peer".into(),
+        category: "policy".into(),
+        severity: 1,
+        metadata: Default::default(),
+        rule: "policy.clinical_no_internet".into(),
+        device: None,
+        evidence: vec![("dest_ip", "203.0.113.9".into())],
+        count: 1,
+    }));
+    e
+}
+
+#[test]
+fn alert_maps_to_cef_leef_and_ecs_rule_fields() {
+    // An alert: CEF signature id and name from the rule, severity high, category as
+    // `cat`; LEEF `cat` the category; ECS `rule.*` and event.kind `alert`.
+    let ev = alert_event();
+    let v = ev.to_eve_value("ward");
+    let (h, ext) = parse_cef(&cef(&ev, &v));
+    assert_eq!(h[4], "9100012");
+    assert_eq!(h[5], "Clinical device talks to the Internet | new=peer");
+    assert_eq!(h[6], "9");
+    assert!(ext.contains(&("cat".into(), "policy".into())), "{ext:?}");
+    let l = leef(&ev, &v, '\t');
+    assert!(l.contains("\tcat=policy\t"), "{l}");
+    assert!(l.starts_with("LEEF:2.0|wardwatch|wardwatch|"));
+    let d = ecs(&v);
+    assert_eq!(d["event"]["kind"], "alert");
+    assert_eq!(d["rule"]["id"], "9100012");
+    assert_eq!(d["rule"]["category"], "policy");
+    assert_eq!(d["rule"]["version"], "2");
+    let (sys, _) = severity(&v);
+    assert_eq!(sys, 2);
+}
