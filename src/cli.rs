@@ -241,6 +241,7 @@ fn http_options(cfg: &Config) -> Result<HttpOptions, String> {
         metrics_require_token: api.metrics_require_token,
         tls,
         sources: ApiSources::default(),
+        header_read_timeout: None,
     })
 }
 

@@ -6,10 +6,11 @@
 //! loop costs that thread and the brief snapshot copies, never the capture path (publishers
 //! `try_lock` and retry on their next tick).
 //!
-//! With a certificate and key configured the server speaks only HTTPS (rustls on the ring
-//! provider, TLS 1.2 and 1.3, ALPN `http/1.1`): connections are accepted by hand, the TLS
-//! handshake gets [`TLS_HANDSHAKE_TIMEOUT`] and the request head [`HEADER_READ_TIMEOUT`],
-//! so a client that connects and stalls holds a socket, not the server. `/metrics` can
+//! Connections are accepted by hand and served by hyper's HTTP/1.1 with
+//! [`HEADER_READ_TIMEOUT`] for each request head, so a client that connects and stalls
+//! holds a socket for that long, not the server. With a certificate and key configured the
+//! server speaks only HTTPS (rustls on the ring provider, TLS 1.2 and 1.3, ALPN
+//! `http/1.1`), the handshake bounded by [`TLS_HANDSHAKE_TIMEOUT`]. `/metrics` can
 //! require the API token too (`metrics_require_token`); `/healthz` and `/readyz` never do.
 
 use crate::api::{api_router, require_token, ApiSources, ApiToken, Auth};
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 
 /// Time a client gets to complete the TLS handshake.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time a client gets to send a request head on an HTTPS connection.
+/// Time a client gets to send a request head (HTTP and HTTPS alike).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often a refusal or TLS failure is logged at most (each is always counted).
@@ -122,6 +123,8 @@ pub struct HttpOptions {
     pub tls: Option<TlsFiles>,
     /// What the API routes read.
     pub sources: ApiSources,
+    /// Time a client gets to send each request head (`None`: [`HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Option<Duration>,
 }
 
 /// Loads the certificate chain and key into a rustls server configuration. Errors name
@@ -213,50 +216,55 @@ pub fn router_with(x: Arc<Exporter>, opts: &HttpOptions) -> Router {
         .nest("/api/v1", api_router(auth, opts.sources.clone()))
 }
 
-/// Accepts connections by hand: TLS handshake, then HTTP/1.1 on the router, each
-/// connection in its own task, until `stop` fires.
-async fn serve_tls(
+/// One HTTP/1.1 connection on the router, with a bounded wait for each request head.
+async fn serve_conn<I>(io: I, app: Router, header_timeout: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper_util::service::TowerToHyperService::new(app);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), svc)
+        .await;
+}
+
+/// Accepts connections by hand until `stop` fires, each in its own task: the TLS
+/// handshake first when `tls` is set, then HTTP/1.1 on the router.
+async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stats: Arc<HttpStats>,
+    header_timeout: Duration,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
         let tcp = tokio::select! {
             r = listener.accept() => match r {
                 Ok((c, _)) => c,
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "Accepting an HTTPS connection failed.");
+                    tracing::warn!(error = %e, "Accepting an HTTP connection failed.");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
             _ = &mut stop => return,
         };
-        let acceptor = acceptor.clone();
-        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        let Some(acceptor) = acceptor.clone() else {
+            tokio::spawn(serve_conn(tcp, app, header_timeout));
+            continue;
+        };
         let stats = stats.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    stats.note_tls_failure(&e.to_string());
-                    return;
-                }
-                Err(_) => {
-                    stats.note_tls_failure("timed out");
-                    return;
-                }
-            };
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                .await;
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => serve_conn(s, app, header_timeout).await,
+                Ok(Err(e)) => stats.note_tls_failure(&e.to_string()),
+                Err(_) => stats.note_tls_failure("timed out"),
+            }
         });
     }
 }
@@ -279,6 +287,7 @@ impl HttpServer {
     ) -> Result<HttpServer, String> {
         let tls = opts.tls.as_ref().map(load_tls).transpose()?;
         let stats = x.http_stats();
+        let header_timeout = opts.header_read_timeout.unwrap_or(HEADER_READ_TIMEOUT);
         let app = router_with(x, &opts);
         let std_listener =
             std::net::TcpListener::bind(addr).map_err(|e| format!("listen {addr}: {e}"))?;
@@ -327,16 +336,7 @@ impl HttpServer {
                             return;
                         }
                     };
-                    if let Some(tls) = tls {
-                        serve_tls(listener, app, tls, stats, stop_rx).await;
-                        return;
-                    }
-                    let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    });
-                    if let Err(e) = serve.await {
-                        tracing::warn!(error = %e, "Metrics server stopped.");
-                    }
+                    serve(listener, app, tls, stats, header_timeout, stop_rx).await;
                 });
             })
             .map_err(|e| format!("http thread: {e}"))?;
@@ -456,6 +456,30 @@ mod tests {
         assert_eq!(status(app.clone(), "/healthz", false).await, 200);
         assert_eq!(status(app.clone(), "/readyz", false).await, 200);
         assert_eq!(status(app, "/api/v1/devices", true).await, 503);
+    }
+
+    #[test]
+    fn stalled_request_head_is_dropped_while_others_are_served() {
+        // A client that sends half a request head is disconnected after the header read
+        // timeout; a complete request on another connection meanwhile gets its answer.
+        let x = Exporter::new("file", 1, 8);
+        let opts = HttpOptions {
+            header_read_timeout: Some(Duration::from_millis(300)),
+            ..HttpOptions::default()
+        };
+        let srv = HttpServer::start_with("127.0.0.1:0", x, opts, false).unwrap();
+        let a = srv.local_addr();
+        let mut slow = std::net::TcpStream::connect(a).unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        assert_eq!(get(a, "/healthz").0, 200);
+        slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let t = Instant::now();
+        let mut r = Vec::new();
+        let n = slow.read_to_end(&mut r);
+        assert!(n.is_ok(), "not closed: {n:?}");
+        assert!(!String::from_utf8_lossy(&r).contains("200 OK"));
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     }
 
     #[test]
