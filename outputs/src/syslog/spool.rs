@@ -12,10 +12,12 @@
 //! second and at shutdown). A crash loses at most the last second of records to a power
 //! failure, and may resend up to a second of delivered ones (duplicates, never gaps).
 //!
-//! Damage: a record whose checksum fails is skipped and counted; a record cut short ends
-//! its segment (the rest is skipped and counted). At open, a torn record at the end of the
-//! last segment (a crash mid-append) is cut off and counted. The byte cap covers every
-//! segment file; appends past it fail with [`AppendError::Full`].
+//! Damage: a record whose checksum fails is skipped and counted; a record cut short or
+//! with an impossible length ends its segment (the rest is skipped and counted). At open,
+//! such a record in the last segment (a crash mid-append) is cut off with what follows it,
+//! and counted. The byte cap covers every segment file; appends past it fail with
+//! [`AppendError::Full`]. Records appended since the reader last caught up are also kept
+//! in memory (up to 4 MiB), so sending what was just spooled reads no file.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -62,7 +64,15 @@ pub struct Spool {
     /// Records found damaged and skipped since open.
     pub corrupt: u64,
     dirty: bool,
+    /// Records appended and not yet read, in order, as (segment first seq, offset, seq,
+    /// payload), so the sender reads what it just wrote without touching the disk. Bounded
+    /// by `TAIL_CACHE_BYTES`; a miss reads the file.
+    tail: VecDeque<(u64, u64, u64, Vec<u8>)>,
+    tail_bytes: usize,
 }
+
+/// Bytes of recently appended records kept in memory for the reader.
+const TAIL_CACHE_BYTES: usize = 4 << 20;
 
 fn seg_name(first: u64) -> String {
     format!("seg-{first:020}.spool")
@@ -160,6 +170,8 @@ impl Spool {
             next,
             corrupt: 0,
             dirty: false,
+            tail: VecDeque::new(),
+            tail_bytes: 0,
         };
         sp.repair_last()?;
         sp.commit(committed);
@@ -182,7 +194,16 @@ impl Spool {
                     off = n;
                 }
                 Ok(None) => break,
-                Err(_) => {
+                Err(true) => {
+                    // A bad checksum on a plausible record: the reader skips it (and counts
+                    // it); the records after it are kept.
+                    let mut h = [0u8; 4];
+                    if f.read_exact_at(&mut h, off).is_err() {
+                        break;
+                    }
+                    off += RECORD_HEADER + u64::from(u32::from_le_bytes(h));
+                }
+                Err(false) => {
                     self.corrupt += 1;
                     f.set_len(off)?;
                     self.total -= last.len - off;
@@ -251,8 +272,13 @@ impl Spool {
             let _ = f.set_len(seg.len);
             return Err(AppendError::Io(e));
         }
+        let at = (seg.first, seg.len);
         seg.len += n;
         self.total += n;
+        if self.tail_bytes + payload.len() <= TAIL_CACHE_BYTES {
+            self.tail_bytes += payload.len();
+            self.tail.push_back((at.0, at.1, seq, payload.to_vec()));
+        }
         self.next = self.next.max(seq + 1);
         self.dirty = true;
         Ok(())
@@ -262,6 +288,12 @@ impl Spool {
     /// record has been read.
     pub fn next_record(&mut self) -> Option<(u64, Vec<u8>)> {
         loop {
+            if let Some(r) = self.from_tail() {
+                if r.0 > self.committed {
+                    return Some(r);
+                }
+                continue;
+            }
             let nsegs = self.segs.len();
             let max_record = self.max_record;
             let seg = self.segs.get_mut(self.rseg)?;
@@ -306,6 +338,28 @@ impl Spool {
                 }
             }
         }
+    }
+
+    /// The record at the read position from the in-memory tail, if it is there; entries
+    /// behind the read position are dropped.
+    fn from_tail(&mut self) -> Option<(u64, Vec<u8>)> {
+        let first = self.segs.get(self.rseg)?.first;
+        while let Some(&(f, off, _, _)) = self.tail.front() {
+            if (f, off) >= (first, self.roff) {
+                break;
+            }
+            if let Some(e) = self.tail.pop_front() {
+                self.tail_bytes -= e.3.len();
+            }
+        }
+        let &(f, off, _, _) = self.tail.front()?;
+        if (f, off) != (first, self.roff) {
+            return None;
+        }
+        let (_, _, seq, p) = self.tail.pop_front()?;
+        self.tail_bytes -= p.len();
+        self.roff += RECORD_HEADER + p.len() as u64;
+        Some((seq, p))
     }
 
     /// Reads again from the oldest undelivered record (after a connection loss).
@@ -359,6 +413,8 @@ impl Spool {
             {
                 self.total -= last.len;
                 last.len = 0;
+                self.tail.clear();
+                self.tail_bytes = 0;
                 last.file = None;
                 self.rseg = 0;
                 self.roff = 0;
