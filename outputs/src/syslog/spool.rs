@@ -288,7 +288,7 @@ impl Spool {
     /// record has been read.
     pub fn next_record(&mut self) -> Option<(u64, Vec<u8>)> {
         loop {
-            if let Some(r) = self.from_tail() {
+            if let Some(r) = self.take_cached() {
                 if r.0 > self.committed {
                     return Some(r);
                 }
@@ -342,7 +342,7 @@ impl Spool {
 
     /// The record at the read position from the in-memory tail, if it is there; entries
     /// behind the read position are dropped.
-    fn from_tail(&mut self) -> Option<(u64, Vec<u8>)> {
+    fn take_cached(&mut self) -> Option<(u64, Vec<u8>)> {
         let first = self.segs.get(self.rseg)?.first;
         while let Some(&(f, off, _, _)) = self.tail.front() {
             if (f, off) >= (first, self.roff) {
