@@ -58,6 +58,49 @@ struct DirState {
 struct Scan {
     kind: ScanKind,
     buf: Vec<u8>,
+    /// The answer, once the searched bytes were all seen (the common case of a body
+    /// arriving whole is searched in place, without a copy).
+    found: Option<bool>,
+}
+
+impl Scan {
+    fn new(kind: ScanKind) -> Self {
+        Scan {
+            kind,
+            buf: Vec::new(),
+            found: None,
+        }
+    }
+
+    fn search(&self, b: &[u8]) -> bool {
+        match self.kind {
+            ScanKind::Form(k) => wire::form_has_password_field(k, b),
+            ScanKind::Html => wire::html_has_password_input(b),
+        }
+    }
+
+    /// Body bytes in order; `ends`: the body ends with them. The bytes searched are the
+    /// body's first `cap`, whatever the deliveries.
+    fn feed(&mut self, data: &[u8], ends: bool, cap: usize) {
+        if self.found.is_some() {
+            return;
+        }
+        let room = cap.saturating_sub(self.buf.len());
+        let take = data.get(..room.min(data.len())).unwrap_or_default();
+        if self.buf.is_empty() && (ends || take.len() >= room) {
+            self.found = Some(self.search(take));
+            return;
+        }
+        self.buf.extend_from_slice(take);
+        if self.buf.len() >= cap {
+            self.found = Some(self.search(&self.buf));
+            self.buf = Vec::new();
+        }
+    }
+
+    fn result(&self) -> bool {
+        self.found.unwrap_or_else(|| self.search(&self.buf))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -122,13 +165,13 @@ impl HttpAnalyzer {
                 Phase::Skip => return,
                 Phase::UntilClose => {
                     self.body_bytes(dir, rest.len() as u64);
-                    self.scan_bytes(dir, rest);
+                    self.scan_bytes(dir, rest, false);
                     return;
                 }
                 Phase::Length(n) => {
                     let k = n.min(rest.len() as u64);
                     self.body_bytes(dir, k);
-                    self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default());
+                    self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default(), k == n);
                     pos += k as usize;
                     if k == n {
                         self.body_done(dir);
@@ -283,10 +326,7 @@ impl HttpAnalyzer {
         d.scan_body = None;
         if d.phase != Phase::Head && lim.max_form_scan_bytes > 0 {
             if let Some(kind) = h.content_type.and_then(wire::form_kind) {
-                d.scan_body = Some(Scan {
-                    kind: ScanKind::Form(kind),
-                    buf: Vec::new(),
-                });
+                d.scan_body = Some(Scan::new(ScanKind::Form(kind)));
             }
         }
         // After CONNECT the client's bytes are the tunnel's.
@@ -349,10 +389,7 @@ impl HttpAnalyzer {
             && lim.max_form_scan_bytes > 0
             && h.content_type.is_some_and(wire::is_html)
         {
-            d.scan_body = Some(Scan {
-                kind: ScanKind::Html,
-                buf: Vec::new(),
-            });
+            d.scan_body = Some(Scan::new(ScanKind::Html));
         }
         if framing == Framing::None {
             self.finish_response(true);
@@ -382,12 +419,10 @@ impl HttpAnalyzer {
     }
 
     /// Keeps the first body bytes of a message being searched, up to the cap.
-    fn scan_bytes(&mut self, dir: Direction, data: &[u8]) {
+    fn scan_bytes(&mut self, dir: Direction, data: &[u8], ends: bool) {
         let cap = self.lim.max_form_scan_bytes;
         if let Some(s) = self.dirs[dir.index()].scan_body.as_mut() {
-            let room = cap.saturating_sub(s.buf.len()).min(data.len());
-            s.buf
-                .extend_from_slice(data.get(..room).unwrap_or_default());
+            s.feed(data, ends, cap);
         }
     }
 
@@ -396,9 +431,10 @@ impl HttpAnalyzer {
         let Some(scan) = self.dirs[dir.index()].scan_body.take() else {
             return;
         };
+        let found = scan.result();
         match scan.kind {
-            ScanKind::Form(kind) => {
-                if wire::form_has_password_field(kind, &scan.buf) {
+            ScanKind::Form(_) => {
+                if found {
                     if let Some(r) = self.requests.back_mut() {
                         r.password_field = true;
                         r.cleartext_credentials = true;
@@ -407,7 +443,7 @@ impl HttpAnalyzer {
                 }
             }
             ScanKind::Html => {
-                if wire::html_has_password_input(&scan.buf) {
+                if found {
                     if let Some(r) = self.response.as_mut() {
                         r.login_form = true;
                     }
@@ -433,7 +469,7 @@ impl HttpAnalyzer {
             Chunk::Data(n) => {
                 let k = n.min(rest.len() as u64);
                 self.body_bytes(dir, k);
-                self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default());
+                self.scan_bytes(dir, rest.get(..k as usize).unwrap_or_default(), false);
                 self.dirs[dir.index()].phase = Phase::Chunked(if k == n {
                     Chunk::DataEnd
                 } else {
