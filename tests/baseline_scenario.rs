@@ -236,3 +236,51 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     let (code, _, err) = cli(&cfg, &["approve", &id(MONITOR), "colours", "x"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn baseline_survives_kill_9_then_enforces_after_restart() {
+    // An appliance killed with SIGKILL (no clean shutdown, the store still open) leaves
+    // its last checkpoint readable: after a restart the learned baselines are there and,
+    // once locked, the deviations fire while the learned traffic stays quiet.
+    use std::io::BufRead;
+    let dir = common::tempdir("baseline-kill9");
+    let cfg = config(&dir);
+    let learn = write(&dir, "learn.pcap", 1_740_988_800, false);
+    let dev = write(&dir, "deviate.pcap", 1_741_075_200, true);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .args([
+            "replay",
+            "--eve",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+            "--hold",
+        ])
+        .arg("--config")
+        .arg(&cfg)
+        .arg(&learn)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut r = std::io::BufReader::new(child.stderr.take().unwrap());
+    loop {
+        let mut l = String::new();
+        assert!(r.read_line(&mut l).unwrap() > 0, "ended before holding");
+        if l.contains("capture done") {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let (code, yaml, err) = cli(&cfg, &["export", "--device", &id(PUMP)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(yaml.contains("tcp/443/out"), "{yaml}");
+    assert_eq!(cli(&cfg, &["lock", "--all"]).0, 0);
+    assert!(alerts(&common::replay(Some(&cfg), std::slice::from_ref(&learn))).is_empty());
+    let got = alerts(&common::replay(Some(&cfg), &[dev]));
+    assert!(
+        got.contains(&("baseline.new_external_peer".to_string(), id(PUMP))),
+        "{got:?}"
+    );
+}

@@ -32,7 +32,7 @@ use model::alert::AlertDevice;
 use model::dicom::DicomEvent;
 use model::{Event, EventKind, IpProto};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -167,6 +167,22 @@ pub const HL7_PHI_RULE: (&str, u32, u8, &str, &str) = (
     "T0882",
 );
 
+/// The entries of one kind.
+pub type ItemSet = HashSet<String, foldhash::fast::RandomState>;
+
+fn sorted_sets<S: serde::Serializer>(
+    sets: &BTreeMap<String, ItemSet>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(sets.len()))?;
+    for (k, v) in sets {
+        let sorted: BTreeSet<&String> = v.iter().collect();
+        m.serialize_entry(k, &sorted)?;
+    }
+    m.end()
+}
+
 /// One device's baseline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,9 +198,10 @@ pub struct DeviceBaseline {
     /// The cap was reached; the baseline no longer grows.
     #[serde(default)]
     pub overflowed: bool,
-    /// Entries by kind (see [`KINDS`]).
-    #[serde(default)]
-    pub sets: BTreeMap<String, BTreeSet<String>>,
+    /// Entries by kind (see [`KINDS`]); hashed for the per-event lookups, written sorted
+    /// so exports diff cleanly.
+    #[serde(default, serialize_with = "sorted_sets")]
+    pub sets: BTreeMap<String, ItemSet>,
     #[serde(default)]
     pub history: Vec<Change>,
 }
@@ -236,7 +253,7 @@ impl DeviceBaseline {
 
     /// Entries in all sets.
     pub fn len(&self) -> usize {
-        self.sets.values().map(BTreeSet::len).sum()
+        self.sets.values().map(HashSet::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -479,6 +496,11 @@ impl Baselines {
         };
         let k = &flow.key;
         let kind = &ev.kind;
+        if let EventKind::Dns(d) = kind {
+            if d.qr {
+                return;
+            }
+        }
         // Only the events that carry baseline facts.
         if !matches!(
             kind,
@@ -491,7 +513,12 @@ impl Baselines {
             return;
         }
         let src = inv.device_of(flow.src_mac, Some(k.src_ip));
-        let dst = inv.device_of(flow.dest_mac, Some(k.dst_ip));
+        // DNS and TLS names are the client's; their servers learn nothing from them.
+        let dst = if matches!(kind, EventKind::Dns(_) | EventKind::Tls(_)) {
+            None
+        } else {
+            inv.device_of(flow.dest_mac, Some(k.dst_ip))
+        };
         let ts = ev.ts.micros();
         for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
         {
@@ -713,7 +740,7 @@ fn add(b: &mut DeviceBaseline, kind: &str, item: String, max: usize) -> Added {
     }
     if set.len() >= max && (kind == "peers" || kind == "external_peers") {
         // Summarise /24 entries into their /16.
-        let summarised: BTreeSet<String> = set
+        let summarised: ItemSet = set
             .iter()
             .map(|p| match peer_ip(p) {
                 Some(ip) if p.starts_with("net:") => {
