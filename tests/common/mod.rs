@@ -54,13 +54,14 @@ impl Run {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
-    /// The EVE output without the inventory's `device` events. Those are derived on the
-    /// writer thread from every worker's events, so when a change is first reported
-    /// depends on how the workers' batches interleave; everything else is per packet.
+    /// The EVE output without the events derived on the writer thread from every
+    /// worker's events (`device`, `alert`): when a device change or a deviation is first
+    /// reported depends on how the workers' batches interleave; everything else is per
+    /// packet.
     pub fn packet_eve(&self) -> String {
         let mut s = String::new();
         for l in self.eve.lines() {
-            if !l.contains(r#""event_type":"device""#) {
+            if !is_derived(l) {
                 s.push_str(l);
                 s.push('\n');
             }
@@ -73,6 +74,11 @@ impl Run {
             .filter(|e| e["event_type"] == "flow")
             .collect()
     }
+}
+
+/// An EVE line derived on the writer thread (`device` or `alert`).
+pub fn is_derived(line: &str) -> bool {
+    line.contains(r#""event_type":"device""#) || line.contains(r#""event_type":"alert""#)
 }
 
 /// Runs `wardwatch replay --eve - [args] files` and collects its output.

@@ -140,6 +140,8 @@ pub struct Catalogue {
     pub criticality: HashMap<String, String>,
     pub os_rules: Vec<Rule>,
     pub rules: Vec<Rule>,
+    /// Every attribute some rule tests (in `when` or `unless`).
+    tested: std::collections::HashSet<String>,
 }
 
 /// A catalogue file that could not be used.
@@ -299,11 +301,22 @@ impl Catalogue {
                 .entry(c.to_string())
                 .or_insert_with(|| "medium".to_string());
         }
+        let tested = os_rules
+            .iter()
+            .chain(rules.iter())
+            .flat_map(|r| r.when.iter().chain(r.unless.iter()).map(|(n, _)| n.clone()))
+            .collect();
         Ok(Catalogue {
             criticality,
             os_rules,
             rules,
+            tested,
         })
+    }
+
+    /// Whether some rule tests this attribute (a new value may change the class).
+    pub fn tests(&self, attribute: &str) -> bool {
+        self.tested.contains(attribute)
     }
 
     /// The criticality of a class.

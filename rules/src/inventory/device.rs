@@ -26,7 +26,7 @@ pub struct AttrValue {
 /// An IP address of the device and how it is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpBinding {
-    pub ip: String,
+    pub ip: std::net::IpAddr,
     /// `dhcp` or `arp` (authoritative on the local segment) or `traffic` (seen as source).
     pub source: String,
     pub first_seen_us: i64,
@@ -86,6 +86,6 @@ impl Device {
 
     /// Current IPs (most recent first is not kept: wire order of first sight).
     pub fn ip_list(&self) -> Vec<String> {
-        self.ips.iter().map(|b| b.ip.clone()).collect()
+        self.ips.iter().map(|b| b.ip.to_string()).collect()
     }
 }

@@ -98,6 +98,17 @@ pub struct InventoryStats {
     pub routers: u64,
 }
 
+/// A map with a seeded fast hasher (keys come from the network: never unseeded).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// Adds `id` to a set without allocating when it is already there.
+fn mark(set: &mut FastSet<String>, id: &str) {
+    if !set.contains(id) {
+        set.insert(id.to_string());
+    }
+}
+
 /// What a device looked like when last reported (to detect key changes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Reported {
@@ -110,16 +121,18 @@ struct Reported {
 pub struct Inventory {
     cfg: InventoryConfig,
     catalogue: Catalogue,
-    devices: HashMap<String, Device>,
-    by_ip: HashMap<IpAddr, String>,
-    reported: HashMap<String, Reported>,
+    devices: FastMap<String, Device>,
+    by_ip: FastMap<IpAddr, String>,
+    reported: FastMap<String, Reported>,
     /// Devices changed since the last checkpoint, and devices evicted since.
-    dirty: HashSet<String>,
-    removed: HashSet<String>,
+    dirty: FastSet<String>,
+    removed: FastSet<String>,
     /// Devices touched by the event being observed (for class and key-change checks).
     touched: Vec<String>,
     /// Devices whose attributes changed while observing the current event.
-    changed_attrs: HashSet<String>,
+    changed_attrs: FastSet<String>,
+    /// Last message fingerprint per flow (see `observe::fingerprint`), bounded.
+    memo: FastMap<u64, u64>,
     pub stats: InventoryStats,
 }
 
@@ -166,13 +179,14 @@ impl Inventory {
         Inventory {
             cfg,
             catalogue,
-            devices: HashMap::new(),
-            by_ip: HashMap::new(),
-            reported: HashMap::new(),
-            dirty: HashSet::new(),
-            removed: HashSet::new(),
+            devices: FastMap::default(),
+            by_ip: FastMap::default(),
+            reported: FastMap::default(),
+            dirty: FastSet::default(),
+            removed: FastSet::default(),
             touched: Vec::new(),
-            changed_attrs: HashSet::new(),
+            changed_attrs: FastSet::default(),
+            memo: FastMap::default(),
             stats: InventoryStats::default(),
         }
     }
@@ -181,9 +195,7 @@ impl Inventory {
     pub fn restore(&mut self, devices: Vec<Device>) {
         for d in devices {
             for b in &d.ips {
-                if let Ok(ip) = b.ip.parse::<IpAddr>() {
-                    self.by_ip.insert(ip, d.id.clone());
-                }
+                self.by_ip.insert(b.ip, d.id.clone());
             }
             self.reported.insert(d.id.clone(), self.snapshot(&d));
             self.devices.insert(d.id.clone(), d);
@@ -237,10 +249,26 @@ impl Inventory {
     pub fn take_changes(&mut self) -> (Vec<Device>, Vec<String>) {
         // Derived attributes take the sightings of their evidence as of now (the evidence's
         // first/last sight may have moved since the last classification).
-        let mut ids: Vec<String> = self.dirty.iter().cloned().collect();
-        ids.sort();
-        for id in &ids {
-            self.classify(id);
+        for id in self.dirty.iter() {
+            let Some(d) = self.devices.get_mut(id) else {
+                continue;
+            };
+            let mut spans = Vec::new();
+            for v in d.attributes.get("os").into_iter().flatten() {
+                if let Some(r) = self.catalogue.os_rules.iter().find(|r| r.id == v.source) {
+                    spans.push((v.source.clone(), evidence_span(d, r)));
+                }
+            }
+            for (source, (f, l)) in spans {
+                if let Some(v) = d
+                    .attributes
+                    .get_mut("os")
+                    .and_then(|vals| vals.iter_mut().find(|v| v.source == source))
+                {
+                    v.first_seen_us = f;
+                    v.last_seen_us = l;
+                }
+            }
         }
         let mut up: Vec<Device> = self
             .dirty
@@ -257,7 +285,7 @@ impl Inventory {
     pub fn requeue(&mut self, up: &[Device], del: &[String]) {
         for d in up {
             if self.devices.contains_key(&d.id) {
-                self.dirty.insert(d.id.clone());
+                mark(&mut self.dirty, &d.id);
             }
         }
         for id in del {
@@ -288,12 +316,28 @@ impl Inventory {
         }
         touched.sort();
         for id in &touched {
+            // Class and key attributes only move when an attribute value is new.
             if self.changed_attrs.contains(id) {
                 self.classify(id);
+                self.report(id, ev.ts, out);
+            } else if !self.reported.contains_key(id) {
+                self.report(id, ev.ts, out);
             }
-            self.report(id, ev.ts, out);
         }
         self.touched = touched;
+    }
+
+    /// True when this flow's previous message gave the same facts (then it is skipped:
+    /// the flow record refreshes the endpoints' sightings).
+    fn repeat(&mut self, flow_id: u64, fp: u64) -> bool {
+        if self.memo.get(&flow_id) == Some(&fp) {
+            return true;
+        }
+        if self.memo.len() >= 65_536 {
+            self.memo.clear();
+        }
+        self.memo.insert(flow_id, fp);
+        false
     }
 
     /// The device of an endpoint, created if needed: by MAC unless the MAC is a router's
@@ -306,14 +350,16 @@ impl Inventory {
     ) -> Option<String> {
         let ip = ip.filter(|i| ip_usable(*i));
         if let Some(m) = mac.filter(|m| m.0[0] & 1 == 0 && m.0 != [0; 6]) {
-            let id = mac_id(m);
-            let router = match self.devices.get(&id) {
+            let text = m.text();
+            let key = std::str::from_utf8(&text).unwrap_or_default();
+            let router = match self.devices.get(key) {
                 Some(d) => d.router,
                 None => {
                     self.create_mac_device(m, ts);
                     false
                 }
             };
+            let id = key.to_string();
             if !router {
                 if let Some(ip) = ip {
                     self.bind(&id, ip, "traffic", ts);
@@ -343,7 +389,7 @@ impl Inventory {
             let d = Device {
                 id: id.clone(),
                 ips: vec![IpBinding {
-                    ip: ip.to_string(),
+                    ip,
                     source: "traffic".into(),
                     first_seen_us: ts.micros(),
                     last_seen_us: ts.micros(),
@@ -432,7 +478,7 @@ impl Inventory {
                         }
                     }
                 }
-                self.dirty.insert(id.to_string());
+                mark(&mut self.dirty, id);
             }
         }
         if !self.touched.iter().any(|t| t == id) {
@@ -446,14 +492,28 @@ impl Inventory {
         if !ip_usable(ip) {
             return;
         }
-        let ips = ip.to_string();
         let t = ts.micros();
         let strong = source != "traffic";
+        // Fast path: a known traffic binding of this device.
+        if !strong && self.by_ip.get(&ip).is_some_and(|x| x == id) {
+            if let Some(b) = self
+                .devices
+                .get_mut(id)
+                .and_then(|d| d.ips.iter_mut().find(|b| b.ip == ip))
+            {
+                if t > b.last_seen_us || t < b.first_seen_us {
+                    b.last_seen_us = b.last_seen_us.max(t);
+                    b.first_seen_us = b.first_seen_us.min(t);
+                    mark(&mut self.dirty, id);
+                }
+                return;
+            }
+        }
         if let Some(prev) = self.by_ip.get(&ip).cloned() {
             if prev != id && (strong || prev.starts_with("ip:")) {
                 if let Some(p) = self.devices.get_mut(&prev) {
-                    p.ips.retain(|b| b.ip != ips);
-                    self.dirty.insert(prev.clone());
+                    p.ips.retain(|b| b.ip != ip);
+                    mark(&mut self.dirty, &prev);
                 }
                 if prev.starts_with("ip:") {
                     // A host first seen behind a router now has a MAC: fold it in.
@@ -466,10 +526,12 @@ impl Inventory {
         let Some(d) = self.devices.get_mut(id) else {
             return;
         };
-        if let Some(b) = d.ips.iter_mut().find(|b| b.ip == ips) {
+        if let Some(b) = d.ips.iter_mut().find(|b| b.ip == ip) {
             b.last_seen_us = b.last_seen_us.max(t);
             b.first_seen_us = b.first_seen_us.min(t);
-            if strong && b.source == "traffic" {
+            // The most authoritative source wins, whatever the arrival order:
+            // a DHCP lease, then ARP, then traffic.
+            if source_rank(source) > source_rank(&b.source) {
                 b.source = source.to_string();
             }
         } else {
@@ -483,29 +545,26 @@ impl Inventory {
                     .map(|(i, _)| i)
                 {
                     let old = d.ips.remove(i);
-                    if let Ok(o) = old.ip.parse::<IpAddr>() {
-                        if self.by_ip.get(&o).is_some_and(|x| x == id) {
-                            self.by_ip.remove(&o);
-                        }
+                    if self.by_ip.get(&old.ip).is_some_and(|x| x == id) {
+                        self.by_ip.remove(&old.ip);
                     }
                 }
             }
             d.ips.push(IpBinding {
-                ip: ips,
+                ip,
                 source: source.to_string(),
                 first_seen_us: t,
                 last_seen_us: t,
             });
-            self.changed_attrs.insert(id.to_string());
         }
-        self.dirty.insert(id.to_string());
+        mark(&mut self.dirty, id);
         if strong || !self.by_ip.contains_key(&ip) {
             self.by_ip.insert(ip, id.to_string());
         }
         // IPv4 only: an IPv6 host has several addresses (link-local, SLAAC, temporary).
         let (mut traffic_v4, mut public_v4) = (0usize, 0usize);
         for b in d.ips.iter().filter(|b| b.source == "traffic") {
-            if let Ok(IpAddr::V4(v)) = b.ip.parse::<IpAddr>() {
+            if let IpAddr::V4(v) = b.ip {
                 traffic_v4 += 1;
                 if !ip_is_private(IpAddr::V4(v)) {
                     public_v4 += 1;
@@ -517,18 +576,16 @@ impl Inventory {
             // Too many addresses behind one MAC: a router. Its traffic-only addresses are
             // hosts behind it, which get their own records from now on.
             d.router = true;
-            let gone: Vec<String> = d
+            let gone: Vec<IpAddr> = d
                 .ips
                 .iter()
                 .filter(|b| b.source == "traffic")
-                .map(|b| b.ip.clone())
+                .map(|b| b.ip)
                 .collect();
             d.ips.retain(|b| b.source != "traffic");
             for g in gone {
-                if let Ok(o) = g.parse::<IpAddr>() {
-                    if self.by_ip.get(&o).is_some_and(|x| x == id) {
-                        self.by_ip.remove(&o);
-                    }
+                if self.by_ip.get(&g).is_some_and(|x| x == id) {
+                    self.by_ip.remove(&g);
                 }
             }
             // What was learnt from its traffic belonged to the hosts behind it; keep only
@@ -551,7 +608,7 @@ impl Inventory {
                 }],
             );
             self.stats.routers += 1;
-            self.changed_attrs.insert(id.to_string());
+            mark(&mut self.changed_attrs, id);
         }
     }
 
@@ -585,7 +642,29 @@ impl Inventory {
         confidence: u8,
         ts: Timestamp,
     ) {
-        let value = cap(value.trim(), self.cfg.max_string_len);
+        let trimmed = value.trim();
+        // Fast path, no allocation: a value already known from this source.
+        if trimmed.len() <= self.cfg.max_string_len && !trimmed.chars().any(char::is_control) {
+            let t = ts.micros();
+            if let Some(v) = self
+                .devices
+                .get_mut(id)
+                .and_then(|d| d.attributes.get_mut(name))
+                .and_then(|vals| {
+                    vals.iter_mut()
+                        .find(|v| v.value == trimmed && v.source == source)
+                })
+            {
+                v.count = v.count.saturating_add(1);
+                if t > v.last_seen_us || t < v.first_seen_us {
+                    v.last_seen_us = v.last_seen_us.max(t);
+                    v.first_seen_us = v.first_seen_us.min(t);
+                    mark(&mut self.dirty, id);
+                }
+                return;
+            }
+        }
+        let value = cap(trimmed, self.cfg.max_string_len);
         if value.is_empty() {
             return;
         }
@@ -605,7 +684,7 @@ impl Inventory {
             if t > v.last_seen_us || t < v.first_seen_us {
                 v.last_seen_us = v.last_seen_us.max(t);
                 v.first_seen_us = v.first_seen_us.min(t);
-                self.dirty.insert(id.to_string());
+                mark(&mut self.dirty, id);
             }
             return;
         }
@@ -613,14 +692,19 @@ impl Inventory {
             // Full: keep the best values by a fixed order (confidence, then text), so the
             // kept set does not depend on the order events arrive in. The newcomer is
             // dropped when it is the worst.
-            let rank = |c: u8, v: &str| (std::cmp::Reverse(c), v.to_string());
             let worst = vals
                 .iter()
                 .enumerate()
-                .max_by_key(|(_, v)| rank(v.confidence, &v.value))
-                .map(|(i, v)| (i, rank(v.confidence, &v.value)));
+                .max_by(|(_, a), (_, b)| {
+                    (std::cmp::Reverse(a.confidence), a.value.as_str())
+                        .cmp(&(std::cmp::Reverse(b.confidence), b.value.as_str()))
+                })
+                .map(|(i, v)| (i, v.confidence, v.value.as_str()));
             match worst {
-                Some((i, w)) if rank(confidence, &value) < w => {
+                Some((i, c, w))
+                    if (std::cmp::Reverse(confidence), value.as_str())
+                        < (std::cmp::Reverse(c), w) =>
+                {
                     vals.remove(i);
                 }
                 _ => return,
@@ -634,8 +718,11 @@ impl Inventory {
             count: 1,
             confidence,
         });
-        self.dirty.insert(id.to_string());
-        self.changed_attrs.insert(id.to_string());
+        mark(&mut self.dirty, id);
+        // Only values some rule tests (or a reported key) can change class or key facts.
+        if self.catalogue.tests(name) || KEY_ATTRIBUTES.contains(&name) || name == "modality" {
+            mark(&mut self.changed_attrs, id);
+        }
     }
 
     /// Evicts the longest-unseen devices (1% at a time) when the table is full.
@@ -654,10 +741,8 @@ impl Inventory {
         for (_, id) in by_age.into_iter().take(n) {
             if let Some(d) = self.devices.remove(&id) {
                 for b in &d.ips {
-                    if let Ok(ip) = b.ip.parse::<IpAddr>() {
-                        if self.by_ip.get(&ip).is_some_and(|x| *x == id) {
-                            self.by_ip.remove(&ip);
-                        }
+                    if self.by_ip.get(&b.ip).is_some_and(|x| *x == id) {
+                        self.by_ip.remove(&b.ip);
                     }
                 }
                 self.reported.remove(&id);
@@ -676,46 +761,27 @@ impl Inventory {
             return;
         };
         // OS first: class rules may test it.
-        let values = |name: &str| -> Vec<&str> {
-            d.attributes
-                .get(name)
-                .map(|v| v.iter().map(|x| x.value.as_str()).collect())
-                .unwrap_or_default()
-        };
+        // No allocation per test: an iterator over the stored values (plus the OS just
+        // derived, for class rules that test `os`).
+        let values = |name: &str, extra| attr_values(d, name, extra);
         // (os, rule id, first and last sight of the evidence it rests on)
         let mut os: Option<(String, String, i64, i64)> = None;
         for r in &self.catalogue.os_rules {
-            if r.matches(|n| values(n).into_iter()) {
+            if r.matches(|n| values(n, None)) {
                 if let Some(o) = &r.os {
-                    let (mut f, mut l) = (i64::MAX, i64::MIN);
-                    for name in r.fields() {
-                        for v in d.attributes.get(name).into_iter().flatten() {
-                            f = f.min(v.first_seen_us);
-                            l = l.max(v.last_seen_us);
-                        }
-                    }
+                    let (f, l) = evidence_span(d, r);
                     os = Some((o.clone(), r.id.clone(), f, l));
                     break;
                 }
             }
         }
         let os_val = os.as_ref().map(|(o, ..)| o.clone());
-        let with_os = |name: &str| -> Vec<&str> {
-            if name == "os" {
-                let mut v = values("os");
-                if let Some(o) = os_val.as_deref() {
-                    v.push(o);
-                }
-                v
-            } else {
-                values(name)
-            }
-        };
+        let with_os = |name: &str| values(name, os_val.as_deref());
         let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
         let mut votes: HashMap<String, Vec<String>> = HashMap::new();
         for r in &self.catalogue.rules {
             if let Some(c) = &r.class {
-                if r.matches(|n| with_os(n).into_iter()) {
+                if r.matches(with_os) {
                     *scores.entry(c.clone()).or_insert(0) += r.weight;
                     votes.entry(c.clone()).or_default().push(r.id.clone());
                 }
@@ -756,7 +822,7 @@ impl Inventory {
             d.classification = new;
             d.modality = modality;
             d.criticality = crit;
-            self.dirty.insert(id.to_string());
+            mark(&mut self.dirty, id);
         }
         if let Some((o, rule, f, l)) = os_attr {
             // Derived: its sightings are those of its evidence, whatever the event order.
@@ -766,7 +832,7 @@ impl Inventory {
                     if (x.first_seen_us, x.last_seen_us) != (f, l) {
                         x.first_seen_us = f;
                         x.last_seen_us = l;
-                        self.dirty.insert(id.to_string());
+                        mark(&mut self.dirty, id);
                     }
                 }
                 None => {
@@ -778,7 +844,7 @@ impl Inventory {
                         count: 1,
                         confidence: 60,
                     });
-                    self.dirty.insert(id.to_string());
+                    mark(&mut self.dirty, id);
                 }
             }
         }
@@ -833,6 +899,43 @@ impl Inventory {
         }
         self.reported.insert(id.to_string(), now);
     }
+}
+
+/// The values of a device's attribute, plus `extra` for `os` (no allocation).
+fn attr_values<'a>(
+    d: &'a Device,
+    name: &str,
+    extra: Option<&'a str>,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let extra = if name == "os" { extra } else { None };
+    d.attributes
+        .get(name)
+        .into_iter()
+        .flatten()
+        .map(|x| x.value.as_str())
+        .chain(extra)
+}
+
+/// How authoritative an IP binding's source is.
+fn source_rank(s: &str) -> u8 {
+    match s {
+        "dhcp" => 3,
+        "arp" => 2,
+        "traffic" => 1,
+        _ => 0,
+    }
+}
+
+/// First and last sight of the attributes a rule tests, on a device.
+fn evidence_span(d: &Device, r: &catalogue::Rule) -> (i64, i64) {
+    let (mut f, mut l) = (i64::MAX, i64::MIN);
+    for name in r.fields() {
+        for v in d.attributes.get(name).into_iter().flatten() {
+            f = f.min(v.first_seen_us);
+            l = l.max(v.last_seen_us);
+        }
+    }
+    (f, l)
 }
 
 /// The EVE `device` payload of a record.

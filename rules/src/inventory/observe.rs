@@ -40,6 +40,29 @@ const STORAGE_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.";
 
 type Side = Option<String>;
 
+/// `tcp/104` written into `buf` without allocating.
+fn service_text<'a>(buf: &'a mut [u8; 10], proto: &str, port: u16) -> &'a str {
+    let p = proto.as_bytes();
+    let mut n = p.len().min(4);
+    buf[..n].copy_from_slice(&p[..n]);
+    let mut digits = [0u8; 5];
+    let (mut v, mut k) = (port, 0);
+    loop {
+        digits[k] = b'0' + (v % 10) as u8;
+        k += 1;
+        v /= 10;
+        if v == 0 || k == digits.len() {
+            break;
+        }
+    }
+    while k > 0 && n < buf.len() {
+        k -= 1;
+        buf[n] = digits[k];
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or("")
+}
+
 fn sides(inv: &mut Inventory, ev: &Event, f: &FlowMeta, responder_spoke: bool) -> (Side, Side) {
     let src = inv.endpoint(f.src_mac, Some(f.key.src_ip), ev.ts);
     let dst = if responder_spoke {
@@ -65,16 +88,22 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             let Some(dst) = dst else { return };
             let port = f.key.dst_port;
             let service = if f.key.proto == IpProto::TCP {
-                r.tcp
-                    .filter(|t| t.flags_tc & 0x12 == 0x12)
-                    .map(|_| format!("tcp/{port}"))
+                r.tcp.filter(|t| t.flags_tc & 0x12 == 0x12).map(|_| "tcp/")
             } else if f.key.proto == IpProto::UDP && port < 49152 && port != 0 {
-                Some(format!("udp/{port}"))
+                Some("udp/")
             } else {
                 None
             };
-            if let Some(s) = service {
-                inv.add_attr(&dst, "service", &s, "flow", 70, ts);
+            if let Some(p) = service {
+                let mut buf = [0u8; 10];
+                inv.add_attr(
+                    &dst,
+                    "service",
+                    service_text(&mut buf, p, port),
+                    "flow",
+                    70,
+                    ts,
+                );
             }
             if f.key.proto == IpProto::UDP && port == 123 {
                 inv.add_attr(&dst, "role", "ntp_server", "flow", 70, ts);
@@ -140,9 +169,8 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 if let Some(s) = server {
                     inv.add_attr(&s, "role", "dns_server", "dns", 80, ts);
                 }
-            } else {
-                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
             }
+            // A query says nothing the flow record will not (the asker sent a frame).
         }
         (EventKind::Mdns(d), Some(f)) => {
             // mDNS goes to a multicast group: the sender is the flow's source.
@@ -229,6 +257,17 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         }
         (EventKind::Dicom(d), Some(f)) => observe_dicom(inv, ev.ts, f, d),
         (EventKind::Hl7(h), Some(f)) => {
+            let mut parts: Vec<&str> = vec![
+                h.sending_application.as_deref().unwrap_or(""),
+                h.sending_facility.as_deref().unwrap_or(""),
+                h.receiving_application.as_deref().unwrap_or(""),
+                h.message_type.as_deref().unwrap_or(""),
+            ];
+            parts.extend(h.device_evidence.iter().map(|e| e.value.as_str()));
+            let fp = fingerprint(&parts, h.direction as u8);
+            if inv.repeat(f.flow_id, fp) {
+                return;
+            }
             let (src, dst) = sides(inv, ev, f, true);
             let (sender, receiver) = match h.direction {
                 Direction::ToServer => (src, dst),
@@ -368,12 +407,33 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 }
             }
         }
-        _ => {
-            if let Some(f) = ev.flow.as_deref() {
-                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
-            }
-        }
+        // Anomalies and the rest: the flow record names the endpoints.
+        _ => {}
     }
+}
+
+/// A fingerprint of the facts a message gives the inventory, to skip the many identical
+/// messages of one flow (an HL7 feed, a DICOM study's C-STOREs).
+fn fingerprint(parts: &[&str], flags: u8) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // Fixed seed: only compared within this process, never exposed.
+    let mut h = foldhash::fast::FixedState::with_seed(0x5757_4143_5448).build_hasher();
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.write_u8(flags);
+    h.finish()
+}
+
+#[cfg(test)]
+#[test]
+fn service_text_writes_proto_and_port() {
+    // Every port width, without allocating.
+    let mut b = [0u8; 10];
+    assert_eq!(service_text(&mut b, "tcp/", 104), "tcp/104");
+    assert_eq!(service_text(&mut b, "udp/", 0), "udp/0");
+    assert_eq!(service_text(&mut b, "tcp/", 65535), "tcp/65535");
 }
 
 fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEvent) {
@@ -416,6 +476,25 @@ fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEven
             }
         }
         DicomEvent::Command(c) => {
+            let ds = c.dataset.as_ref();
+            let fp = fingerprint(
+                &[
+                    c.command,
+                    c.direction,
+                    c.affected_sop_class_uid.as_deref().unwrap_or(""),
+                    c.requested_sop_class_uid.as_deref().unwrap_or(""),
+                    ds.and_then(|d| d.modality.as_deref()).unwrap_or(""),
+                    ds.and_then(|d| d.model_name.as_deref()).unwrap_or(""),
+                    ds.and_then(|d| d.manufacturer.as_deref()).unwrap_or(""),
+                    ds.and_then(|d| d.software_versions.as_deref())
+                        .unwrap_or(""),
+                    ds.and_then(|d| d.station_name.as_deref()).unwrap_or(""),
+                ],
+                0,
+            );
+            if inv.repeat(f.flow_id, fp) {
+                return;
+            }
             let src = inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
             let dst = inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts);
             let (sender, receiver) = if c.direction == "to_client" {

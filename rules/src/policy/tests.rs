@@ -29,7 +29,7 @@ fn dev(mac: [u8; 6], ip: &str, class: &str) -> Device {
         id: id.clone(),
         mac: Some(id),
         ips: vec![IpBinding {
-            ip: ip.into(),
+            ip: ip.parse().unwrap(),
             source: "dhcp".into(),
             first_seen_us: 0,
             last_seen_us: 0,
