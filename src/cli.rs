@@ -262,8 +262,23 @@ fn start_metrics(
     source: &'static str,
     cfg: &Config,
     catch_signals: bool,
-) -> Result<(HttpServer, Arc<Exporter>), String> {
-    let opts = http_options(cfg)?;
+) -> Result<
+    (
+        HttpServer,
+        Arc<Exporter>,
+        Option<crate::inventory::DevicesView>,
+    ),
+    String,
+> {
+    let mut opts = http_options(cfg)?;
+    // The device API serves the inventory as of its last checkpoint.
+    let view = cfg
+        .inventory
+        .enabled
+        .then(crate::inventory::DevicesView::default);
+    if let Some(v) = &view {
+        opts.sources.devices = Some(Arc::new(crate::inventory::DevicesApi(v.clone())));
+    }
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
     let x = Exporter::new(source, cfg.worker_count(), cfg.output.metrics_hl7_types);
     let srv = HttpServer::start_with(addr, x.clone(), opts, catch_signals)?;
@@ -271,7 +286,7 @@ fn start_metrics(
         "wardwatch: metrics on {scheme}://{}/metrics",
         srv.local_addr()
     );
-    Ok((srv, x))
+    Ok((srv, x, view))
 }
 
 /// Runs the CLI; returns the process exit code (2 for usage and input errors).
@@ -353,10 +368,11 @@ pub fn main() -> i32 {
                 None => None,
             };
             let metrics = server.as_ref().map(|s| s.1.clone());
-            match run_replay(cfg, &pcap, out, progress, metrics, None) {
+            let devices = server.as_ref().and_then(|s| s.2.clone());
+            match run_replay(cfg, &pcap, out, progress, metrics, devices) {
                 Ok(s) => {
                     eprintln!("{s}");
-                    if let Some((srv, _)) = server.as_ref().filter(|_| hold) {
+                    if let Some((srv, _, _)) = server.as_ref().filter(|_| hold) {
                         eprintln!(
                             "wardwatch: capture done; serving metrics on {} until SIGTERM",
                             srv.local_addr()
@@ -413,6 +429,7 @@ pub fn main() -> i32 {
                 None => None,
             };
             let metrics = server.as_ref().map(|s| s.1.clone());
+            let devices = server.as_ref().and_then(|s| s.2.clone());
             let out = match open_eve(&eve, &cfg, false) {
                 Ok(o) => o,
                 Err(e) => {
@@ -426,7 +443,7 @@ pub fn main() -> i32 {
                 capture == CaptureMethod::AfPacket,
                 out,
                 metrics,
-                None,
+                devices,
             ) {
                 Ok(s) => {
                     eprintln!("{s}");

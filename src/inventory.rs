@@ -143,6 +143,23 @@ impl InventoryRunner {
     }
 }
 
+/// `GET /api/v1/devices[/{id}]`: the records as of the last checkpoint.
+pub struct DevicesApi(pub DevicesView);
+
+impl outputs::api::DeviceSource for DevicesApi {
+    fn list(&self) -> serde_json::Value {
+        match self.0.read() {
+            Ok(m) => serde_json::to_value(m.values().collect::<Vec<_>>())
+                .unwrap_or(serde_json::Value::Null),
+            Err(_) => serde_json::Value::Array(Vec::new()),
+        }
+    }
+    fn get(&self, id: &str) -> Option<serde_json::Value> {
+        let m = self.0.read().ok()?;
+        serde_json::to_value(m.get(&id.to_ascii_lowercase())?).ok()
+    }
+}
+
 /// Reads the stored devices of a state directory (for `wardwatch inventory`).
 pub fn read_devices(dir: &Path) -> Result<Vec<Device>, String> {
     let s = Store::open_read_only(dir)?;
