@@ -133,8 +133,8 @@ fn vendor_words(v: &str) -> &'static [&'static str] {
 
 #[test]
 fn inventory_vendor_and_class_match_workload_ground_truth() {
-    // Every inventoried host of a generated capture has the right vendor, and at least 90%
-    // the right class, from about two seconds of traffic.
+    // Every host that sent a frame has a record with the right vendor, and at least 93%
+    // the right class, from about two seconds of traffic (95.4% on the 100 MiB workload).
     let Some(gen) = generator() else { return };
     let Some(tshark) = testkit::peers::require_tool("tshark") else {
         return;
@@ -189,9 +189,9 @@ fn inventory_vendor_and_class_match_workload_ground_truth() {
         "senders {n}, recorded {recorded}, vendor {vendor_ok}, class {class_ok}\n{confusion:#?}"
     );
     assert!(n > 1000, "{report}");
-    assert!(recorded * 100 >= n * 85, "{report}");
+    assert!(recorded * 100 >= n * 99, "{report}");
     assert_eq!(vendor_ok, recorded, "{report}");
-    assert!(class_ok * 100 >= recorded * 90, "{report}");
+    assert!(class_ok * 100 >= recorded * 93, "{report}");
 }
 
 /// What must survive a restart: identity, class, addresses and every attribute value

@@ -113,6 +113,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "dicom_implementation_class_uid",
     "hl7_application",
     "tls_sni",
+    "tcp_signature",
     "service",
     "role",
 ];

@@ -85,7 +85,15 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             for id in [&src, &dst].into_iter().flatten() {
                 inv.seen(id, start);
             }
+            if let (Some(t), Some(s)) = (r.tcp.as_ref(), src.as_deref()) {
+                if let Some(sig) = &t.syn_signature {
+                    inv.add_attr(s, "tcp_signature", &sig.text(), "p0f_syn", 60, ts);
+                }
+            }
             let Some(dst) = dst else { return };
+            if let Some(sig) = r.tcp.as_ref().and_then(|t| t.synack_signature.as_ref()) {
+                inv.add_attr(&dst, "tcp_signature", &sig.text(), "p0f_synack", 50, ts);
+            }
             let port = f.key.dst_port;
             let service = if f.key.proto == IpProto::TCP {
                 r.tcp.filter(|t| t.flags_tc & 0x12 == 0x12).map(|_| "tcp/")
@@ -157,20 +165,18 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 }
             }
         }
-        (EventKind::Dns(d), Some(f)) => {
-            if d.kind == "answer" {
-                let server = if f.key.src_port == 53 {
-                    inv.endpoint(f.src_mac, Some(f.key.src_ip), ts)
-                } else if f.key.dst_port == 53 {
-                    inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
-                } else {
-                    None
-                };
-                if let Some(s) = server {
-                    inv.add_attr(&s, "role", "dns_server", "dns", 80, ts);
-                }
+        // A query says nothing the flow record will not (the asker sent a frame).
+        (EventKind::Dns(d), Some(f)) if d.kind == "answer" => {
+            let server = if f.key.src_port == 53 {
+                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts)
+            } else if f.key.dst_port == 53 {
+                inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
+            } else {
+                None
+            };
+            if let Some(s) = server {
+                inv.add_attr(&s, "role", "dns_server", "dns", 80, ts);
             }
-            // A query says nothing the flow record will not (the asker sent a frame).
         }
         (EventKind::Mdns(d), Some(f)) => {
             // mDNS goes to a multicast group: the sender is the flow's source.
@@ -399,12 +405,10 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 }
             }
         }
-        (EventKind::Snmp(s), Some(f)) => {
-            if s.community_present {
-                let (src, _) = sides(inv, ev, f, false);
-                if let Some(id) = src {
-                    inv.add_attr(&id, "exposure", "snmp_community", "snmp", 80, ts);
-                }
+        (EventKind::Snmp(s), Some(f)) if s.community_present => {
+            let (src, _) = sides(inv, ev, f, false);
+            if let Some(id) = src {
+                inv.add_attr(&id, "exposure", "snmp_community", "snmp", 80, ts);
             }
         }
         // Anomalies and the rest: the flow record names the endpoints.
