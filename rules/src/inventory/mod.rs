@@ -138,7 +138,8 @@ pub struct Inventory {
 
 /// The text of a MAC as device ids use it.
 pub fn mac_id(m: MacAddr) -> String {
-    m.to_string().to_ascii_lowercase()
+    // `text()` is lowercase hex already; no formatting machinery (hot on the writer).
+    String::from_utf8_lossy(&m.text()).into_owned()
 }
 
 /// Cuts a string at `max` bytes on a character boundary, dropping control characters.
@@ -236,7 +237,12 @@ impl Inventory {
     /// The device of a MAC (if it is not a router) or else of the IP.
     pub fn device_of(&self, mac: Option<MacAddr>, ip: Option<IpAddr>) -> Option<&Device> {
         if let Some(m) = mac {
-            if let Some(d) = self.devices.get(&mac_id(m)) {
+            // Looked up by the MAC's text on the stack: no allocation per event.
+            let t = m.text();
+            if let Some(d) = std::str::from_utf8(&t)
+                .ok()
+                .and_then(|k| self.devices.get(k))
+            {
                 if !d.router {
                     return Some(d);
                 }

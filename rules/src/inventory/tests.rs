@@ -313,3 +313,11 @@ fn restore_continues_without_new_events() {
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(b.get(PUMP).unwrap().last_seen_us, ts(9).micros());
 }
+
+#[test]
+fn mac_id_is_lowercase_colon_text() {
+    // Device ids are the MAC's lowercase text, as before the allocation-free rewrite.
+    let m = model::MacAddr([0x00, 0x09, 0xFB, 0xAB, 0xcd, 0xEF]);
+    assert_eq!(super::mac_id(m), "00:09:fb:ab:cd:ef");
+    assert_eq!(super::mac_id(m), m.to_string().to_ascii_lowercase());
+}
