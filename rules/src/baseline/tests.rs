@@ -385,3 +385,14 @@ fn hl7_with_phi_to_a_peer_outside_an_enforced_baseline_fires() {
     assert_eq!(a.fact("peer"), Some("net:10.9.9.0/24"));
     assert_eq!(a.severity, 1);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Arbitrary text given to `wardwatch baseline import` never panics the YAML reader.
+    #[test]
+    fn baseline_yaml_reader_never_panics(text in ".{0,400}") {
+        if let Err(e) = from_yaml("i.yaml", &text) {
+            proptest::prop_assert!(e.starts_with("i.yaml"));
+        }
+    }
+}

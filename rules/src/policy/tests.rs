@@ -570,3 +570,22 @@ fn countries_never_match_without_a_resolver_and_match_with_one() {
             .contains("ISO 3166")
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Arbitrary text, and a valid rule file cut or mutated anywhere, never panics the
+    /// loader: it gives rules or an error naming the file.
+    #[test]
+    fn policy_loader_never_panics(text in ".{0,300}", cut in 0usize..400, byte in 0u8..128) {
+        for t in [text.clone(), {
+            let mut g: Vec<u8> = GOOD.as_bytes().to_vec();
+            let i = cut % g.len();
+            g[i] = byte;
+            String::from_utf8_lossy(&g[..]).into_owned()
+        }, GOOD.chars().take(cut).collect::<String>()] {
+            if let Err(e) = PolicySet::from_texts(&[("p.yaml".into(), t)], cat()) {
+                proptest::prop_assert_eq!(e.file, "p.yaml");
+            }
+        }
+    }
+}
