@@ -12,9 +12,12 @@
 //!   evaluated on events by device class, device, VLAN or subnet.
 //! - `baseline`: per-device baselines (learning, enforcing, locked; operator commands
 //!   recorded with who and when), persisted in the state store.
+//! - `risk`: the FDA risk posture of a device (exploitability from observed exposure,
+//!   severity from clinical criticality, controlled/uncontrolled with its evidence); the
+//!   assessment only, not yet fed from events.
 //!
-//! Still to come (issue 6): GeoIP countries, volume baselines, silence alerts and the FDA
-//! risk posture per device. Events in, alerts and device records out; depends on
+//! Still to come (issue 6): GeoIP countries, volume baselines, silence alerts, and the
+//! risk posture fed from events and shown in the inventory, API and metrics. Events in, alerts and device records out; depends on
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -23,4 +26,5 @@ pub mod alert;
 pub mod baseline;
 pub mod inventory;
 pub mod policy;
+pub mod risk;
 pub mod store;
