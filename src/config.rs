@@ -183,6 +183,11 @@ pub struct OutputConfig {
     /// Distinct HL7 message types given their own `type` label value; later new types
     /// (and malformed ones) are counted as `other`.
     pub metrics_hl7_types: usize,
+    /// Export one `wardwatch_device_info` and last-seen series per device (labels carry
+    /// device ids, vendors and models: off by default).
+    pub metrics_device_info: bool,
+    /// Most devices given per-device series (the rest are counted in the class totals only).
+    pub metrics_device_info_max: usize,
     /// SIEM feeds over syslog, one `[[output.syslog]]` table each (none by default); see
     /// the commented example in deploy/wardwatch.toml for every field and its default.
     pub syslog: Vec<outputs::syslog::SyslogConfig>,
@@ -202,6 +207,8 @@ impl Default for OutputConfig {
             decode_anomaly_events: false,
             listen: None,
             metrics_hl7_types: 64,
+            metrics_device_info: false,
+            metrics_device_info_max: 5000,
             syslog: Vec::new(),
             eve_rotate_bytes: 0,
             eve_rotate_keep: 5,

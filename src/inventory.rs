@@ -25,12 +25,19 @@ pub struct InventoryRunner {
     checkpoints: u64,
     /// Checkpoints that failed (logged once per failure streak).
     failures: u64,
+    /// Where the class counts (and per-device series, up to a cap) are published.
+    metrics: Option<Arc<outputs::metrics::Exporter>>,
+    device_series: Option<usize>,
 }
 
 impl InventoryRunner {
     /// Builds the inventory from the configuration: loads the catalogue and, with a state
     /// directory, the stored devices. `None` when the inventory is disabled.
-    pub fn open(cfg: &Config, view: Option<DevicesView>) -> Result<Option<Self>, String> {
+    pub fn open(
+        cfg: &Config,
+        view: Option<DevicesView>,
+        metrics: Option<Arc<outputs::metrics::Exporter>>,
+    ) -> Result<Option<Self>, String> {
         if !cfg.inventory.enabled {
             return Ok(None);
         }
@@ -65,7 +72,13 @@ impl InventoryRunner {
             last: Instant::now(),
             checkpoints: 0,
             failures: 0,
+            metrics,
+            device_series: cfg
+                .output
+                .metrics_device_info
+                .then_some(cfg.output.metrics_device_info_max),
         };
+        r.publish();
         if let Some(v) = &r.view {
             if let Ok(mut m) = v.write() {
                 for d in r.inv.devices() {
@@ -84,6 +97,42 @@ impl InventoryRunner {
         }
     }
 
+    /// Publishes device counts by class (every class, zeros included) to the exporter.
+    fn publish(&self) {
+        let Some(x) = &self.metrics else { return };
+        let mut by_class: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for d in self.inv.devices() {
+            *by_class
+                .entry((d.classification.class.clone(), d.criticality.clone()))
+                .or_insert(0) += 1;
+        }
+        for c in rules::inventory::CLASSES {
+            if !by_class.keys().any(|(k, _)| k == c) {
+                by_class.insert((c.to_string(), self.inv.criticality_of(c).to_string()), 0);
+            }
+        }
+        let mut devices = Vec::new();
+        if let Some(max) = self.device_series {
+            let mut all: Vec<&Device> = self.inv.devices().collect();
+            // The most recently seen first, so the cap keeps the live ones.
+            all.sort_by(|a, b| b.last_seen_us.cmp(&a.last_seen_us).then(a.id.cmp(&b.id)));
+            for d in all.into_iter().take(max) {
+                devices.push((
+                    d.id.clone(),
+                    d.classification.class.clone(),
+                    d.vendor.clone().unwrap_or_default(),
+                    d.best("model").unwrap_or_default().to_string(),
+                    d.last_seen_us / 1_000_000,
+                ));
+            }
+        }
+        x.publish_inventory(outputs::metrics::InventorySnapshot {
+            by_class: by_class.into_iter().collect(),
+            evicted: self.inv.stats.evicted,
+            devices,
+        });
+    }
+
     /// Checkpoints when the interval has passed.
     pub fn tick(&mut self) {
         if self.last.elapsed() >= self.interval {
@@ -97,6 +146,7 @@ impl InventoryRunner {
         if !self.inv.has_changes() {
             return;
         }
+        self.publish();
         let (up, del) = self.inv.take_changes();
         if let Some(s) = self.store.as_mut() {
             match s.save_devices(&up, &del) {

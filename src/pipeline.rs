@@ -699,8 +699,8 @@ pub(crate) fn spawn_writer(
 ) -> Result<std::thread::JoinHandle<WriterResult>, String> {
     let host = cfg.sensor_name.clone();
     let sinks = start_sinks(cfg, metrics.as_ref())?;
+    let inv = InventoryRunner::open(cfg, devices, metrics.clone())?;
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
-    let inv = InventoryRunner::open(cfg, devices)?;
     let pol = PolicyRunner::open(cfg, inv.as_ref().map(|i| i.inventory()))?;
     std::thread::Builder::new()
         .name("ww-writer".into())

@@ -386,9 +386,12 @@ fn get(addr: &str, path: &str, token: &str) -> (u16, String) {
 #[test]
 fn device_api_serves_the_inventory() {
     // GET /api/v1/devices lists what `wardwatch inventory` reads from the store, and
-    // /api/v1/devices/{id} returns one record (404 for an unknown id, 401 without token).
+    // /api/v1/devices/{id} returns one record (404 for an unknown id, 401 without token);
+    // /metrics counts them by class and, when switched on, has one info series each.
     let dir = tempdir("inv-api");
     let state = dir.join("state");
+    let cfg = dir.join("info.toml");
+    std::fs::write(&cfg, "[output]\nmetrics_device_info = true\n").unwrap();
     let mut child = ww()
         .args([
             "replay",
@@ -397,8 +400,10 @@ fn device_api_serves_the_inventory() {
             "--listen",
             "127.0.0.1:0",
             "--hold",
-            "--state-dir",
+            "--config",
         ])
+        .arg(&cfg)
+        .arg("--state-dir")
         .arg(&state)
         .arg(common::pcap("dhcp/dhcp-mud.pcap"))
         .stdout(Stdio::null())
@@ -428,6 +433,7 @@ fn device_api_serves_the_inventory() {
     let first = stored.keys().next().cloned().unwrap();
     let (one_code, one) = get(&addr, &format!("/api/v1/devices/{first}"), token);
     let (missing, _) = get(&addr, "/api/v1/devices/00:00:00:00:00:01", token);
+    let (mcode, metrics) = get(&addr, "/metrics", token);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(code, 200, "{body}");
@@ -442,4 +448,19 @@ fn device_api_serves_the_inventory() {
     let one: Value = serde_json::from_str(&one).unwrap();
     assert_eq!(one["id"], first.as_str());
     assert_eq!(missing, 404);
+    // Class counts always; per-device series because the config switched them on.
+    assert_eq!(mcode, 200);
+    let total: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("wardwatch_inventory_devices{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(total as usize, stored.len(), "{metrics}");
+    assert!(
+        metrics.contains(&format!("wardwatch_device_info{{device_id=\"{first}\"")),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!(
+        "wardwatch_device_last_seen_timestamp_seconds{{device_id=\"{first}\"}}"
+    )));
 }

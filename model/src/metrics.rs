@@ -60,7 +60,21 @@ pub const HTTP_REQUESTS_REFUSED_TOTAL: &str = "wardwatch_http_requests_refused_t
 pub const HTTP_TLS_HANDSHAKE_FAILURES_TOTAL: &str = "wardwatch_http_tls_handshake_failures_total";
 
 /// Every name above, for checks that dashboards use only exported metrics.
+/// Devices in the inventory, by `class` and `criticality`.
+pub const INVENTORY_DEVICES: &str = "wardwatch_inventory_devices";
+/// Devices evicted from the inventory at its cap.
+pub const INVENTORY_EVICTED_TOTAL: &str = "wardwatch_inventory_evicted_total";
+/// One series per device (`device_id`, `class`, `vendor`, `model`), value 1; only with
+/// `[output] metrics_device_info` and capped by `metrics_device_info_max`.
+pub const DEVICE_INFO: &str = "wardwatch_device_info";
+/// Capture time a device was last seen, by `device_id` (same switch and cap).
+pub const DEVICE_LAST_SEEN_SECONDS: &str = "wardwatch_device_last_seen_timestamp_seconds";
+
 pub const ALL: &[&str] = &[
+    INVENTORY_DEVICES,
+    INVENTORY_EVICTED_TOTAL,
+    DEVICE_INFO,
+    DEVICE_LAST_SEEN_SECONDS,
     CAPTURE_PACKETS_TOTAL,
     CAPTURE_BYTES_TOTAL,
     CAPTURE_KERNEL_DROPS_TOTAL,

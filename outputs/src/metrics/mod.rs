@@ -63,6 +63,19 @@ struct Shared {
     sinks: Mutex<Vec<(String, Arc<crate::sink::SinkStats>)>>,
     /// The HTTP server's refusals and TLS failures.
     http: Arc<crate::http::HttpStats>,
+    /// The device inventory's counts (and per-device series when enabled).
+    inventory: Mutex<Option<InventorySnapshot>>,
+}
+
+/// What the inventory publishes on its checkpoint tick.
+#[derive(Clone, Debug, Default)]
+pub struct InventorySnapshot {
+    /// (class, criticality) -> devices; every class appears, with 0 when empty.
+    pub by_class: Vec<((String, String), u64)>,
+    pub evicted: u64,
+    /// (device_id, class, vendor, model, last seen seconds); empty unless per-device
+    /// series are switched on, and capped.
+    pub devices: Vec<(String, String, String, String, i64)>,
 }
 
 /// The exporter: latest snapshots plus the registry that encodes them.
@@ -88,6 +101,7 @@ impl Exporter {
             app: Mutex::new(AppMetrics::new(hl7_type_cap)),
             sinks: Mutex::new(Vec::new()),
             http: Arc::default(),
+            inventory: Mutex::new(None),
         });
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Snapshots(shared.clone())));
@@ -126,6 +140,11 @@ impl Exporter {
             }
             None => false,
         }
+    }
+
+    /// Stores the inventory's counts (called on its checkpoint tick, off the packet path).
+    pub fn publish_inventory(&self, s: InventorySnapshot) {
+        *lock(&self.shared.inventory) = Some(s);
     }
 
     /// Exports the health of an output sink (SIEM feed) named `name`.
@@ -471,8 +490,61 @@ impl Collector for Snapshots {
             )?;
             ConstCounter::new(app.alerts_dropped).encode(me)?;
         }
+        if let Some(inv) = lock(&sh.inventory).clone() {
+            encode_inventory(&mut enc, &inv)?;
+        }
         Ok(())
     }
+}
+
+/// The inventory families (present once the inventory has published).
+fn encode_inventory(enc: &mut DescriptorEncoder<'_>, inv: &InventorySnapshot) -> std::fmt::Result {
+    let mut me = gauge(
+        enc,
+        m::INVENTORY_DEVICES,
+        "Devices in the inventory, by class and clinical criticality.",
+    )?;
+    for ((class, crit), n) in &inv.by_class {
+        series_gauge(&mut me, &[("class", class), ("criticality", crit)], *n)?;
+    }
+    let me = counter(
+        enc,
+        m::INVENTORY_EVICTED_TOTAL,
+        "Devices evicted from the inventory at its cap (longest unseen first).",
+    )?;
+    ConstCounter::new(inv.evicted).encode(me)?;
+    if !inv.devices.is_empty() {
+        let mut me = gauge(
+            enc,
+            m::DEVICE_INFO,
+            "One series per device: its id, class, vendor and model (value 1).",
+        )?;
+        for (id, class, vendor, model, _) in &inv.devices {
+            series_gauge(
+                &mut me,
+                &[
+                    ("device_id", id),
+                    ("class", class),
+                    ("vendor", vendor),
+                    ("model", model),
+                ],
+                1,
+            )?;
+        }
+        let mut me = gauge(
+            enc,
+            m::DEVICE_LAST_SEEN_SECONDS,
+            "Capture time each device was last seen, seconds since the epoch.",
+        )?;
+        for (id, _, _, _, t) in &inv.devices {
+            series_gauge(
+                &mut me,
+                &[("device_id", id)],
+                u64::try_from(*t).unwrap_or(0),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The HTTP server families (always present).

@@ -209,6 +209,11 @@ impl Inventory {
         &self.cfg
     }
 
+    /// The clinical criticality of a class, from the catalogue.
+    pub fn criticality_of(&self, class: &str) -> &str {
+        self.catalogue.criticality_of(class)
+    }
+
     /// Number of devices.
     pub fn len(&self) -> usize {
         self.devices.len()

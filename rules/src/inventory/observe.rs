@@ -399,9 +399,15 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         }
         (EventKind::Smb(s), Some(f)) => {
             let (src, dst) = sides(inv, ev, f, s.dialect.is_some());
+            // The client offering SMBv1 is exposed; the server only if it spoke it.
             if s.smb1 {
-                for id in [src, dst].into_iter().flatten() {
-                    inv.add_attr(&id, "exposure", "smb1", "smb", 80, ts);
+                if let Some(id) = src {
+                    inv.add_attr(&id, "exposure", "smb1_offered", "smb", 80, ts);
+                }
+            }
+            if s.smb1_negotiated {
+                if let Some(id) = dst {
+                    inv.add_attr(&id, "exposure", "smb1_server", "smb", 80, ts);
                 }
             }
         }
