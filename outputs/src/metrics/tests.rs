@@ -45,6 +45,19 @@ fn exposition_names_are_all_in_model() {
     let mut a = AppMetrics::new(8);
     a.observe(&hl7(Some("ADT^A01"), Some(true), Some("AA"), Some(12.0)));
     x.publish_app(&a, true);
+    // The inventory families appear once the inventory publishes (per-device ones when
+    // switched on).
+    x.publish_inventory(crate::metrics::InventorySnapshot {
+        by_class: vec![(("infusion_pump".into(), "high".into()), 1)],
+        evicted: 0,
+        devices: vec![(
+            "58:46:e1:00:00:01".into(),
+            "infusion_pump".into(),
+            "Baxter International".into(),
+            String::new(),
+            1_700_000_000,
+        )],
+    });
     let t = x.encode_text();
     for s in series(&t) {
         assert!(m::family_of(&s).is_some(), "{s} not in model::metrics");
