@@ -133,6 +133,8 @@ pub struct Inventory {
     changed_attrs: FastSet<String>,
     /// Last message fingerprint per flow (see `observe::fingerprint`), bounded.
     memo: FastMap<u64, u64>,
+    /// Reused to render values without allocating.
+    scratch: Vec<u8>,
     pub stats: InventoryStats,
 }
 
@@ -188,6 +190,7 @@ impl Inventory {
             touched: Vec::new(),
             changed_attrs: FastSet::default(),
             memo: FastMap::default(),
+            scratch: Vec::new(),
             stats: InventoryStats::default(),
         }
     }

@@ -40,6 +40,25 @@ const STORAGE_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.";
 
 type Side = Option<String>;
 
+/// Adds a p0f signature, rendered into the inventory's scratch buffer (one per flow:
+/// no allocation when the value is known).
+fn signature(
+    inv: &mut Inventory,
+    id: &str,
+    sig: &model::p0f::P0fSignature,
+    source: &str,
+    confidence: u8,
+    ts: Timestamp,
+) {
+    let mut buf = std::mem::take(&mut inv.scratch);
+    buf.clear();
+    sig.write(&mut buf);
+    if let Ok(text) = std::str::from_utf8(&buf) {
+        inv.add_attr(id, "tcp_signature", text, source, confidence, ts);
+    }
+    inv.scratch = buf;
+}
+
 /// `tcp/104` written into `buf` without allocating.
 fn service_text<'a>(buf: &'a mut [u8; 10], proto: &str, port: u16) -> &'a str {
     let p = proto.as_bytes();
@@ -87,12 +106,12 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             }
             if let (Some(t), Some(s)) = (r.tcp.as_ref(), src.as_deref()) {
                 if let Some(sig) = &t.syn_signature {
-                    inv.add_attr(s, "tcp_signature", &sig.text(), "p0f_syn", 60, ts);
+                    signature(inv, s, sig, "p0f_syn", 60, ts);
                 }
             }
             let Some(dst) = dst else { return };
             if let Some(sig) = r.tcp.as_ref().and_then(|t| t.synack_signature.as_ref()) {
-                inv.add_attr(&dst, "tcp_signature", &sig.text(), "p0f_synack", 50, ts);
+                signature(inv, &dst, sig, "p0f_synack", 50, ts);
             }
             let port = f.key.dst_port;
             let service = if f.key.proto == IpProto::TCP {
