@@ -201,13 +201,68 @@ const EVE_FLUSH_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// path) and publishes them about once a second and at the end.
 /// Every event also goes to each output sink (SIEM feeds), which never blocks; sinks are
 /// closed (bounded in time) when the queue ends.
+/// The analysis stage ahead of the writer: the inventory observes every event, the
+/// policy rules and baselines evaluate it, and the derived events (`device`, `alert`)
+/// follow their batch. It runs on its own thread so that it overlaps with EVE
+/// serialisation instead of adding to it; the order of events is kept.
+fn analysis_loop(
+    rx: Receiver<Vec<Event>>,
+    tx: Sender<Vec<Event>>,
+    mut inventory: Option<InventoryRunner>,
+    mut policy: Option<PolicyRunner>,
+    alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let mut closed = false;
+    while !closed {
+        // A tick even when idle: checkpoints and rule reloads do not wait for traffic.
+        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
+            Ok(evs) => evs,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                closed = true;
+                Vec::new()
+            }
+        };
+        let mut derived: Vec<Event> = Vec::new();
+        if let Some(p) = policy.as_mut() {
+            // Each event: the inventory first, then the rules, which need its classes.
+            for e in &evs {
+                if let Some(inv) = inventory.as_mut() {
+                    inv.observe(std::slice::from_ref(e), &mut derived);
+                }
+                p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
+            }
+            p.tick();
+            if closed {
+                // The alert engine's last follow-ups.
+                p.finish(&mut derived);
+            }
+            alerts_dropped.store(p.dropped(), std::sync::atomic::Ordering::Relaxed);
+        } else if let Some(inv) = inventory.as_mut() {
+            inv.observe(&evs, &mut derived);
+        }
+        if let Some(inv) = inventory.as_mut() {
+            inv.tick();
+        }
+        evs.append(&mut derived);
+        // An empty batch still goes through: it is the writer's idle tick.
+        if tx.send(evs).is_err() {
+            break;
+        }
+    }
+    if let Some(inv) = inventory.as_mut() {
+        inv.finish();
+    }
+}
+
+/// Writes events as EVE lines; returns counts by event type. With an exporter, derives
+/// the application metrics from the events and publishes them about once a second.
 fn writer_loop(
     rx: Receiver<Vec<Event>>,
     mut out: Box<dyn Write + Send>,
     host: String,
     metrics: Option<(Arc<Exporter>, usize)>,
-    mut inventory: Option<InventoryRunner>,
-    mut policy: Option<PolicyRunner>,
+    alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
     mut sinks: Vec<Box<dyn EventSink>>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
@@ -215,10 +270,8 @@ fn writer_loop(
     let mut res = Ok(());
     let mut app = metrics.as_ref().map(|(_, cap)| AppMetrics::new(*cap));
     let mut last_publish = Instant::now();
-    let mut derived: Vec<Event> = Vec::new();
     let mut last_tick = Instant::now();
     let mut last_flush = Instant::now();
-    // After the queue closes, one more pass writes the alert engine's last follow-ups.
     let mut closed = false;
     while !closed {
         // A tick even when idle: live events reach the file within about a second, and an
@@ -231,31 +284,12 @@ fn writer_loop(
                 Vec::new()
             }
         };
-        derived.clear();
-        if let Some(p) = policy.as_mut() {
-            // Each event: the inventory first, then the rules, which need its classes.
-            for e in &evs {
-                if let Some(inv) = inventory.as_mut() {
-                    inv.observe(std::slice::from_ref(e), &mut derived);
-                }
-                p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
-            }
-            p.tick();
-            if closed {
-                p.finish(&mut derived);
-            }
-        } else if let Some(inv) = inventory.as_mut() {
-            inv.observe(&evs, &mut derived);
-        }
-        if let Some(inv) = inventory.as_mut() {
-            inv.tick();
-        }
-        for e in evs.iter().chain(derived.iter()) {
+        for e in &evs {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
         }
         for s in sinks.iter_mut() {
-            for e in evs.iter().chain(derived.iter()) {
+            for e in &evs {
                 s.offer(e);
             }
         }
@@ -266,12 +300,10 @@ fn writer_loop(
             }
         }
         if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
-            for e in evs.iter().chain(derived.iter()) {
+            for e in &evs {
                 a.observe(e);
             }
-            if let Some(p) = &policy {
-                a.alerts_dropped = p.dropped();
-            }
+            a.alerts_dropped = alerts_dropped.load(std::sync::atomic::Ordering::Relaxed);
             if last_publish.elapsed() >= METRICS_TICK && x.publish_app(a, false) {
                 last_publish = Instant::now();
             }
@@ -290,16 +322,14 @@ fn writer_loop(
             last_flush = Instant::now();
         }
     }
-    if let Some(inv) = inventory.as_mut() {
-        inv.finish();
-    }
     if res.is_ok() {
         res = out.write_all(&buf).and_then(|_| out.flush());
     }
     for s in sinks.iter_mut() {
         s.close(SINK_CLOSE_LIMIT);
     }
-    if let (Some(a), Some((x, _))) = (app.as_ref(), &metrics) {
+    if let (Some(a), Some((x, _))) = (app.as_mut(), &metrics) {
+        a.alerts_dropped = alerts_dropped.load(std::sync::atomic::Ordering::Relaxed);
         x.publish_app(a, true);
     }
     (counts, res)
@@ -702,9 +732,29 @@ pub(crate) fn spawn_writer(
     let inv = InventoryRunner::open(cfg, devices, metrics.clone())?;
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
     let pol = PolicyRunner::open(cfg, inv.as_ref().map(|i| i.inventory()))?;
+    let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // With an inventory or rules, an analysis thread runs ahead of the writer.
+    let (rx, analysis) = if inv.is_some() || pol.is_some() {
+        let (tx2, rx2) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
+        let d = dropped.clone();
+        let h = std::thread::Builder::new()
+            .name("ww-analysis".into())
+            .spawn(move || analysis_loop(rx, tx2, inv, pol, d))
+            .map_err(|e| e.to_string())?;
+        (rx2, Some(h))
+    } else {
+        (rx, None)
+    };
     std::thread::Builder::new()
         .name("ww-writer".into())
-        .spawn(move || writer_loop(rx, eve, host, m, inv, pol, sinks))
+        .spawn(move || {
+            let r = writer_loop(rx, eve, host, m, dropped, sinks);
+            // The analysis thread ended before the writer's queue closed.
+            if let Some(h) = analysis {
+                let _ = h.join();
+            }
+            r
+        })
         .map_err(|e| e.to_string())
 }
 
