@@ -580,22 +580,6 @@ fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEven
             }
             if let Some(r) = &receiver {
                 inv.add_attr(r, "role", p_role, "dicom", 80, ts);
-                if u_role == "dicom_store_scu" {
-                    // Who pushes the images says what the receiver is: an archive pushes
-                    // to viewers, a modality to the archive.
-                    let from = sender
-                        .as_deref()
-                        .and_then(|s| inv.get(s))
-                        .map(|d| d.classification.class.as_str());
-                    let role = match from {
-                        Some("pacs") => Some("dicom_store_from_archive"),
-                        Some("imaging_modality") => Some("dicom_store_from_modality"),
-                        _ => None,
-                    };
-                    if let Some(role) = role {
-                        inv.add_attr(r, "role", role, "dicom", 70, ts);
-                    }
-                }
             }
         }
     }
