@@ -72,21 +72,7 @@ fn replay(pcap: &Path) -> (String, Vec<Value>) {
 }
 
 fn tshark(pcap: &Path, decode_as: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.arg("-r").arg(pcap);
-    for d in decode_as {
-        c.args(["-d", d]);
-    }
-    c.args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    peers::tshark_fields(pcap, decode_as, filter, fields)
 }
 
 fn of_type<'a>(ev: &'a [Value], t: &str) -> Vec<&'a Value> {

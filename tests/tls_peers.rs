@@ -29,19 +29,10 @@ fn prerequisites() -> bool {
 }
 
 fn tshark(pcap: &Path, filter: &str, fields: &[&str]) -> BTreeMap<Vec<String>, usize> {
-    let mut c = Command::new("tshark");
-    c.arg("-r").arg(pcap);
-    c.args(["-d", &format!("tcp.port=={PORT},tls")]);
-    c.args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().unwrap();
-    assert!(out.status.success());
+    let decode = format!("tcp.port=={PORT},tls");
     let mut m = BTreeMap::new();
-    for l in String::from_utf8_lossy(&out.stdout).lines() {
-        *m.entry(l.split('\t').map(str::to_string).collect())
-            .or_insert(0) += 1;
+    for row in peers::tshark_fields(pcap, &[&decode], filter, fields) {
+        *m.entry(row).or_insert(0) += 1;
     }
     m
 }

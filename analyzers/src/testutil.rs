@@ -75,6 +75,35 @@ pub fn run_stream(
         .collect()
 }
 
+/// Replays every input saved under `fuzz/regressions/<target>/` as the stream fuzz targets
+/// read them (bytes of `first`, a 0xaa separator, then bytes of the other direction) and
+/// asserts whole and byte-at-a-time deliveries give the same events; returns how many ran.
+pub fn replay_stream_regressions(
+    target: &str,
+    build: &dyn Fn() -> Box<dyn model::StreamAnalyzer>,
+    meta: &FlowMeta,
+    first: model::Direction,
+) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
+        .join(target);
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        let (a, b) = match data.iter().position(|&x| x == 0xaa) {
+            Some(i) => (&data[..i], &data[i + 1..]),
+            None => (&data[..], &data[..0]),
+        };
+        let pieces = [(first, a), (first.reverse(), b)];
+        assert_eq!(
+            run_stream(build, meta, &pieces, usize::MAX),
+            run_stream(build, meta, &pieces, 1)
+        );
+        n += 1;
+    }
+    n
+}
+
 /// Asserts that delivering `pieces` whole, one byte at a time, and split in two at every
 /// point of every piece gives the same events.
 pub fn assert_incremental(

@@ -92,3 +92,29 @@ pub fn require_python(modules: &[&str]) -> Option<PathBuf> {
     eprintln!("SKIP: {why}");
     None
 }
+
+/// The first occurrence of each of `fields` in every packet of `pcap` matching the display
+/// `filter`, as tshark dissects it (with `-d` decode-as rules such as `tcp.port==4433,tls`);
+/// one row per packet. Panics if tshark fails (test helper).
+pub fn tshark_fields(
+    pcap: &std::path::Path,
+    decode_as: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    let mut c = std::process::Command::new("tshark");
+    c.arg("-r").arg(pcap);
+    for d in decode_as {
+        c.args(["-d", d]);
+    }
+    c.args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let out = c.output().expect("tshark runs");
+    assert!(out.status.success(), "tshark failed on {}", pcap.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}

@@ -354,20 +354,6 @@ proptest! {
 fn fuzz_regressions_replay_whole_equals_chunked() {
     // Inputs saved under fuzz/regressions/ftp/ (server bytes, 0xaa, client bytes) run
     // whole and byte at a time with the same events.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/ftp");
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let data = std::fs::read(e.unwrap().path()).unwrap();
-        let (s, c) = match data.iter().position(|&x| x == 0xaa) {
-            Some(i) => (&data[..i], &data[i + 1..]),
-            None => (&data[..], &data[..0]),
-        };
-        let pieces = [(S, s), (C, c)];
-        assert_eq!(
-            run_stream(&build, &meta(), &pieces, usize::MAX),
-            run_stream(&build, &meta(), &pieces, 1)
-        );
-        n += 1;
-    }
+    let n = crate::testutil::replay_stream_regressions("ftp", &build, &meta(), S);
     assert!(n >= 1);
 }

@@ -562,20 +562,6 @@ proptest! {
 fn fuzz_regressions_replay_whole_equals_chunked() {
     // Inputs saved under fuzz/regressions/smb/ run as the fuzz target runs them: no panic,
     // whole and byte-at-a-time deliveries give the same events.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/smb");
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let data = std::fs::read(e.unwrap().path()).unwrap();
-        let (c, s) = match data.iter().position(|&x| x == 0xaa) {
-            Some(i) => (&data[..i], &data[i + 1..]),
-            None => (&data[..], &data[..0]),
-        };
-        let pieces = [(C, c), (S, s)];
-        assert_eq!(
-            run_stream(&build, &meta(), &pieces, usize::MAX),
-            run_stream(&build, &meta(), &pieces, 1)
-        );
-        n += 1;
-    }
+    let n = crate::testutil::replay_stream_regressions("smb", &build, &meta(), C);
     assert!(n >= 1);
 }
