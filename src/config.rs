@@ -30,6 +30,9 @@ pub struct Config {
     pub policy: rules::policy::PolicyConfig,
     /// `[baseline]`: per-device baselines (learning period, caps).
     pub baseline: rules::baseline::BaselineConfig,
+    /// `[risk]`: the FDA risk posture per device (deviation window, quiet period,
+    /// criticality overrides).
+    pub risk: rules::risk::RiskConfig,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             alerts: rules::alert::AlertConfig::default(),
             policy: rules::policy::PolicyConfig::default(),
             baseline: rules::baseline::BaselineConfig::default(),
+            risk: rules::risk::RiskConfig::default(),
         }
     }
 }

@@ -111,6 +111,32 @@ impl InventoryRunner {
                 by_class.insert((c.to_string(), self.inv.criticality_of(c).to_string()), 0);
             }
         }
+        // Risk: every class x status and every cell of the matrix, zeros included, once
+        // any device has been assessed.
+        let mut by_risk: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut matrix: BTreeMap<(String, String), u64> = BTreeMap::new();
+        if self.inv.devices().any(|d| d.risk.is_some()) {
+            for c in rules::inventory::CLASSES {
+                for st in ["controlled", "uncontrolled"] {
+                    by_risk.insert((c.to_string(), st.to_string()), 0);
+                }
+            }
+            for e in ["low", "medium", "high"] {
+                for s in ["minor", "serious", "critical"] {
+                    matrix.insert((e.to_string(), s.to_string()), 0);
+                }
+            }
+            for d in self.inv.devices() {
+                if let Some(p) = &d.risk {
+                    *by_risk
+                        .entry((d.classification.class.clone(), p.status.clone()))
+                        .or_insert(0) += 1;
+                    *matrix
+                        .entry((p.exploitability.clone(), p.severity.clone()))
+                        .or_insert(0) += 1;
+                }
+            }
+        }
         let mut devices = Vec::new();
         if let Some(max) = self.device_series {
             let mut all: Vec<&Device> = self.inv.devices().collect();
@@ -123,6 +149,10 @@ impl InventoryRunner {
                     d.vendor.clone().unwrap_or_default(),
                     d.best("model").unwrap_or_default().to_string(),
                     d.last_seen_us / 1_000_000,
+                    d.risk
+                        .as_ref()
+                        .map(|p| p.status.clone())
+                        .unwrap_or_else(|| "unassessed".into()),
                 ));
             }
         }
@@ -130,6 +160,8 @@ impl InventoryRunner {
             by_class: by_class.into_iter().collect(),
             evicted: self.inv.stats.evicted,
             devices,
+            by_risk: by_risk.into_iter().collect(),
+            risk_matrix: matrix.into_iter().collect(),
         });
     }
 
@@ -191,6 +223,11 @@ impl InventoryRunner {
     pub fn inventory(&self) -> &Inventory {
         &self.inv
     }
+
+    /// The inventory, for the stages that note facts on its records (risk).
+    pub fn inventory_mut(&mut self) -> &mut Inventory {
+        &mut self.inv
+    }
 }
 
 /// `GET /api/v1/devices[/{id}]`: the records as of the last checkpoint.
@@ -231,6 +268,8 @@ const COLUMNS: &[&str] = &[
     "software",
     "first_seen",
     "last_seen",
+    "risk",
+    "risk_cell",
 ];
 
 fn row(d: &Device) -> Vec<String> {
@@ -249,6 +288,11 @@ fn row(d: &Device) -> Vec<String> {
         d.best("software").unwrap_or_default().to_string(),
         ts(d.first_seen_us),
         ts(d.last_seen_us),
+        d.risk
+            .as_ref()
+            .map(|p| p.status.clone())
+            .unwrap_or_default(),
+        d.risk.as_ref().map(|p| p.cell.clone()).unwrap_or_default(),
     ]
 }
 
@@ -287,7 +331,7 @@ pub fn render(devs: &[Device], format: crate::cli::InventoryFormat) -> String {
             s
         }
         F::Table => {
-            let cols = [0usize, 1, 2, 3, 4, 7, 8, 12];
+            let cols = [0usize, 1, 2, 3, 4, 7, 8, 12, 13];
             let cut = |v: &str, n: usize| -> String {
                 let v: String = v.chars().filter(|c| !c.is_control()).collect();
                 if v.chars().count() > n {
@@ -298,7 +342,7 @@ pub fn render(devs: &[Device], format: crate::cli::InventoryFormat) -> String {
                     v
                 }
             };
-            let widths = [24usize, 16, 26, 20, 8, 20, 20, 31];
+            let widths = [24usize, 16, 26, 20, 8, 20, 20, 31, 12];
             let mut s = String::new();
             for (i, c) in cols.iter().enumerate() {
                 s.push_str(&format!(

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod live;
 pub mod pipeline;
 pub mod policy;
+pub mod risk;
 pub mod summary;
 pub mod worker;
 

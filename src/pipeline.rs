@@ -8,6 +8,7 @@
 use crate::config::Config;
 use crate::inventory::{DevicesView, InventoryRunner};
 use crate::policy::PolicyRunner;
+use crate::risk::RiskRunner;
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
 use capture::decode::{decode, HashKey, LinkType};
@@ -210,6 +211,7 @@ fn analysis_loop(
     tx: Sender<Vec<Event>>,
     mut inventory: Option<InventoryRunner>,
     mut policy: Option<PolicyRunner>,
+    mut risk: Option<RiskRunner>,
     alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let mut closed = false;
@@ -240,6 +242,13 @@ fn analysis_loop(
             alerts_dropped.store(p.dropped(), std::sync::atomic::Ordering::Relaxed);
         } else if let Some(inv) = inventory.as_mut() {
             inv.observe(&evs, &mut derived);
+        }
+        if let (Some(r), Some(inv)) = (risk.as_mut(), inventory.as_mut()) {
+            for e in evs.iter().chain(derived.iter()) {
+                r.observe(inv.inventory_mut(), e);
+            }
+            let b = policy.as_ref().and_then(|p| p.baselines());
+            r.refresh(inv.inventory_mut(), b, closed);
         }
         if let Some(inv) = inventory.as_mut() {
             inv.tick();
@@ -732,6 +741,10 @@ pub(crate) fn spawn_writer(
     let inv = InventoryRunner::open(cfg, devices, metrics.clone())?;
     let m = metrics.map(|x| (x, cfg.output.metrics_hl7_types));
     let pol = PolicyRunner::open(cfg, inv.as_ref().map(|i| i.inventory()))?;
+    let risk = match inv {
+        Some(_) => RiskRunner::open(cfg)?,
+        None => None,
+    };
     let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
     // With an inventory or rules, an analysis thread runs ahead of the writer.
     let (rx, analysis) = if inv.is_some() || pol.is_some() {
@@ -739,7 +752,7 @@ pub(crate) fn spawn_writer(
         let d = dropped.clone();
         let h = std::thread::Builder::new()
             .name("ww-analysis".into())
-            .spawn(move || analysis_loop(rx, tx2, inv, pol, d))
+            .spawn(move || analysis_loop(rx, tx2, inv, pol, risk, d))
             .map_err(|e| e.to_string())?;
         (rx2, Some(h))
     } else {

@@ -35,6 +35,11 @@ pub struct PolicyRunner {
 }
 
 impl PolicyRunner {
+    /// The baselines, when they are on (the risk stage reads their lock state).
+    pub fn baselines(&self) -> Option<&Baselines> {
+        self.baselines.as_ref()
+    }
+
     /// Loads the rules and the baselines. `None` when alerts are disabled, or both policies
     /// and baselines are.
     pub fn open(cfg: &Config, inv: Option<&Inventory>) -> Result<Option<Self>, String> {

@@ -161,6 +161,27 @@ fn alerts(run: &common::Run) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// Device id -> its `risk` posture, as `wardwatch inventory --format json` shows it.
+fn risk_of(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .args(["inventory", "--format", "json", "--state-dir"])
+        .arg(dir.join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d["risk"].is_null())
+        .map(|d| (d["id"].as_str().unwrap().to_string(), d["risk"].clone()))
+        .collect()
+}
+
 fn cli(cfg: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
         .arg("baseline")
@@ -212,6 +233,34 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     .map(|(r, h)| (r.to_string(), id(h)))
     .collect();
     assert_eq!(got, want);
+    // The risk posture of each device follows what it did, from the stored inventory.
+    let risk = risk_of(&dir);
+    let pump = &risk[&id(PUMP)];
+    assert_eq!(pump["status"], "uncontrolled", "{pump}");
+    assert_eq!(pump["exploitability"], "high", "{pump}");
+    let ev = pump["evidence"].to_string();
+    assert!(
+        ev.contains("internet") && ev.contains("baseline deviations"),
+        "{ev}"
+    );
+    assert!(
+        pump["controls"].to_string().contains("baseline locked"),
+        "{pump}"
+    );
+    let mon = &risk[&id(MONITOR)];
+    assert!(mon["evidence"].to_string().contains("telnet"), "{mon}");
+    assert!(
+        mon["evidence"].to_string().contains("PHI in cleartext"),
+        "{mon}"
+    );
+    // The HL7 server only received PHI in cleartext: low exploitability, controlled.
+    let srv = &risk[&id(SERVER)];
+    assert_eq!(
+        (srv["exploitability"].as_str(), srv["status"].as_str()),
+        (Some("low"), Some("controlled")),
+        "{srv}"
+    );
+    assert_eq!(srv["evidence"].as_array().unwrap().len(), 1, "{srv}");
     // The learning capture again: all normal, nothing fires.
     assert!(alerts(&common::replay(Some(&cfg), &[learn])).is_empty());
     // Export shows the locked baselines with who locked them.

@@ -202,6 +202,11 @@ fn essence(devs: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
             let mut attrs: Vec<String> = Vec::new();
             if let Some(m) = d["attributes"].as_object() {
                 for (k, vals) in m {
+                    // Deviations mirror alerts, whose dedup windows fold repeats in the
+                    // order workers deliver events: their counts may vary run to run.
+                    if k == "deviation" {
+                        continue;
+                    }
                     for v in vals.as_array().unwrap() {
                         attrs.push(format!(
                             "{k}={}@{}[{}..{}]x{}",

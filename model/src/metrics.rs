@@ -69,12 +69,20 @@ pub const INVENTORY_EVICTED_TOTAL: &str = "wardwatch_inventory_evicted_total";
 pub const DEVICE_INFO: &str = "wardwatch_device_info";
 /// Capture time a device was last seen, by `device_id` (same switch and cap).
 pub const DEVICE_LAST_SEEN_SECONDS: &str = "wardwatch_device_last_seen_timestamp_seconds";
+/// Devices by `class` and FDA risk `status` (`controlled`, `uncontrolled`); every class
+/// and status appears, with 0 when empty.
+pub const RISK_DEVICES: &str = "wardwatch_risk_devices";
+/// Devices by the cell of the FDA matrix: `exploitability` (`low`, `medium`, `high`) and
+/// `severity` (`minor`, `serious`, `critical`); all nine cells appear.
+pub const RISK_MATRIX_DEVICES: &str = "wardwatch_risk_matrix_devices";
 
 pub const ALL: &[&str] = &[
     INVENTORY_DEVICES,
     INVENTORY_EVICTED_TOTAL,
     DEVICE_INFO,
     DEVICE_LAST_SEEN_SECONDS,
+    RISK_DEVICES,
+    RISK_MATRIX_DEVICES,
     CAPTURE_PACKETS_TOTAL,
     CAPTURE_BYTES_TOTAL,
     CAPTURE_KERNEL_DROPS_TOTAL,

@@ -73,9 +73,13 @@ pub struct InventorySnapshot {
     /// (class, criticality) -> devices; every class appears, with 0 when empty.
     pub by_class: Vec<((String, String), u64)>,
     pub evicted: u64,
-    /// (device_id, class, vendor, model, last seen seconds); empty unless per-device
-    /// series are switched on, and capped.
-    pub devices: Vec<(String, String, String, String, i64)>,
+    /// (device_id, class, vendor, model, last seen seconds, risk status); empty unless
+    /// per-device series are switched on, and capped.
+    pub devices: Vec<(String, String, String, String, i64, String)>,
+    /// (class, risk status) -> devices; empty when risk is not assessed.
+    pub by_risk: Vec<((String, String), u64)>,
+    /// (exploitability, severity) -> devices; empty when risk is not assessed.
+    pub risk_matrix: Vec<((String, String), u64)>,
 }
 
 /// The exporter: latest snapshots plus the registry that encodes them.
@@ -513,13 +517,31 @@ fn encode_inventory(enc: &mut DescriptorEncoder<'_>, inv: &InventorySnapshot) ->
         "Devices evicted from the inventory at its cap (longest unseen first).",
     )?;
     ConstCounter::new(inv.evicted).encode(me)?;
+    if !inv.by_risk.is_empty() {
+        let mut me = gauge(
+            enc,
+            m::RISK_DEVICES,
+            "Devices by class and FDA risk status (controlled or uncontrolled).",
+        )?;
+        for ((class, status), n) in &inv.by_risk {
+            series_gauge(&mut me, &[("class", class), ("status", status)], *n)?;
+        }
+        let mut me = gauge(
+            enc,
+            m::RISK_MATRIX_DEVICES,
+            "Devices by cell of the FDA risk matrix (exploitability x severity of harm).",
+        )?;
+        for ((e, s), n) in &inv.risk_matrix {
+            series_gauge(&mut me, &[("exploitability", e), ("severity", s)], *n)?;
+        }
+    }
     if !inv.devices.is_empty() {
         let mut me = gauge(
             enc,
             m::DEVICE_INFO,
-            "One series per device: its id, class, vendor and model (value 1).",
+            "One series per device: its id, class, vendor, model and risk status (value 1).",
         )?;
-        for (id, class, vendor, model, _) in &inv.devices {
+        for (id, class, vendor, model, _, risk) in &inv.devices {
             series_gauge(
                 &mut me,
                 &[
@@ -527,6 +549,7 @@ fn encode_inventory(enc: &mut DescriptorEncoder<'_>, inv: &InventorySnapshot) ->
                     ("class", class),
                     ("vendor", vendor),
                     ("model", model),
+                    ("risk", risk),
                 ],
                 1,
             )?;
@@ -536,7 +559,7 @@ fn encode_inventory(enc: &mut DescriptorEncoder<'_>, inv: &InventorySnapshot) ->
             m::DEVICE_LAST_SEEN_SECONDS,
             "Capture time each device was last seen, seconds since the epoch.",
         )?;
-        for (id, _, _, _, t) in &inv.devices {
+        for (id, _, _, _, t, _) in &inv.devices {
             series_gauge(
                 &mut me,
                 &[("device_id", id)],

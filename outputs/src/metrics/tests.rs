@@ -56,7 +56,10 @@ fn exposition_names_are_all_in_model() {
             "Baxter International".into(),
             String::new(),
             1_700_000_000,
+            "uncontrolled".into(),
         )],
+        by_risk: vec![(("infusion_pump".into(), "uncontrolled".into()), 1)],
+        risk_matrix: vec![(("high".into(), "critical".into()), 1)],
     });
     let t = x.encode_text();
     for s in series(&t) {

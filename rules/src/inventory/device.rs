@@ -72,6 +72,10 @@ pub struct Device {
     pub modality: Option<String>,
     /// Clinical criticality of the class (`high`, `medium`, `low`), or an operator override.
     pub criticality: String,
+    /// The FDA risk posture (exploitability x severity, controlled or not, with its
+    /// evidence), refreshed by the analysis thread; absent until first assessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Posture>,
 }
 
 impl Device {

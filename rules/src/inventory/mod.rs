@@ -646,6 +646,22 @@ impl Inventory {
         }
     }
 
+    /// Notes a fact about a known device (risk facts, deviations) as an attribute value
+    /// with its provenance; nothing when the device is unknown.
+    pub fn note(&mut self, id: &str, name: &str, value: &str, source: &str, ts: Timestamp) {
+        self.add_attr(id, name, value, source, 80, ts);
+    }
+
+    /// Sets a device's risk posture; marks it changed only when it differs.
+    pub fn set_risk(&mut self, id: &str, p: crate::risk::Posture) {
+        if let Some(d) = self.devices.get_mut(id) {
+            if d.risk.as_ref() != Some(&p) {
+                d.risk = Some(p);
+                mark(&mut self.dirty, id);
+            }
+        }
+    }
+
     /// Adds (or refreshes) one attribute value with its provenance.
     fn add_attr(
         &mut self,
