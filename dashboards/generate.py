@@ -116,6 +116,15 @@ OVERVIEW = dashboard(
          [(f"sum by (outcome) (rate(wardwatch_dicom_associations_total{{{SEL}}}[{R}]))", "{{outcome}}")], "ops", None),
         ("HL7 messages by type", "timeseries",
          [(f"sum by (type) (rate(wardwatch_hl7_messages_total{{{SEL}}}[{R}]))", "{{type}}")], "ops", None),
+        ("Devices by class", "bargauge",
+         [(f"sum by (class) (wardwatch_inventory_devices{{{SEL}}})", "{{class}}")], None, None),
+        ("Devices by risk status", "stat",
+         [(f"sum by (status) (wardwatch_risk_devices{{{SEL}}})", "{{status}}")], None,
+         "FDA risk posture: devices whose risk is uncontrolled need a compensating control."),
+        ("Alerts by severity", "timeseries",
+         [(f"sum by (severity) (rate(wardwatch_alerts_total{{{SEL}}}[{R}]))", "severity {{severity}}")], "ops", None),
+        ("Alerts (total)", "stat",
+         [(f"sum(wardwatch_alerts_total{{{SEL}}})", "alerts")], None, None),
     ],
 )
 
@@ -199,8 +208,64 @@ HL7 = dashboard(
     ],
 )
 
+INVENTORY = dashboard(
+    "wardwatch-inventory",
+    "wardwatch / Device inventory",
+    "What is connected: devices by class and clinical criticality, and one row per device "
+    "(needs [output] metrics_device_info = true; capped by metrics_device_info_max).",
+    [
+        ("Devices by class", "bargauge",
+         [(f"sum by (class) (wardwatch_inventory_devices{{{SEL}}})", "{{class}}")], None, None),
+        ("Devices by clinical criticality", "piechart",
+         [(f"sum by (criticality) (wardwatch_inventory_devices{{{SEL}}})", "{{criticality}}")], None, None),
+        ("Devices (total)", "stat",
+         [(f"sum(wardwatch_inventory_devices{{{SEL}}})", "devices"),
+          (f"sum(wardwatch_inventory_evicted_total{{{SEL}}})", "evicted at the cap")], None,
+         "Evicted devices mean the inventory is full (inventory.max_devices)."),
+        ("Devices by class over time", "timeseries",
+         [(f"sum by (class) (wardwatch_inventory_devices{{{SEL}}})", "{{class}}")], None, None),
+        ("Device inventory", "table",
+         [(f"max by (device_id, class, vendor, model, risk) (wardwatch_device_info{{{SEL}}})", "{{device_id}}")], None,
+         "One row per device: id (MAC or ip:address), class, vendor, model and FDA risk status."),
+        ("Last seen (capture time)", "table",
+         [(f"max by (device_id) (wardwatch_device_last_seen_timestamp_seconds{{{SEL}}}) * 1000", "{{device_id}}")], "dateTimeAsIso",
+         "When each device was last seen, in capture time (a replay shows the capture's dates)."),
+    ],
+)
+
+ALERTS = dashboard(
+    "wardwatch-alerts-risk",
+    "wardwatch / Alerts and risk",
+    "Policy and baseline alerts by rule and severity, and the FDA risk posture of the devices: "
+    "controlled or uncontrolled, and the exploitability x severity matrix.",
+    [
+        ("Alerts by rule", "timeseries",
+         [(f"sum by (rule) (rate(wardwatch_alerts_total{{{SEL}}}[{R}]))", "{{rule}}")], "ops", None),
+        ("Alerts by severity (total)", "stat",
+         [(f"sum by (severity) (wardwatch_alerts_total{{{SEL}}})", "severity {{severity}}")], None,
+         "1 high .. 4 informational (Suricata's scale)."),
+        ("Alerts by rule (total)", "table",
+         [(f"sum by (rule, severity) (wardwatch_alerts_total{{{SEL}}})", "{{rule}}")], None, None),
+        ("Baseline deviations by rule (total)", "table",
+         [(f'sum by (rule) (wardwatch_alerts_total{{{SEL},rule=~"baseline[.].*|policy[.].*"}})', "{{rule}}")], None,
+         "Deviations from the learned baselines and policy violations."),
+        ("Devices by risk status", "piechart",
+         [(f"sum by (status) (wardwatch_risk_devices{{{SEL}}})", "{{status}}")], None,
+         "FDA postmarket guidance: controlled or uncontrolled risk to essential clinical performance."),
+        ("Uncontrolled devices by class", "bargauge",
+         [(f'sum by (class) (wardwatch_risk_devices{{{SEL},status="uncontrolled"}})', "{{class}}")], None, None),
+        ("Risk matrix: exploitability x severity", "table",
+         [(f"sum by (exploitability, severity) (wardwatch_risk_matrix_devices{{{SEL}}})", "{{exploitability}}/{{severity}}")], None,
+         "Devices per cell; high exploitability with serious or critical harm, or medium with critical, is uncontrolled."),
+        ("Alerts dropped by the rate limit (1 h)", "stat",
+         [(f"sum(increase(wardwatch_alerts_dropped_total{{{SEL}}}[1h]))", "dropped")], None,
+         "Anything above 0: raise [alerts] max_per_sec or look for an alert storm."),
+    ],
+)
+
 here = os.path.dirname(os.path.abspath(__file__))
-for name, d in [("overview", OVERVIEW), ("capture-health", CAPTURE), ("dicom", DICOM), ("hl7", HL7)]:
+for name, d in [("overview", OVERVIEW), ("capture-health", CAPTURE), ("dicom", DICOM), ("hl7", HL7),
+                ("inventory", INVENTORY), ("alerts-risk", ALERTS)]:
     with open(os.path.join(here, f"{name}.json"), "w") as f:
         json.dump(d, f, indent=2)
         f.write("\n")

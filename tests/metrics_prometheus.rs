@@ -427,6 +427,8 @@ fn dashboards_have_grafana_essentials_and_only_exported_metrics() {
         "capture-health.json",
         "dicom.json",
         "hl7.json",
+        "inventory.json",
+        "alerts-risk.json",
     ] {
         assert!(names.iter().any(|n| n == want), "missing dashboards/{want}");
     }
@@ -602,12 +604,18 @@ fn prometheus_scrapes_held_replay_and_every_panel_query_has_data() {
             .collect::<String>(),
     )
     .unwrap();
+    // The inventory dashboard's per-device rows need the per-device series.
+    std::fs::write(
+        dir.join("ww.toml"),
+        "[output]\nmetrics_device_info = true\n",
+    )
+    .unwrap();
     let file_args: Vec<String> = files.iter().map(|p| format!("'{}'", p.display())).collect();
     let api = format!("http://127.0.0.1:{pport}");
     let script = format!(
         r#"
 CURL='{curl}'
-'{ww}' replay --eve /dev/null --workers 2 --listen 127.0.0.1:{wport} --hold {files} 2> ww.log &
+'{ww}' replay --config ww.toml --eve /dev/null --workers 2 --listen 127.0.0.1:{wport} --hold {files} 2> ww.log &
 WW_PID=$!
 '{prom}' --config.file=prometheus.yml --storage.tsdb.path=data --web.listen-address=127.0.0.1:{pport} > prom.log 2>&1 &
 PROM_PID=$!
