@@ -44,10 +44,10 @@ fn pdu(ty: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// A-ASSOCIATE-RQ (1) or -AC (2) between CT01 and PACS offering/accepting Verification.
-fn associate(ty: u8) -> Vec<u8> {
+fn associate(ty: u8, calling: &str) -> Vec<u8> {
     let mut body = vec![0, 1, 0, 0]; // protocol version 1, reserved
     body.extend_from_slice(&ae("PACS")); // called AE
-    body.extend_from_slice(&ae("CT01")); // calling AE
+    body.extend_from_slice(&ae(calling)); // calling AE
     body.extend_from_slice(&[0; 32]); // reserved
     body.extend(item(0x10, b"1.2.840.10008.3.1.1.1")); // application context
     let mut pc = vec![1, 0, 0, 0]; // id 1, reserved, result (AC: acceptance), reserved
@@ -77,7 +77,9 @@ fn dicom_reject_abort_pcap(path: &Path) {
     for f in c.handshake() {
         add(&mut w, f);
     }
-    let f = c.seg(true, PSH | ACK, &associate(1));
+    // An AE never accepted anywhere: the reject fires policy.dicom_reject_unknown_calling_ae
+    // whatever order the two workers deliver the associations in.
+    let f = c.seg(true, PSH | ACK, &associate(1, "ROGUE01"));
     add(&mut w, f);
     let f = c.seg(false, PSH | ACK, &pdu(3, &[0, 1, 1, 7])); // RJ: permanent, user, AE
     add(&mut w, f);
@@ -89,8 +91,8 @@ fn dicom_reject_abort_pcap(path: &Path) {
         add(&mut w, f);
     }
     for (from_client, p) in [
-        (true, associate(1)),
-        (false, associate(2)),
+        (true, associate(1, "CT01")),
+        (false, associate(2, "CT01")),
         (true, pdu(0x0A, &[0, 0, 0, 0])), // no such PDU type
         (false, pdu(7, &[0, 0, 2, 1])),   // A-ABORT: service provider, unrecognised PDU
     ] {
