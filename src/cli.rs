@@ -177,6 +177,7 @@ pub(crate) fn hup_count() -> u64 {
 }
 
 /// SIGHUP reopens the EVE file instead of ending the process (its default action).
+#[allow(unsafe_code)] // reason: installing a signal handler is unsafe in libc.
 fn install_hup_handler() {
     let handler = on_hup as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only updates an atomic, which is async-signal-safe.

@@ -4,6 +4,9 @@
 //! and by the integration tests: [`pipeline::run_replay`] for capture files,
 //! [`live::run_live`] for interfaces.
 
+// Audited exceptions: the two signal handlers (cli.rs, live.rs) that store to atomics.
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod config;

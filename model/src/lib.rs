@@ -5,6 +5,7 @@
 //! are written and tested against it alone.
 // Test helpers may unwrap: a failing test is meant to stop (packet paths may not).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![forbid(unsafe_code)]
 
 pub mod alert;
 pub mod analyzer;

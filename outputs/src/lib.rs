@@ -8,6 +8,9 @@
 //! `prometheus-client` and axum/tokio for the exporter and its HTTP server.
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// One audited exception: the SIOCOUTQ ioctl (syslog/transport.rs), which no safe crate
+// wraps; everything else is safe code.
+#![deny(unsafe_code)]
 
 pub mod api;
 pub mod eve_file;

@@ -21,6 +21,7 @@
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![forbid(unsafe_code)]
 
 pub mod alert;
 pub mod baseline;

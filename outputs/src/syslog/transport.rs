@@ -146,6 +146,7 @@ fn would_block(e: &io::Error) -> bool {
 
 /// Bytes our TCP stack has sent but the peer has not acknowledged, plus unsent bytes
 /// (`SIOCOUTQ`); `None` if the kernel does not say.
+#[allow(unsafe_code)] // reason: SIOCOUTQ has no safe wrapper in libc, rustix or socket2.
 fn unacked(sock: &TcpStream) -> Option<u64> {
     use std::os::fd::AsRawFd;
     let mut n: libc::c_int = 0;
