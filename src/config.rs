@@ -33,6 +33,8 @@ pub struct Config {
     /// `[risk]`: the FDA risk posture per device (deviation window, quiet period,
     /// criticality overrides).
     pub risk: rules::risk::RiskConfig,
+    /// `[geoip]`: MaxMind DB files for the country and ASN of public addresses.
+    pub geoip: rules::geo::GeoConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             policy: rules::policy::PolicyConfig::default(),
             baseline: rules::baseline::BaselineConfig::default(),
             risk: rules::risk::RiskConfig::default(),
+            geoip: rules::geo::GeoConfig::default(),
         }
     }
 }

@@ -57,7 +57,20 @@ impl PolicyRunner {
         } else {
             PolicySet::default()
         };
-        let mut engine = PolicyEngine::new(set, &cfg.policy, cfg.alerts.clone())?;
+        // GeoIP (optional): a bad database path stops the start, naming the path.
+        let geo = rules::geo::Geo::open(&cfg.geoip)?;
+        if let Some(g) = &geo {
+            tracing::info!(
+                country = g.has_country(),
+                asn = g.has_asn(),
+                "GeoIP databases loaded."
+            );
+        }
+        let resolver = geo.as_ref().filter(|g| g.has_country()).map(|g| {
+            Box::new(rules::geo::GeoResolver(g.clone())) as Box<dyn rules::policy::CountryResolver>
+        });
+        let mut engine =
+            PolicyEngine::with_countries(set, &cfg.policy, cfg.alerts.clone(), resolver)?;
         if let Some(inv) = inv {
             engine.learn_from_inventory(inv);
         }
@@ -70,6 +83,9 @@ impl PolicyRunner {
                 .filter_map(|s| s.parse().ok())
                 .collect();
             let mut b = Baselines::new(cfg.baseline.clone(), internal);
+            if let Some(g) = &geo {
+                b.set_geo(g.clone());
+            }
             if let Some(dir) = &cfg.state_dir {
                 let mut s = Store::open(dir)?;
                 let loaded = bstore::load(&mut s)?;

@@ -16,7 +16,10 @@
 //!   severity from clinical criticality, controlled/uncontrolled with its evidence); the
 //!   assessment only, not yet fed from events.
 //!
-//! Still to come (issue 6): GeoIP countries, volume baselines, silence alerts, and the
+//! - `geo`: GeoIP countries and ASNs of public addresses from operator-supplied MaxMind DB
+//!   files, cached; used by `countries` policy conditions and the baselines.
+//!
+//! Still to come (issue 6): silence alerts, and the
 //! risk posture fed from events and shown in the inventory, API and metrics. Events in, alerts and device records out; depends on
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
@@ -25,6 +28,7 @@
 
 pub mod alert;
 pub mod baseline;
+pub mod geo;
 pub mod inventory;
 pub mod policy;
 pub mod risk;

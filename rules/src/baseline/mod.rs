@@ -6,12 +6,13 @@
 //! server port, and whether the device opened the flow), DICOM AE pairs
 //! (`CALLING>CALLED`), DICOM SOP classes with their command (`<sop uid> C-STORE-RQ`), HL7
 //! applications and message types (`SENDER>RECEIVER ORU^R01`), DNS names asked and TLS
-//! server names asked.
+//! server names asked; with a GeoIP database (`[geoip]`), the countries (`DE`) and
+//! autonomous systems (`AS3320`) of its external peers.
 //!
 //! Lifecycle (capture time): `learning` for `learning_secs` from the device's first sight,
 //! then `enforcing`: anything new raises a `baseline.*` alert (`new_peer`,
 //! `new_external_peer`, `new_service`, `new_dicom_pair`, `new_dicom_sop`, `new_hl7_type`,
-//! `new_dns_name`, `new_tls_sni`) and is not added. Operators `lock` (enforce now),
+//! `new_dns_name`, `new_tls_sni`, `new_country`, `new_asn`) and is not added. Operators `lock` (enforce now),
 //! `relearn` (learn again from the next event) and `approve` a deviation (add it), each
 //! recorded with who and when ([`Change`]).
 //!
@@ -25,6 +26,7 @@ pub mod store;
 mod tests;
 
 use crate::alert::{AlertEngine, Hit, RuleMeta};
+use crate::geo::Geo;
 use crate::inventory::{Device, Inventory};
 use crate::policy::net::is_internal;
 use crate::policy::Subnet;
@@ -146,6 +148,20 @@ pub const KINDS: &[(&str, &str, u32, u8, &str)] = &[
         9_200_008,
         4,
         "Device asks TLS for a server name outside its baseline",
+    ),
+    (
+        "countries",
+        "baseline.new_country",
+        9_200_009,
+        2,
+        "Device talks to a country outside its baseline",
+    ),
+    (
+        "asns",
+        "baseline.new_asn",
+        9_200_010,
+        3,
+        "Device talks to an autonomous system outside its baseline",
     ),
 ];
 
@@ -288,6 +304,7 @@ pub struct Baselines {
     overflow_rule: Arc<RuleMeta>,
     phi_rule: Arc<RuleMeta>,
     internal: Vec<Subnet>,
+    geo: Option<Arc<Geo>>,
     /// Baselines not created because `max_devices` was reached.
     pub refused: u64,
     /// Deviations seen (before alert dedup and rate limits).
@@ -345,9 +362,16 @@ impl Baselines {
                 reference: Some(HL7_PHI_RULE.4.into()),
             }),
             internal,
+            geo: None,
             refused: 0,
             deviations: 0,
         }
+    }
+
+    /// Looks up the country and ASN of external peers (`countries`, `asns`, and the
+    /// evidence of `new_external_peer`).
+    pub fn set_geo(&mut self, geo: Arc<Geo>) {
+        self.geo = Some(geo);
     }
 
     /// Continues from stored baselines.
@@ -529,6 +553,8 @@ impl Baselines {
                 continue;
             }
             let mut items: Vec<(&'static str, String)> = Vec::new();
+            // Country and AS of an external peer: baseline entries and alert evidence.
+            let mut geo_ev: Vec<(&'static str, String)> = Vec::new();
             let internal = is_internal(peer_ip, &self.internal);
             let peer_kind = if internal { "peers" } else { "external_peers" };
             let peer_key = || match peer.filter(|p| !p.router && internal) {
@@ -538,6 +564,24 @@ impl Baselines {
             match kind {
                 EventKind::Flow(_) => {
                     items.push((peer_kind, peer_key()));
+                    if let Some(g) = self.geo.as_ref().filter(|_| !internal) {
+                        let info = g.lookup(peer_ip);
+                        if let Some(c) = info.country_str() {
+                            items.push(("countries", c.to_string()));
+                            geo_ev.push(("country", c.to_string()));
+                        }
+                        if let Some(n) = info.asn {
+                            items.push(("asns", format!("AS{n}")));
+                            geo_ev.push(("asn", format!("AS{n}")));
+                            if let Some(o) = &info.as_org {
+                                geo_ev.push(("as_org", o.to_string()));
+                            }
+                        }
+                        if !geo_ev.is_empty() {
+                            // A public server's address, never PHI.
+                            geo_ev.push(("peer_ip", peer_ip.to_string()));
+                        }
+                    }
                     let proto = match k.proto {
                         IpProto::TCP => "tcp",
                         IpProto::UDP => "udp",
@@ -594,7 +638,11 @@ impl Baselines {
                 _ => {}
             }
             for (kind, item) in items {
-                self.check(me, kind, item, ev, ts, alerts, out);
+                let extra = match kind {
+                    "external_peers" | "countries" | "asns" => geo_ev.as_slice(),
+                    _ => &[],
+                };
+                self.check(me, kind, item, extra, ev, ts, alerts, out);
             }
         }
     }
@@ -633,6 +681,7 @@ impl Baselines {
         me: &Device,
         kind: &'static str,
         item: String,
+        extra: &[(&'static str, String)],
         ev: &Event,
         ts: i64,
         alerts: &mut AlertEngine,
@@ -697,24 +746,26 @@ impl Baselines {
         let Some(rule) = self.rules.get(kind) else {
             return;
         };
+        let mut evidence = vec![
+            ("kind", kind.to_string()),
+            ("item", item),
+            (
+                "baseline_state",
+                match b.state {
+                    State::Locked => "locked",
+                    _ => "enforcing",
+                }
+                .to_string(),
+            ),
+        ];
+        evidence.extend(extra.iter().cloned());
         alerts.raise(
             Hit {
                 ts: ev.ts,
                 flow: ev.flow.as_deref(),
                 rule,
                 device: Some(alert_device(me)),
-                evidence: vec![
-                    ("kind", kind.to_string()),
-                    ("item", item),
-                    (
-                        "baseline_state",
-                        match b.state {
-                            State::Locked => "locked",
-                            _ => "enforcing",
-                        }
-                        .to_string(),
-                    ),
-                ],
+                evidence,
             },
             out,
         );

@@ -15,7 +15,7 @@ use model::dicom::DicomEvent;
 use model::{Event, EventKind, FlowMeta, IpProto, MacAddr};
 use std::net::IpAddr;
 
-/// A GeoIP lookup (the GeoIP slice provides one); `None` for unknown addresses.
+/// A GeoIP lookup ([`crate::geo::GeoResolver`]); `None` for unknown addresses.
 pub trait CountryResolver: Send {
     fn country(&self, ip: IpAddr) -> Option<[u8; 2]>;
 }
@@ -60,6 +60,17 @@ impl Dev<'_> {
 impl PolicyEngine {
     /// An engine over a loaded rule set. Bad `internal_subnets` are an error.
     pub fn new(set: PolicySet, cfg: &PolicyConfig, alerts: AlertConfig) -> Result<Self, String> {
+        Self::with_countries(set, cfg, alerts, None)
+    }
+
+    /// An engine with a GeoIP resolver for `countries` conditions (`None`: those conditions
+    /// never match, and a warning says so when rules use them).
+    pub fn with_countries(
+        set: PolicySet,
+        cfg: &PolicyConfig,
+        alerts: AlertConfig,
+        countries: Option<Box<dyn CountryResolver>>,
+    ) -> Result<Self, String> {
         let internal = cfg
             .internal_subnets
             .iter()
@@ -75,7 +86,7 @@ impl PolicyEngine {
         for a in &cfg.known_ae_titles {
             aes.add(a);
         }
-        if !set.country_rules.is_empty() {
+        if countries.is_none() && !set.country_rules.is_empty() {
             tracing::warn!(
                 rules = %set.country_rules.join(","),
                 "Rules test countries but no GeoIP database is configured; those conditions never match."
@@ -85,7 +96,7 @@ impl PolicyEngine {
             set,
             internal,
             aes,
-            countries: None,
+            countries,
             alerts: AlertEngine::new(alerts),
             evaluations: 0,
         })

@@ -25,7 +25,7 @@
 //! `subnets`, `location`: internal|external}, `services` (`tcp/23`, `udp/161`,
 //! `tcp/8000-8100`: the server side's protocol and port), `direction` (`outbound`: the
 //! device opened the flow; `inbound`), `app_protos` (the flow's `app_proto` or the event
-//! type), `countries` (ISO codes; a hook for the GeoIP slice: without a resolver they
+//! type), `countries` (ISO codes; resolved with `[geoip]` databases: without one they
 //! never match, and loading says so) and `facts` (typed facts of the event, see
 //! [`facts::FACTS`]: `telnet.cleartext_credentials: true`, `dicom.command: C-MOVE-RQ`).
 //!
