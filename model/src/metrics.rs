@@ -53,6 +53,10 @@ pub const SIEM_CONNECTED: &str = "wardwatch_output_siem_connected";
 pub const ALERTS_TOTAL: &str = "wardwatch_alerts_total";
 /// Alerts dropped by the global rate limit.
 pub const ALERTS_DROPPED_TOTAL: &str = "wardwatch_alerts_dropped_total";
+/// Baseline deviations (one per `baseline.*` alert event), by `rule`
+/// (`baseline.new_peer`, `baseline.new_service`...): the same counts as those series of
+/// `wardwatch_alerts_total`, kept as their own family for dashboards and recording rules.
+pub const BASELINE_DEVIATIONS_TOTAL: &str = "wardwatch_baseline_deviations_total";
 /// HTTP requests refused for want of the API token, by `reason` (`missing_token`,
 /// `invalid_token`).
 pub const HTTP_REQUESTS_REFUSED_TOTAL: &str = "wardwatch_http_requests_refused_total";
@@ -114,6 +118,7 @@ pub const ALL: &[&str] = &[
     SIEM_CONNECTED,
     ALERTS_TOTAL,
     ALERTS_DROPPED_TOTAL,
+    BASELINE_DEVIATIONS_TOTAL,
     HTTP_REQUESTS_REFUSED_TOTAL,
     HTTP_TLS_HANDSHAKE_FAILURES_TOTAL,
 ];

@@ -487,6 +487,22 @@ impl Collector for Snapshots {
             }
         }
         {
+            let mut me = counter(
+                &mut enc,
+                m::BASELINE_DEVIATIONS_TOTAL,
+                "Baseline deviations (baseline.* alerts), by rule.",
+            )?;
+            let mut by_rule: std::collections::BTreeMap<&str, u64> = Default::default();
+            for ((r, _), n) in &app.alerts {
+                if r.starts_with("baseline.") {
+                    *by_rule.entry(r.as_str()).or_insert(0) += *n;
+                }
+            }
+            for (r, n) in by_rule {
+                series_counter(&mut me, &[("rule", r)], n)?;
+            }
+        }
+        {
             let me = counter(
                 &mut enc,
                 m::ALERTS_DROPPED_TOTAL,

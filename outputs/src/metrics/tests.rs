@@ -376,6 +376,7 @@ fn alerts_counted_by_rule_and_severity_and_drops_exported() {
     a.observe(&alert("policy.a", 1));
     a.observe(&alert("policy.a", 1));
     a.observe(&alert("baseline.new_peer", 9));
+    a.observe(&alert("baseline.new_peer", 2));
     a.alerts_dropped = 7;
     x.publish_app(&a, true);
     let t = x.encode_text();
@@ -394,4 +395,13 @@ fn alerts_counted_by_rule_and_severity_and_drops_exported() {
         1.0
     );
     assert_eq!(value(&t, "wardwatch_alerts_dropped_total "), 7.0);
+    // Baseline deviations: the baseline.* alerts of every severity, by rule; no others.
+    assert_eq!(
+        value(
+            &t,
+            r#"wardwatch_baseline_deviations_total{rule="baseline.new_peer"}"#
+        ),
+        2.0
+    );
+    assert!(!t.contains(r#"wardwatch_baseline_deviations_total{rule="policy.a"}"#));
 }
