@@ -35,6 +35,9 @@ pub struct Config {
     pub risk: rules::risk::RiskConfig,
     /// `[geoip]`: MaxMind DB files for the country and ASN of public addresses.
     pub geoip: rules::geo::GeoConfig,
+    /// `[silence]`: alerts when a critical device (or class) goes quiet longer than its
+    /// window, and when the monitored interface itself goes silent (sensor health).
+    pub silence: rules::silence::SilenceConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             baseline: rules::baseline::BaselineConfig::default(),
             risk: rules::risk::RiskConfig::default(),
             geoip: rules::geo::GeoConfig::default(),
+            silence: rules::silence::SilenceConfig::default(),
         }
     }
 }

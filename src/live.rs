@@ -7,7 +7,9 @@
 
 use crate::config::Config;
 use crate::inventory::DevicesView;
-use crate::pipeline::{spawn_writer, worker_snapshot, Threads, METRICS_TICK};
+use crate::pipeline::{
+    sensor_feed, spawn_writer, worker_snapshot, SideInputs, Threads, Watermarks, METRICS_TICK,
+};
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
 use capture::live::{LiveOptions, LiveSource, LiveStats};
@@ -83,6 +85,8 @@ pub fn run_live(
     let mut last_packet = Instant::now();
     let mut last_kstats = Instant::now();
     let mut err = None;
+    // Sensor health counts silence from the start of capture.
+    let started = wall_now();
     while !STOP.load(Ordering::Relaxed) {
         if metrics.is_some() && last_kstats.elapsed() >= METRICS_TICK {
             let k = src.stats();
@@ -97,11 +101,15 @@ pub fn run_live(
             if last_packet.elapsed() >= Duration::from_secs(1) {
                 t.dispatch.clock(wall_now());
             }
+            t.dispatch.sensor_idle(wall_now(), started);
             continue;
         }
         let d = &mut t.dispatch;
         match src.read_ready(4096, |ts, lt, data, len| d.packet(ts, lt, data, len)) {
-            Ok(n) if n > 0 => last_packet = Instant::now(),
+            Ok(n) if n > 0 => {
+                last_packet = Instant::now();
+                t.dispatch.sensor_packets(wall_now());
+            }
             Ok(_) => {}
             Err(e) => {
                 err = Some(format!("{iface}: {e}"));
@@ -141,7 +149,41 @@ fn run_fanout(
         sources.push(LiveSource::open(&options(&cfg, iface, Some(group)))?);
     }
     let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone(), devices)?;
+    let (sensor, sensor_rx) = sensor_feed(&cfg, iface);
+    let clock = Arc::new(Watermarks::new(n));
+    let side = SideInputs {
+        sensor: sensor_rx,
+        clock: Some(clock.clone()),
+    };
+    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone(), devices, side)?;
+    // Sensor health over every socket: the workers note the wall-clock second of their
+    // last read with packets; a watcher turns that into silence signals.
+    let last_read = Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));
+    let watcher = match sensor {
+        Some(mut feed) => {
+            let last_read = last_read.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("ww-sensor".into())
+                    .spawn(move || {
+                        let started = wall_now();
+                        let mut seen = i64::MIN;
+                        while !STOP.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(100));
+                            let t = last_read.load(Ordering::Relaxed);
+                            if t > seen {
+                                seen = t;
+                                feed.packet(Timestamp::from_secs_micros(0, t));
+                            } else {
+                                feed.idle(wall_now(), started);
+                            }
+                        }
+                    })
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
     if let Some(x) = &metrics {
         x.set_ready(true);
     }
@@ -151,10 +193,14 @@ fn run_fanout(
         let mut w = Worker::new(cfg.clone(), n, Arc::from(iface));
         let evs = ev_tx.clone();
         let metrics = metrics.clone();
+        let last_read = last_read.clone();
+        let clock = clock.clone();
         let h = std::thread::Builder::new()
             .name(format!("ww-worker-{i}"))
             .spawn(move || -> (WorkerStats, LiveStats, Option<String>) {
                 let mut last_sec = i64::MIN;
+                // The latest capture time this worker has processed (for silence sweeps).
+                let mut upto = Timestamp::from_secs_micros(0, i64::MIN);
                 let mut last_packet = Instant::now();
                 let mut last_publish = Instant::now();
                 let mut err = None;
@@ -173,7 +219,9 @@ fn run_fanout(
                     }
                     if !src.wait(100) {
                         if last_packet.elapsed() >= Duration::from_secs(1) {
-                            w.tick(wall_now());
+                            let now = wall_now();
+                            upto = now;
+                            w.tick(now);
                         }
                     } else {
                         let r = src.read_ready(4096, |ts, lt, data, len| {
@@ -184,10 +232,14 @@ fn run_fanout(
                                 }
                                 last_sec = sec;
                             }
+                            upto = ts;
                             w.captured(ts, lt, data, len);
                         });
                         match r {
-                            Ok(n) if n > 0 => last_packet = Instant::now(),
+                            Ok(n) if n > 0 => {
+                                last_packet = Instant::now();
+                                last_read.fetch_max(wall_now().micros(), Ordering::Relaxed);
+                            }
                             Ok(_) => {}
                             Err(e) => {
                                 err = Some(e);
@@ -199,6 +251,7 @@ fn run_fanout(
                     if !ev.is_empty() && evs.send(ev).is_err() {
                         break;
                     }
+                    clock.set(i, upto);
                 }
                 w.finish();
                 let ev = w.take_events();
@@ -213,6 +266,10 @@ fn run_fanout(
     }
     drop(ev_tx);
     let mut ws = WorkerStats::default();
+    if let Some(w) = watcher {
+        // It ends with STOP, like the workers; it holds no event queue.
+        let _ = w.join();
+    }
     let mut rs = ReaderStats::default();
     let mut first_err = None;
     for h in handles {

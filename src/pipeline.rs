@@ -150,9 +150,11 @@ pub(crate) fn worker_loop(
     ret: Sender<Batch>,
     events: Sender<Vec<Event>>,
     metrics: Option<(Arc<Exporter>, usize)>,
+    clock: Option<(Arc<Watermarks>, usize)>,
 ) -> WorkerStats {
     let mut last_publish = Instant::now();
     for mut b in rx {
+        let upto = b.entries.last().map(|e| e.ts);
         for e in &b.entries {
             if e.frames == 0 {
                 w.tick(e.ts);
@@ -168,6 +170,9 @@ pub(crate) fn worker_loop(
         let ev = w.take_events();
         if !ev.is_empty() && events.send(ev).is_err() {
             break;
+        }
+        if let (Some((c, i)), Some(t)) = (&clock, upto) {
+            c.set(*i, t);
         }
         if let Some((x, i)) = &metrics {
             if last_publish.elapsed() >= METRICS_TICK
@@ -186,6 +191,46 @@ pub(crate) fn worker_loop(
         x.publish_worker(*i, &worker_snapshot(&mut w, false), true);
     }
     w.stats()
+}
+
+/// How far in capture time each worker has handed on its events: a worker stores its
+/// clock after sending the events of everything before it, so once the analysis thread
+/// has drained its queue, no event older than the smallest mark is still to come (flow
+/// records aside: they are written when the flow ends). Silence sweeps use it, so that a
+/// worker whose batches fill slowly never makes another's devices look quiet.
+pub(crate) struct Watermarks(Vec<std::sync::atomic::AtomicI64>);
+
+impl Watermarks {
+    pub fn new(n: usize) -> Self {
+        Watermarks(
+            (0..n.max(1))
+                .map(|_| std::sync::atomic::AtomicI64::new(i64::MIN))
+                .collect(),
+        )
+    }
+    /// Worker `i` has handed on every event before `t`.
+    pub fn set(&self, i: usize, t: Timestamp) {
+        if let Some(a) = self.0.get(i) {
+            a.fetch_max(t.micros(), std::sync::atomic::Ordering::Release);
+        }
+    }
+    /// The smallest mark, once every worker has one.
+    pub fn min(&self) -> Option<Timestamp> {
+        let m = self
+            .0
+            .iter()
+            .map(|a| a.load(std::sync::atomic::Ordering::Acquire))
+            .min()?;
+        (m != i64::MIN).then(|| Timestamp::from_secs_micros(0, m))
+    }
+}
+
+/// What the analysis thread reads besides the events: the capture source's sensor-health
+/// signals and the workers' capture-time marks.
+#[derive(Default)]
+pub(crate) struct SideInputs {
+    pub sensor: Option<Receiver<rules::silence::SensorSignal>>,
+    pub clock: Option<Arc<Watermarks>>,
 }
 
 /// Counts of events by type, and how writing went.
@@ -213,9 +258,12 @@ fn analysis_loop(
     mut policy: Option<PolicyRunner>,
     mut risk: Option<RiskRunner>,
     alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
+    side: SideInputs,
 ) {
     let mut closed = false;
     while !closed {
+        // Read before the queue: every event before the mark is in the queue by now.
+        let mark = side.clock.as_ref().and_then(|c| c.min());
         // A tick even when idle: checkpoints and rule reloads do not wait for traffic.
         let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
             Ok(evs) => evs,
@@ -233,6 +281,16 @@ fn analysis_loop(
                     inv.observe(std::slice::from_ref(e), &mut derived);
                 }
                 p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
+            }
+            // What the capture source said about the interface, then silent devices.
+            for sig in side.sensor.iter().flat_map(|r| r.try_iter()) {
+                p.sensor(&sig, &mut derived);
+            }
+            if closed || side.clock.is_none() {
+                // Every event is in: the latest activity time is now.
+                p.sweep(None, &mut derived);
+            } else if rx.is_empty() {
+                p.sweep(mark, &mut derived);
             }
             p.tick();
             if closed {
@@ -430,6 +488,55 @@ pub struct Dispatch {
     pub stats: ReaderStats,
     metrics: Option<Arc<Exporter>>,
     last_publish: Instant,
+    /// Sensor health: silences of the interface, told to the analysis thread.
+    sensor: Option<SensorFeed>,
+}
+
+/// Watches the interface for silence and hands the signals to the analysis thread.
+pub(crate) struct SensorFeed {
+    pub watch: rules::silence::SensorWatch,
+    pub tx: Sender<rules::silence::SensorSignal>,
+    sigs: Vec<rules::silence::SensorSignal>,
+    /// Signals lost because the analysis thread's queue was full (logged once).
+    lost: u64,
+}
+
+impl SensorFeed {
+    pub fn new(
+        watch: rules::silence::SensorWatch,
+        tx: Sender<rules::silence::SensorSignal>,
+    ) -> Self {
+        SensorFeed {
+            watch,
+            tx,
+            sigs: Vec::new(),
+            lost: 0,
+        }
+    }
+
+    /// Packets at `ts` (capture time on replay, the wall clock on live capture).
+    #[inline]
+    pub fn packet(&mut self, ts: Timestamp) {
+        self.watch.packet(ts, &mut self.sigs);
+        self.send();
+    }
+
+    /// No packets up to `now` (live capture) since `start` or the last packet.
+    pub fn idle(&mut self, now: Timestamp, start: Timestamp) {
+        self.watch.idle(now, start, &mut self.sigs);
+        self.send();
+    }
+
+    fn send(&mut self) {
+        for s in self.sigs.drain(..) {
+            if self.tx.try_send(s).is_err() {
+                if self.lost == 0 {
+                    tracing::warn!("Sensor-health signal queue full; a signal was lost.");
+                }
+                self.lost += 1;
+            }
+        }
+    }
 }
 
 impl Dispatch {
@@ -439,6 +546,7 @@ impl Dispatch {
         ret: Receiver<Batch>,
         blocking: bool,
         metrics: Option<Arc<Exporter>>,
+        sensor: Option<SensorFeed>,
     ) -> Self {
         let n = txs.len();
         Dispatch {
@@ -458,6 +566,21 @@ impl Dispatch {
             stats: ReaderStats::default(),
             metrics,
             last_publish: Instant::now(),
+            sensor,
+        }
+    }
+
+    /// Live capture: packets were read now (wall clock).
+    pub fn sensor_packets(&mut self, now: Timestamp) {
+        if let Some(s) = self.sensor.as_mut() {
+            s.packet(now);
+        }
+    }
+
+    /// Live capture: nothing read up to `now` (wall clock) since `start` or the last packet.
+    pub fn sensor_idle(&mut self, now: Timestamp, start: Timestamp) {
+        if let Some(s) = self.sensor.as_mut() {
+            s.idle(now, start);
         }
     }
 
@@ -536,6 +659,12 @@ impl Dispatch {
     pub fn packet(&mut self, ts: Timestamp, lt: LinkType, data: &[u8], origlen: u32) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(origlen);
+        // Replay: the gap between consecutive packets' capture times.
+        if self.blocking {
+            if let Some(s) = self.sensor.as_mut() {
+                s.packet(ts);
+            }
+        }
         let data = data
             .get(..data.len().min(self.max_frame))
             .unwrap_or_default();
@@ -648,7 +777,13 @@ impl Threads {
     ) -> Result<Threads, String> {
         let n = cfg.worker_count();
         let (ev_tx, ev_rx) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-        let writer = spawn_writer(ev_rx, eve, cfg, metrics.clone(), devices)?;
+        let (sensor, sensor_rx) = sensor_feed(cfg, &iface);
+        let clock = Arc::new(Watermarks::new(n));
+        let side = SideInputs {
+            sensor: sensor_rx,
+            clock: Some(clock.clone()),
+        };
+        let writer = spawn_writer(ev_rx, eve, cfg, metrics.clone(), devices, side)?;
         let (ret_tx, ret_rx) = crossbeam_channel::unbounded::<Batch>();
         let mut txs = Vec::new();
         let mut workers = Vec::new();
@@ -657,16 +792,17 @@ impl Threads {
             let w = Worker::new(cfg.clone(), n, iface.clone());
             let (ret, evs) = (ret_tx.clone(), ev_tx.clone());
             let m = metrics.clone().map(|x| (x, i));
+            let c = Some((clock.clone(), i));
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("ww-worker-{i}"))
-                    .spawn(move || worker_loop(w, rx, ret, evs, m))
+                    .spawn(move || worker_loop(w, rx, ret, evs, m, c))
                     .map_err(|e| e.to_string())?,
             );
             txs.push(tx);
         }
         Ok(Threads {
-            dispatch: Dispatch::new(cfg, txs, ret_rx, blocking, metrics),
+            dispatch: Dispatch::new(cfg, txs, ret_rx, blocking, metrics, sensor),
             workers,
             writer,
         })
@@ -729,12 +865,32 @@ fn start_sinks(
     Ok(sinks)
 }
 
+/// Sensor health of interface `iface` (`[silence] sensor_secs`): the watch for the capture
+/// side and the queue the analysis thread reads; none when it is off.
+pub(crate) fn sensor_feed(
+    cfg: &Config,
+    iface: &str,
+) -> (
+    Option<SensorFeed>,
+    Option<Receiver<rules::silence::SensorSignal>>,
+) {
+    match rules::silence::SensorWatch::new(iface, cfg.silence.sensor_secs) {
+        Some(w) if cfg.alerts.enabled => {
+            // Signals are rare (at most two per silence of `sensor_secs`).
+            let (tx, rx) = bounded(1024);
+            (Some(SensorFeed::new(w, tx)), Some(rx))
+        }
+        _ => (None, None),
+    }
+}
+
 pub(crate) fn spawn_writer(
     rx: Receiver<Vec<Event>>,
     eve: Box<dyn Write + Send>,
     cfg: &Config,
     metrics: Option<Arc<Exporter>>,
     devices: Option<DevicesView>,
+    side: SideInputs,
 ) -> Result<std::thread::JoinHandle<WriterResult>, String> {
     let host = cfg.sensor_name.clone();
     let sinks = start_sinks(cfg, metrics.as_ref())?;
@@ -752,7 +908,7 @@ pub(crate) fn spawn_writer(
         let d = dropped.clone();
         let h = std::thread::Builder::new()
             .name("ww-analysis".into())
-            .spawn(move || analysis_loop(rx, tx2, inv, pol, risk, d))
+            .spawn(move || analysis_loop(rx, tx2, inv, pol, risk, d, side))
             .map_err(|e| e.to_string())?;
         (rx2, Some(h))
     } else {

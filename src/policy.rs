@@ -15,6 +15,7 @@ use model::Event;
 use rules::baseline::{store as bstore, Baselines, DeviceBaseline};
 use rules::inventory::{Catalogue, Inventory};
 use rules::policy::{PolicyEngine, PolicySet, Subnet};
+use rules::silence::{SensorSignal, Silence};
 use rules::store::Store;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ pub struct PolicyRunner {
     engine: PolicyEngine,
     policy_on: bool,
     baselines: Option<Baselines>,
+    /// Device silence (with an inventory) and sensor health.
+    silence: Option<Silence>,
     store: Option<Store>,
     dir: Option<PathBuf>,
     catalogue: Catalogue,
@@ -40,12 +43,24 @@ impl PolicyRunner {
         self.baselines.as_ref()
     }
 
-    /// Loads the rules and the baselines. `None` when alerts are disabled, or both policies
-    /// and baselines are.
+    /// Loads the rules and the baselines. `None` when alerts are disabled, or policies,
+    /// baselines, silence and sensor health all are.
     pub fn open(cfg: &Config, inv: Option<&Inventory>) -> Result<Option<Self>, String> {
         let baselines_on = cfg.baseline.enabled && inv.is_some();
-        if !cfg.alerts.enabled || !(cfg.policy.enabled || baselines_on) {
+        cfg.silence.validate()?;
+        let silence_on = (cfg.silence.devices_on() && inv.is_some()) || cfg.silence.sensor_secs > 0;
+        if !cfg.alerts.enabled || !(cfg.policy.enabled || baselines_on || silence_on) {
             return Ok(None);
+        }
+        let shortest = cfg.silence.shortest_window();
+        if inv.is_some() && shortest > 0 && cfg.flow.active_timeout >= shortest {
+            tracing::warn!(
+                active_timeout = cfg.flow.active_timeout,
+                shortest_window = shortest,
+                "A silence window is not longer than flow.active_timeout: a device whose only \
+                 traffic is one long connection is seen only when its flow is written; set \
+                 flow.active_timeout below the shortest window."
+            );
         }
         let catalogue = Catalogue::load(cfg.inventory.catalogue_dir.as_deref())
             .map_err(|e| format!("catalogue: {e}"))?;
@@ -110,6 +125,7 @@ impl PolicyRunner {
             engine,
             policy_on: cfg.policy.enabled,
             baselines,
+            silence: silence_on.then(|| Silence::new(cfg.silence.clone())),
             store,
             dir: cfg.policy.dir.clone(),
             catalogue,
@@ -130,6 +146,24 @@ impl PolicyRunner {
         }
         if let (Some(b), Some(inv)) = (self.baselines.as_mut(), inv) {
             b.observe(e, inv, &mut self.engine.alerts, out);
+        }
+        if let (Some(s), Some(inv)) = (self.silence.as_mut(), inv) {
+            s.observe(e, inv);
+        }
+    }
+
+    /// Capture time reached `now` (every event before it observed; `None`: the latest
+    /// activity seen): devices silent past their window alert (once per second at most).
+    pub fn sweep(&mut self, now: Option<model::Timestamp>, out: &mut Vec<Event>) {
+        if let Some(s) = self.silence.as_mut() {
+            s.sweep(now, &mut self.engine.alerts, out);
+        }
+    }
+
+    /// A signal from the capture source (the monitored interface went silent or resumed).
+    pub fn sensor(&mut self, sig: &SensorSignal, out: &mut Vec<Event>) {
+        if let Some(s) = self.silence.as_mut() {
+            s.sensor(sig, &mut self.engine.alerts, out);
         }
     }
 

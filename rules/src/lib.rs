@@ -18,8 +18,10 @@
 //!
 //! - `geo`: GeoIP countries and ASNs of public addresses from operator-supplied MaxMind DB
 //!   files, cached; used by `countries` policy conditions and the baselines.
+//! - `silence`: a device (or class) quiet longer than its window, and sensor health (the
+//!   monitored interface delivering nothing), as alerts.
 //!
-//! Still to come (issue 6): silence alerts, and the
+//! Still to come (issue 6): the
 //! risk posture fed from events and shown in the inventory, API and metrics. Events in, alerts and device records out; depends on
 //! `model`, plus SQLite for the store.
 // Test helpers may unwrap: a failing test is meant to stop.
@@ -32,4 +34,5 @@ pub mod geo;
 pub mod inventory;
 pub mod policy;
 pub mod risk;
+pub mod silence;
 pub mod store;
