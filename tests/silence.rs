@@ -109,7 +109,7 @@ fn silence_critical_monitor_quiet_then_back_while_the_ward_keeps_going() {
         &dir,
         &format!("devices = {{ \"{}\" = 600 }}", id(MONITOR).to_uppercase()),
     );
-    let a = alerts(&replay(Some(&cfg), &[pcap.clone()]));
+    let a = alerts(&replay(Some(&cfg), std::slice::from_ref(&pcap)));
     let mon = id(MONITOR);
     assert_eq!(
         rules_and_devices(&a),
@@ -152,7 +152,7 @@ fn silence_class_window_covers_every_pump_and_only_pumps() {
         |h, m| h.mac == PUMP.mac || m < 10,
     );
     let cfg = config(&dir, "classes = { infusion_pump = 900 }");
-    let a = alerts(&replay(Some(&cfg), &[pcap.clone()]));
+    let a = alerts(&replay(Some(&cfg), std::slice::from_ref(&pcap)));
     assert_eq!(
         rules_and_devices(&a),
         vec![("silence.device_quiet", id(PUMP2).as_str())],
@@ -180,7 +180,10 @@ fn sensor_replay_gap_raises_silent_then_resumed() {
     hl7_session(&mut s, PUMP, "PUMP", "A3");
     let pcap = dir.join("gap.pcap");
     s.write_to(&pcap).unwrap();
-    let run = replay(Some(&config(&dir, "sensor_secs = 300")), &[pcap.clone()]);
+    let run = replay(
+        Some(&config(&dir, "sensor_secs = 300")),
+        std::slice::from_ref(&pcap),
+    );
     let a = alerts(&run);
     assert_eq!(
         rules_and_devices(&a),
@@ -209,7 +212,11 @@ fn sensor_replay_gap_raises_silent_then_resumed() {
     assert_eq!(a[1].2["evidence"]["silent_secs"], "1200");
     // A window longer than the gap says nothing; 0 turns it off.
     for off in ["sensor_secs = 1300", "sensor_secs = 0"] {
-        assert!(alerts(&replay(Some(&config(&dir, off)), &[pcap.clone()])).is_empty());
+        assert!(alerts(&replay(
+            Some(&config(&dir, off)),
+            std::slice::from_ref(&pcap)
+        ))
+        .is_empty());
     }
 }
 
