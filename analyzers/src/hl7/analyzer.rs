@@ -205,8 +205,9 @@ impl Hl7Analyzer {
 
     /// Correlates and emits what the parser completed.
     fn settle(&mut self, cx: &mut Cx<'_>, dir: Direction) {
-        let items = std::mem::take(&mut self.items);
-        for item in items {
+        // Taken out for the loop and put back: its allocation is reused by every call.
+        let mut items = std::mem::take(&mut self.items);
+        for item in items.drain(..) {
             match item {
                 Item::Commit(c) => {
                     let other = dir.reverse();
@@ -222,6 +223,7 @@ impl Hl7Analyzer {
                 Item::Anomaly(code) => cx.anomaly(NAME, code, Some(dir)),
             }
         }
+        self.items = items;
     }
 
     fn on_message(&mut self, cx: &mut Cx<'_>, dir: Direction, mut ev: Box<Hl7Event>) {
@@ -312,10 +314,10 @@ impl Hl7Analyzer {
                 if d.pending_fs {
                     // The end block came, only its CR is missing.
                     items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
-                    finish_frame(&ctx, &body, false, items);
+                    finish_frame(&ctx, &mut d.walker, &body, false, items);
                 } else {
                     items.push(Item::Anomaly(UNTERMINATED_FRAME));
-                    finish_frame(&ctx, &body, true, items);
+                    finish_frame(&ctx, &mut d.walker, &body, true, items);
                 }
                 d.pending_fs = false;
                 d.mode = Mode::Hunt;
@@ -407,7 +409,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                     items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
                 }
                 let body = std::mem::take(&mut d.buf);
-                finish_frame(ctx, &body, false, items);
+                finish_frame(ctx, &mut d.walker, &body, false, items);
                 d.buf = body;
                 d.buf.clear();
                 d.mode = Mode::Hunt;
@@ -419,7 +421,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                     let (body, over) = frame_body(&mut d.buf, part, max);
                     if over {
                         items.push(Item::Anomaly(MESSAGE_TOO_LARGE));
-                        finish_frame(ctx, body, true, items);
+                        finish_frame(ctx, &mut d.walker, body, true, items);
                         d.buf.clear();
                         d.mode = Mode::Hunt;
                         i += k + 1;
@@ -441,7 +443,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                                 items.push(Item::Anomaly(END_BLOCK_WITHOUT_CR));
                                 i += k + 1;
                             }
-                            finish_frame(ctx, body, false, items);
+                            finish_frame(ctx, &mut d.walker, body, false, items);
                             d.buf.clear();
                             d.mode = Mode::Hunt;
                         }
@@ -457,7 +459,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                     } else {
                         UNTERMINATED_FRAME
                     }));
-                    finish_frame(ctx, body, true, items);
+                    finish_frame(ctx, &mut d.walker, body, true, items);
                     d.buf.clear();
                     i += k + 1;
                 }
@@ -468,7 +470,7 @@ fn process(d: &mut DirState, ctx: &Ctx<'_>, data: &[u8], items: &mut Vec<Item>) 
                         d.buf
                             .extend_from_slice(rest.get(..room).unwrap_or_default());
                         let body = std::mem::take(&mut d.buf);
-                        finish_frame(ctx, &body, true, items);
+                        finish_frame(ctx, &mut d.walker, &body, true, items);
                         d.buf = body;
                         d.buf.clear();
                         d.mode = Mode::Skip;
@@ -579,7 +581,14 @@ fn hold_unframed(d: &mut DirState, ctx: &Ctx<'_>, items: &mut Vec<Item>, tail: &
 }
 
 /// Parses one complete (or cut) MLLP frame body.
-fn finish_frame(ctx: &Ctx<'_>, body: &[u8], truncated: bool, items: &mut Vec<Item>) {
+/// `w` is the direction's walker, idle between frames (reused for its buffers).
+fn finish_frame(
+    ctx: &Ctx<'_>,
+    w: &mut Walker,
+    body: &[u8],
+    truncated: bool,
+    items: &mut Vec<Item>,
+) {
     match body {
         [] => {
             items.push(Item::Anomaly(EMPTY_FRAME));
@@ -595,7 +604,6 @@ fn finish_frame(ctx: &Ctx<'_>, body: &[u8], truncated: bool, items: &mut Vec<Ite
         }
         _ => {}
     }
-    let mut w = Walker::default();
     for seg in wire::segments(body) {
         // A cut body may end inside a segment id: count its bytes, do not judge its id.
         let cut_short =
@@ -624,6 +632,8 @@ struct Walker {
     file: Option<Batch>,
     /// `missing_msh` already raised for this run of header-less segments.
     orphan_flagged: bool,
+    /// Rendering buffer lent to each message's builder (no allocation per message).
+    scratch: Vec<u8>,
 }
 
 impl Walker {
@@ -633,7 +643,8 @@ impl Walker {
             b"MSH" => {
                 self.finish(ctx, items);
                 self.orphan_flagged = false;
-                match Builder::start(ctx, items, seg, wire_len) {
+                let scratch = std::mem::take(&mut self.scratch);
+                match Builder::start(ctx, items, seg, wire_len, scratch) {
                     Some(mut b) => {
                         if let Some(batch) = self.batch.as_mut().or(self.file.as_mut()) {
                             batch.messages += 1;
@@ -709,7 +720,9 @@ impl Walker {
 
     fn finish(&mut self, ctx: &Ctx<'_>, items: &mut Vec<Item>) {
         if let Some(b) = self.msg.take() {
-            items.push(Item::Message(b.finish(ctx)));
+            let (ev, scratch) = b.finish(ctx);
+            self.scratch = scratch;
+            items.push(Item::Message(ev));
         }
     }
 
@@ -803,7 +816,13 @@ fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
 
 impl Builder {
     /// Starts a message at its MSH; `None` (after an anomaly) when MSH-1 is unusable.
-    fn start(ctx: &Ctx<'_>, items: &mut Vec<Item>, seg: &[u8], wire_len: usize) -> Option<Builder> {
+    fn start(
+        ctx: &Ctx<'_>,
+        items: &mut Vec<Item>,
+        seg: &[u8],
+        wire_len: usize,
+        scratch: Vec<u8>,
+    ) -> Option<Builder> {
         let declared = match wire::parse_delimiters(seg) {
             Ok(d) => d,
             Err(_) => {
@@ -879,16 +898,21 @@ impl Builder {
             phi: [0; PHI_SEGMENTS.len()],
             obx5: false,
             has_pid: false,
-            scratch: Vec::new(),
+            scratch,
             bad_id_flagged: false,
             hmac_done: false,
         };
         b.ev.segments.reserve(24);
         b.ev.device_evidence.reserve(4);
         b.ev.segments.push(SegmentId(*b"MSH"));
-        for (src, n) in [("MSH-3", 3), ("MSH-4", 4)] {
-            if let Some(f) = field(n) {
-                b.evidence(ctx, src, f, &mut capped);
+        // MSH-3 and MSH-4 are already rendered (same cap) as the sending application and
+        // facility: copied, not rendered again.
+        for (src, value) in [
+            ("MSH-3", b.ev.sending_application.clone()),
+            ("MSH-4", b.ev.sending_facility.clone()),
+        ] {
+            if let Some(value) = value {
+                b.rendered_evidence(ctx, src, value, &mut capped);
             }
         }
         b.ev.capped |= capped;
@@ -906,7 +930,28 @@ impl Builder {
             return;
         }
         *capped |= cut;
+        if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
+            *capped = true;
+            return;
+        }
         let value = text(&self.scratch);
+        self.ev
+            .device_evidence
+            .push(Hl7DeviceEvidence { source, value });
+    }
+
+    /// Evidence whose value is already rendered (and capped).
+    fn rendered_evidence(
+        &mut self,
+        ctx: &Ctx<'_>,
+        source: &'static str,
+        value: String,
+        capped: &mut bool,
+    ) {
+        let seen = |e: &Hl7DeviceEvidence| e.source == source && e.value == value;
+        if self.ev.device_evidence.iter().any(seen) {
+            return;
+        }
         if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
             *capped = true;
             return;
@@ -995,7 +1040,8 @@ impl Builder {
         self.ev.capped |= capped;
     }
 
-    fn finish(mut self, _ctx: &Ctx<'_>) -> Box<Hl7Event> {
+    /// The finished event, and the rendering buffer for the next message.
+    fn finish(mut self, _ctx: &Ctx<'_>) -> (Box<Hl7Event>, Vec<u8>) {
         let named: u32 = self.phi.iter().map(|b| b.count_ones()).sum();
         self.ev
             .phi_fields
@@ -1011,7 +1057,7 @@ impl Builder {
         if self.obx5 && self.has_pid {
             self.ev.phi_fields.push("OBX-5");
         }
-        self.ev
+        (self.ev, self.scratch)
     }
 }
 
@@ -1061,7 +1107,7 @@ impl StreamAnalyzer for Hl7Analyzer {
                 // Report the head that arrived; the rest of this frame is lost.
                 items.push(Item::Anomaly(GAP_IN_MESSAGE));
                 let body = std::mem::take(&mut d.buf);
-                finish_frame(&ctx, &body, true, items);
+                finish_frame(&ctx, &mut d.walker, &body, true, items);
                 d.buf = body;
                 d.buf.clear();
                 d.pending_fs = false;

@@ -1105,4 +1105,13 @@ proptest! {
             prop_assert_eq!(got[i], wire::fields(&seg, b'|').nth(*n), "field {}", n);
         }
     }
+
+    #[test]
+    fn fields_agree_with_plain_split(seg in proptest::collection::vec(prop_oneof![Just(b'|'), any::<u8>()], 0..90)) {
+        // The word-at-a-time separator search (overlapping tail load included) splits a
+        // segment exactly as a byte-by-byte split does, at every length.
+        let got: Vec<&[u8]> = wire::fields(&seg, b'|').collect();
+        let want: Vec<&[u8]> = seg.split(|b| *b == b'|').collect();
+        prop_assert_eq!(got, want);
+    }
 }

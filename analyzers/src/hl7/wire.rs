@@ -130,15 +130,19 @@ pub fn parse_delimiters(seg: &[u8]) -> Result<DeclaredDelimiters<'_>, HeaderErro
         ..Default::default()
     };
     let mut roles: [Option<u8>; 5] = [None; 5];
-    let mut seen: Vec<u8> = Vec::with_capacity(6);
-    seen.push(field);
+    // The characters already given a role (no allocation: at most five roles).
+    let mut taken = [field; 6];
+    let mut n_taken = 1usize;
     for (slot, &c) in roles.iter_mut().zip(enc.iter()) {
         if !can_delimit(c) {
             issues.invalid = true;
-        } else if seen.contains(&c) {
+        } else if taken.get(..n_taken).unwrap_or_default().contains(&c) {
             issues.repeated = true;
         } else {
-            seen.push(c);
+            if let Some(t) = taken.get_mut(n_taken) {
+                *t = c;
+                n_taken += 1;
+            }
             *slot = Some(c);
         }
     }
@@ -223,6 +227,14 @@ impl<'a> Iterator for Segments<'a> {
             next,
         })
     }
+}
+
+/// One high bit per zero byte of `x`, exact (no false positives from borrows).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let y = (x & LO7).wrapping_add(LO7);
+    !(y | x | LO7)
 }
 
 /// Offset of the last segment terminator in `buf` (where complete segments end).
@@ -328,20 +340,24 @@ impl<'a> SepPositions<'a> {
 
     /// Match mask of the word at `at` (a short tail is padded with non-matching bytes).
     fn word_mask(&self, at: usize) -> u64 {
-        const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        let x = match self.seg.get(at..at + 8) {
-            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-            None => {
-                let mut w = (!self.splat).to_le_bytes();
-                for (d, s) in w.iter_mut().zip(self.seg.get(at..).unwrap_or_default()) {
-                    *d = *s;
-                }
-                u64::from_le_bytes(w)
-            }
-        } ^ self.splat;
-        // Exact zero-byte detection (no false positives from borrows).
-        let y = (x & LO7).wrapping_add(LO7);
-        !(y | x | LO7)
+        let len = self.seg.len();
+        if let Some(w) = self.seg.get(at..at + 8) {
+            return zero_bytes(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) ^ self.splat);
+        }
+        let tail = len.saturating_sub(at);
+        if tail > 0 && len >= 8 {
+            // A short tail of a long segment: load the last eight bytes (overlapping the
+            // previous word) and drop the matches of the bytes already seen, instead of a
+            // byte loop.
+            let w = self.seg.get(len - 8..).unwrap_or_default();
+            let m = zero_bytes(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) ^ self.splat);
+            return m >> (8 * (8 - tail));
+        }
+        let mut w = (!self.splat).to_le_bytes();
+        for (d, s) in w.iter_mut().zip(self.seg.get(at..).unwrap_or_default()) {
+            *d = *s;
+        }
+        zero_bytes(u64::from_le_bytes(w) ^ self.splat)
     }
 }
 
