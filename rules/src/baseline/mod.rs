@@ -16,6 +16,13 @@
 //! `relearn` (learn again from the next event) and `approve` a deviation (add it), each
 //! recorded with who and when ([`Change`]).
 //!
+//! Volume: bytes per hour of capture time (each flow record's bytes, both directions,
+//! counted in the hour of its last packet, so a long flow counts in the hour it ends or
+//! reaches the flow's `active_timeout`; records later than [`VOLUME_HOURS`] behind the
+//! newest are not counted). Learning keeps the largest hour; enforcing
+//! raises `baseline.volume_exceeded` once per device and hour above it times
+//! `1 + volume_tolerance`, when the hour also reached `volume_min_bytes`.
+//!
 //! Bounds: every set is capped (`max_items`). At the cap, peer entries are summarised from
 //! /24 into /16 subnets; if that does not make room the baseline is marked `overflowed`,
 //! stops growing, and one `baseline.overflow` alert says so: a scanning device cannot grow
@@ -53,6 +60,14 @@ pub struct BaselineConfig {
     pub max_devices: usize,
     /// Most lifecycle changes kept per device (oldest dropped first).
     pub max_history: usize,
+    /// Volume baseline: an enforced device's hour of capture time (bytes of its flows, both
+    /// directions, counted when each flow record is written) alerts
+    /// (`baseline.volume_exceeded`, once per device and hour) when it exceeds the largest
+    /// hour learned times `1 + volume_tolerance` (1.0: double). Negative means 0.
+    pub volume_tolerance: f64,
+    /// ... and only when that hour also reached this many bytes (quiet devices whose
+    /// learned hours are tiny do not alert on every update download).
+    pub volume_min_bytes: u64,
 }
 
 impl Default for BaselineConfig {
@@ -63,6 +78,8 @@ impl Default for BaselineConfig {
             max_items: 512,
             max_devices: 50_000,
             max_history: 32,
+            volume_tolerance: 1.0,
+            volume_min_bytes: 50_000_000,
         }
     }
 }
@@ -165,6 +182,48 @@ pub const KINDS: &[(&str, &str, u32, u8, &str)] = &[
     ),
 ];
 
+/// The volume alert.
+pub const VOLUME: (&str, u32, u8, &str) = (
+    "baseline.volume_exceeded",
+    9_200_011,
+    2,
+    "Device moved more bytes in an hour than its baseline allows (bulk transfer or exfiltration)",
+);
+
+/// An hour of capture time, in microseconds.
+const HOUR_US: i64 = 3_600_000_000;
+
+/// Hours of capture time a device's volume keeps open: a flow record whose last packet
+/// is older than the newest hour seen minus this is not counted (records arrive out of
+/// order by the flow timeouts, far less than this).
+pub const VOLUME_HOURS: i64 = 6;
+
+/// A device's bytes per hour of capture time: the largest hour learned, and the recent
+/// hours (at most [`VOLUME_HOURS`] + 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// The largest hour seen while learning (bytes, both directions).
+    pub learned_max_bytes: u64,
+    /// Hours with traffic seen while learning.
+    pub learned_hours: u32,
+    /// The recent hours, oldest first.
+    #[serde(default)]
+    pub recent: Vec<HourBytes>,
+}
+
+/// One hour of a device's traffic.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HourBytes {
+    /// Capture time, hours since the epoch.
+    pub hour: i64,
+    pub bytes: u64,
+    /// This hour has alerted already.
+    #[serde(default)]
+    pub alerted: bool,
+}
+
 /// The overflow alert.
 pub const OVERFLOW: (&str, u32, u8, &str) = (
     "baseline.overflow",
@@ -218,6 +277,9 @@ pub struct DeviceBaseline {
     /// so exports diff cleanly.
     #[serde(default, serialize_with = "sorted_sets")]
     pub sets: BTreeMap<String, ItemSet>,
+    /// Bytes per hour (absent until the device's first flow while learning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<Volume>,
     #[serde(default)]
     pub history: Vec<Change>,
 }
@@ -232,6 +294,7 @@ impl DeviceBaseline {
             relearn_pending: false,
             overflowed: false,
             sets: BTreeMap::new(),
+            volume: None,
             history: Vec::new(),
         }
     }
@@ -302,6 +365,7 @@ pub struct Baselines {
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
+    volume_rule: Arc<RuleMeta>,
     phi_rule: Arc<RuleMeta>,
     internal: Vec<Subnet>,
     geo: Option<Arc<Geo>>,
@@ -352,6 +416,7 @@ impl Baselines {
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
+            volume_rule: meta(VOLUME.0, VOLUME.1, VOLUME.2, VOLUME.3),
             phi_rule: Arc::new(RuleMeta {
                 id: HL7_PHI_RULE.0.into(),
                 signature_id: HL7_PHI_RULE.1,
@@ -468,6 +533,7 @@ impl Baselines {
                         b.relearn_pending = true;
                         b.overflowed = false;
                         b.sets.clear();
+                        b.volume = None;
                         b.log(change("relearn", String::new()), max_h);
                         self.dirty.insert(id);
                         n += 1;
@@ -644,7 +710,124 @@ impl Baselines {
                 };
                 self.check(me, kind, item, extra, ev, ts, alerts, out);
             }
+            if let EventKind::Flow(f) = kind {
+                let bytes = f.bytes_toserver.saturating_add(f.bytes_toclient);
+                // The hour of the record's last packet (its start may be a day earlier).
+                let end = if f.end.micros() > 0 {
+                    f.end.micros()
+                } else {
+                    ts
+                };
+                self.volume(me, bytes, end, ev, alerts, out);
+            }
         }
+    }
+
+    /// Adds a flow record's bytes to the device's hour (of its last packet); learns the
+    /// largest hour, or alerts once per hour above the learned largest times
+    /// `1 + volume_tolerance` (and the floor). Runs after [`Self::check`] created the
+    /// baseline and moved its state on.
+    #[allow(clippy::too_many_arguments)] // reason: one flow record's whole context
+    fn volume(
+        &mut self,
+        me: &Device,
+        bytes: u64,
+        end_us: i64,
+        ev: &Event,
+        alerts: &mut AlertEngine,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(b) = self.map.get_mut(&me.id) else {
+            return;
+        };
+        let hour = end_us.div_euclid(HOUR_US);
+        let learning = b.state == State::Learning;
+        let v = match &mut b.volume {
+            Some(v) => v,
+            None if learning => b.volume.insert(Volume::default()),
+            // Enforced without a learned volume (an import, or learned before volumes
+            // existed): nothing to compare with.
+            None => return,
+        };
+        let newest = v.recent.last().map_or(hour, |h| h.hour.max(hour));
+        if hour < newest.saturating_sub(VOLUME_HOURS) {
+            return;
+        }
+        let i = match v.recent.binary_search_by_key(&hour, |h| h.hour) {
+            Ok(i) => i,
+            Err(i) => {
+                v.recent.insert(
+                    i,
+                    HourBytes {
+                        hour,
+                        ..HourBytes::default()
+                    },
+                );
+                if learning {
+                    v.learned_hours = v.learned_hours.saturating_add(1);
+                }
+                // Hours too old to change any more are dropped (the list stays sorted).
+                let keep_from = newest.saturating_sub(VOLUME_HOURS);
+                v.recent.retain(|h| h.hour >= keep_from);
+                self.dirty.insert(me.id.clone());
+                match v.recent.binary_search_by_key(&hour, |h| h.hour) {
+                    Ok(i) => i,
+                    Err(_) => return,
+                }
+            }
+        };
+        let Some(h) = v.recent.get_mut(i) else {
+            return;
+        };
+        h.bytes = h.bytes.saturating_add(bytes);
+        if learning {
+            if h.bytes > v.learned_max_bytes {
+                v.learned_max_bytes = h.bytes;
+                self.dirty.insert(me.id.clone());
+            }
+            return;
+        }
+        if h.alerted {
+            return;
+        }
+        let tol = if self.cfg.volume_tolerance >= 0.0 {
+            self.cfg.volume_tolerance
+        } else {
+            0.0
+        };
+        // f64 to u64 saturates; the product is exact enough for a threshold.
+        let limit = (v.learned_max_bytes as f64 * (1.0 + tol)) as u64;
+        if h.bytes <= limit || h.bytes < self.cfg.volume_min_bytes {
+            return;
+        }
+        h.alerted = true;
+        let evidence = vec![
+            ("hour_bytes", h.bytes.to_string()),
+            ("learned_max_bytes", v.learned_max_bytes.to_string()),
+            ("limit_bytes", limit.to_string()),
+            ("learned_hours", v.learned_hours.to_string()),
+            ("hour_start", h.hour.saturating_mul(3600).to_string()),
+            (
+                "baseline_state",
+                match b.state {
+                    State::Locked => "locked",
+                    _ => "enforcing",
+                }
+                .to_string(),
+            ),
+        ];
+        self.dirty.insert(me.id.clone());
+        self.deviations += 1;
+        alerts.raise(
+            Hit {
+                ts: ev.ts,
+                flow: ev.flow.as_deref(),
+                rule: &self.volume_rule,
+                device: Some(alert_device(me)),
+                evidence,
+            },
+            out,
+        );
     }
 
     /// HL7 with PHI sent to a peer outside an enforced baseline.

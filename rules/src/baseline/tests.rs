@@ -287,6 +287,81 @@ fn scanning_device_is_bounded_summarised_and_alerts_once() {
     assert_eq!(f[0].0, "baseline.overflow");
 }
 
+/// A flow record of the pump to its server carrying `bytes` (to the server).
+fn bulk(secs: i64, bytes: u64) -> Event {
+    let mut e = flow(secs, SERVER, "10.1.0.50", 443);
+    if let EventKind::Flow(f) = &mut e.kind {
+        f.end = Timestamp::from_secs_micros(secs, 0);
+        f.bytes_toserver = bytes;
+        f.bytes_toclient = 0;
+    }
+    e
+}
+
+/// (hour bytes, learned max) of the pump's volume alerts.
+fn volume_alerts(r: &Rig) -> Vec<(String, String)> {
+    r.out
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Alert(a)
+                if a.rule == VOLUME.0 && a.device.as_ref().is_some_and(|d| d.id == pump()) =>
+            {
+                Some((
+                    a.fact("hour_bytes").unwrap_or_default().to_string(),
+                    a.fact("learned_max_bytes").unwrap_or_default().to_string(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn volume_learns_the_largest_hour_then_alerts_once_per_hour_above_tolerance() {
+    // Learned largest hour 1000 bytes, tolerance 1.0: an enforced hour alerts when it
+    // passes 2000 (once, however much more comes), the next hour may alert again, and
+    // an hour under the floor never alerts.
+    let h = 3600;
+    let mut c = cfg(3 * 3600, 64);
+    c.volume_tolerance = 1.0;
+    c.volume_min_bytes = 1000;
+    let mut r = Rig::new(c.clone());
+    r.see(bulk(10, 400));
+    r.see(bulk(20, 400));
+    r.see(bulk(h + 10, 1000));
+    r.see(bulk(2 * h + 10, 200));
+    let v = r.b.get(&pump()).unwrap().volume.clone().unwrap();
+    assert_eq!((v.learned_max_bytes, v.learned_hours), (1000, 3));
+    r.see(bulk(3 * h + 10, 1500));
+    assert!(volume_alerts(&r).is_empty(), "within tolerance");
+    r.see(bulk(3 * h + 20, 600));
+    r.see(bulk(3 * h + 30, 5000));
+    r.see(bulk(4 * h + 10, 2500));
+    // A record more than VOLUME_HOURS behind is not counted; one an hour late is.
+    r.see(bulk(-10 * h, 1_000_000));
+    r.see(bulk(3 * h + 40, 1));
+    assert_eq!(
+        volume_alerts(&r),
+        vec![
+            ("2100".to_string(), "1000".to_string()),
+            ("2500".to_string(), "1000".to_string())
+        ]
+    );
+    // The server saw the same bytes: its own baseline alerts alike.
+    assert_eq!(r.b.deviations, 4);
+    // The floor: the same traffic with a 1 MB floor is quiet.
+    c.volume_min_bytes = 1_000_000;
+    let mut q = Rig::new(c);
+    for (t, n) in [(10, 1000), (3 * h + 10, 50_000)] {
+        q.see(bulk(t, n));
+    }
+    assert!(volume_alerts(&q).is_empty());
+    // Relearn forgets the volume with the rest.
+    r.b.apply(&Command::Relearn { device: pump() }, "bob", 9)
+        .unwrap();
+    assert_eq!(r.b.get(&pump()).unwrap().volume, None);
+}
+
 #[test]
 fn yaml_export_import_round_trips_and_rejects_unknown_kinds() {
     // An export read back gives the same baselines; a typo'd kind or field is an error
@@ -298,6 +373,7 @@ fn yaml_export_import_round_trips_and_rejects_unknown_kinds() {
     let all: Vec<DeviceBaseline> = r.b.all().into_iter().cloned().collect();
     let y = to_yaml(&all).unwrap();
     assert_eq!(from_yaml("b.yaml", &y).unwrap(), all);
+    assert!(y.contains("learned_max_bytes: 2"), "{y}");
     let bad = y.replace("services:", "servicez:");
     let e = from_yaml("b.yaml", &bad).unwrap_err();
     assert!(
