@@ -267,7 +267,12 @@ impl Config {
     /// Reads a TOML file; unknown keys are errors (a typo must not silently use a default).
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let c: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Class names in [baseline] must exist (a typo must not silently use the default).
+        c.baseline
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(c)
     }
 
     /// The worker count after resolving 0 to the number of cores.
@@ -299,6 +304,30 @@ mod tests {
     fn config_unknown_key_is_rejected() {
         // A typo in a key is an error, not a silent default.
         assert!(toml::from_str::<Config>("[flow]\nmax_flow = 3\n").is_err());
+    }
+
+    #[test]
+    fn config_baseline_class_learning_secs_known_classes_only() {
+        // A per-class learning period parses for a catalogue class; an unknown class is a
+        // load error naming the file and the class.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[baseline]\nclass_learning_secs = { infusion_pump = 1209600 }\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(
+            c.baseline.class_learning_secs.get("infusion_pump"),
+            Some(&1_209_600)
+        );
+        std::fs::write(&p, "[baseline]\nclass_learning_secs = { toaster = 60 }\n").unwrap();
+        let e = Config::load(&p).unwrap_err();
+        assert!(
+            e.contains("c.toml") && e.contains("unknown class `toaster`"),
+            "{e}"
+        );
     }
 
     #[test]

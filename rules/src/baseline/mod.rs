@@ -9,7 +9,8 @@
 //! server names asked; with a GeoIP database (`[geoip]`), the countries (`DE`) and
 //! autonomous systems (`AS3320`) of its external peers.
 //!
-//! Lifecycle (capture time): `learning` for `learning_secs` from the device's first sight,
+//! Lifecycle (capture time): `learning` for `learning_secs` (or the device class's
+//! `class_learning_secs`) from the device's first sight,
 //! then `enforcing`: anything new raises a `baseline.*` alert (`new_peer`,
 //! `new_external_peer`, `new_service`, `new_dicom_pair`, `new_dicom_sop`, `new_hl7_type`,
 //! `new_dns_name`, `new_tls_sni`, `new_country`, `new_asn`) and is not added. Operators `lock` (enforce now),
@@ -60,6 +61,10 @@ pub struct BaselineConfig {
     pub max_devices: usize,
     /// Most lifecycle changes kept per device (oldest dropped first).
     pub max_history: usize,
+    /// Learning period by device class, overriding `learning_secs` for devices of that
+    /// class when their baseline starts (first sight, or a relearn), e.g.
+    /// `{ infusion_pump = 1209600 }` (14 days). Classes must be catalogue classes.
+    pub class_learning_secs: BTreeMap<String, u64>,
     /// Volume baseline: an enforced device's hour of capture time (bytes of its flows, both
     /// directions, counted when each flow record is written) alerts
     /// (`baseline.volume_exceeded`, once per device and hour) when it exceeds the largest
@@ -78,9 +83,35 @@ impl Default for BaselineConfig {
             max_items: 512,
             max_devices: 50_000,
             max_history: 32,
+            class_learning_secs: BTreeMap::new(),
             volume_tolerance: 1.0,
             volume_min_bytes: 50_000_000,
         }
+    }
+}
+
+impl BaselineConfig {
+    /// Checks the class names of `class_learning_secs`.
+    pub fn validate(&self) -> Result<(), String> {
+        for c in self.class_learning_secs.keys() {
+            if !crate::inventory::CLASSES.contains(&c.as_str()) {
+                return Err(format!(
+                    "baseline.class_learning_secs: unknown class `{c}` (known: {})",
+                    crate::inventory::CLASSES.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The learning period of a device of `class`, microseconds.
+    pub fn learning_us(&self, class: &str) -> i64 {
+        let secs = self
+            .class_learning_secs
+            .get(class)
+            .copied()
+            .unwrap_or(self.learning_secs);
+        i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
     }
 }
 
@@ -870,8 +901,7 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let learning_us =
-            i64::try_from(self.cfg.learning_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let learning_us = self.cfg.learning_us(&me.classification.class);
         if !self.map.contains_key(&me.id) {
             if self.map.len() >= self.cfg.max_devices.max(1) {
                 self.refused += 1;

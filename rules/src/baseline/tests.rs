@@ -287,6 +287,38 @@ fn scanning_device_is_bounded_summarised_and_alerts_once() {
     assert_eq!(f[0].0, "baseline.overflow");
 }
 
+#[test]
+fn class_learning_secs_overrides_the_learning_period_by_class() {
+    // Pumps learn for two hours, others for one: at 1.5 h a new peer of the pump is
+    // learned quietly while the server's new peer alerts; an unknown class is refused.
+    let mut c = cfg(3600, 64);
+    c.class_learning_secs.insert("infusion_pump".into(), 7200);
+    assert!(c.validate().is_ok());
+    assert_eq!(c.learning_us("infusion_pump"), 7_200_000_000);
+    assert_eq!(c.learning_us("clinical_server"), 3_600_000_000);
+    let mut r = Rig::new(c.clone());
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    r.see(flow(5400, SERVER, "10.1.0.50", 8443));
+    let fired = r.fired();
+    assert!(
+        fired.iter().all(|(_, d, _)| d != &pump()),
+        "the pump still learns: {fired:?}"
+    );
+    assert!(
+        fired
+            .iter()
+            .any(|(rule, d, _)| rule == "baseline.new_service"
+                && d == &crate::inventory::mac_id(MacAddr(SERVER))),
+        "{fired:?}"
+    );
+    let b = r.b.get(&pump()).unwrap();
+    assert_eq!(b.learn_until_us, 7_200_000_000);
+    assert!(b.contains("services", "tcp/8443/out"));
+    c.class_learning_secs.insert("toaster".into(), 1);
+    let e = c.validate().unwrap_err();
+    assert!(e.contains("unknown class `toaster`"), "{e}");
+}
+
 /// A flow record of the pump to its server carrying `bytes` (to the server).
 fn bulk(secs: i64, bytes: u64) -> Event {
     let mut e = flow(secs, SERVER, "10.1.0.50", 443);
