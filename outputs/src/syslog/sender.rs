@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 pub const LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Unsent bytes held for the socket before more are read from the spool.
 const OUT_HIGH_WATER: usize = 64 << 10;
+/// Most bytes one pump writes before the sender serves its queue again.
+const PUMP_BUDGET: usize = 4 << 20;
 /// First reconnection delay (doubles up to `reconnect_max_ms`).
 const BACKOFF_START: Duration = Duration::from_millis(250);
 
@@ -93,6 +95,10 @@ pub struct Sender {
     backoff: Duration,
     out: Vec<u8>,
     out_pos: usize,
+    /// The last pump stopped at its budget with more to send: no wait before the next.
+    more: bool,
+    /// At shutdown: our side of the connection is closed, waiting for the peer's close.
+    half_closed: bool,
     /// Stream offsets: bytes handed to the connection, and bytes queued in `out` overall.
     written: u64,
     queued: u64,
@@ -168,6 +174,8 @@ impl Sender {
             backoff: BACKOFF_START,
             out: Vec::new(),
             out_pos: 0,
+            more: false,
+            half_closed: false,
             written: 0,
             queued: 0,
             wire_written: 0,
@@ -187,7 +195,9 @@ impl Sender {
         loop {
             let busy =
                 self.conn.is_some() && (self.out_pos < self.out.len() || !self.inflight.is_empty());
-            let wait = if busy {
+            let wait = if busy && self.more {
+                Duration::ZERO
+            } else if busy {
                 Duration::from_millis(10)
             } else {
                 Duration::from_millis(100)
@@ -214,7 +224,7 @@ impl Sender {
                         deadline = Some(Instant::now() + Duration::from_millis(ms));
                     }
                 }
-            } else {
+            } else if !wait.is_zero() {
                 std::thread::sleep(wait);
             }
             if self.cfg.transport != Transport::Udp {
@@ -395,6 +405,7 @@ impl Sender {
                 Ok(c) => {
                     tracing::info!(sink = %self.cfg.name, address = %self.cfg.address, "Connected to the syslog receiver.");
                     self.conn = Some(c);
+                    self.half_closed = false;
                     self.stats.connected.store(1, Ordering::Relaxed);
                     self.backoff = BACKOFF_START;
                     self.written = 0;
@@ -411,30 +422,52 @@ impl Sender {
         }
         // The peer's side first: a close or reset ends the connection before we write.
         if let Some(Err(f)) = self.conn.as_mut().map(|c| c.poll_peer()) {
+            if self.half_closed && matches!(f, Failure::PeerClosed) {
+                // At shutdown, after our FIN, with every byte acknowledged: the receiver
+                // read to the end and closed cleanly, so everything was delivered (a reset
+                // instead would have been a Send failure, and the messages resent).
+                if let Some(last) = self.inflight.back().map(|m| m.seq) {
+                    if let Some(s) = self.spool.as_mut() {
+                        s.commit(last);
+                    }
+                }
+                self.inflight.clear();
+                if let Some(c) = self.conn.take() {
+                    c.shutdown();
+                }
+                self.stats.connected.store(0, Ordering::Relaxed);
+                return;
+            }
             self.fail(f);
             return;
         }
-        // Fill the output from the spool.
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
-        }
+        // Fill the output from the spool and write, until the socket takes no more, the
+        // spool is exhausted, or a bounded amount went out (so the queue is served too).
         let mut exhausted = false;
-        while self.out.len() - self.out_pos < OUT_HIGH_WATER {
-            let Some((seq, rec)) = self.spool.as_mut().and_then(|s| s.next_record()) else {
-                exhausted = true;
+        let mut budget = PUMP_BUDGET;
+        self.more = false;
+        loop {
+            if self.out_pos == self.out.len() {
+                self.out.clear();
+                self.out_pos = 0;
+            }
+            while self.out.len() - self.out_pos < OUT_HIGH_WATER {
+                let Some((seq, rec)) = self.spool.as_mut().and_then(|s| s.next_record()) else {
+                    exhausted = true;
+                    break;
+                };
+                self.out.extend_from_slice(&rec);
+                self.queued += rec.len() as u64;
+                self.inflight.push_back(InFlight {
+                    seq,
+                    end: self.queued,
+                    acked_at: None,
+                });
+            }
+            let pending = self.out.len() - self.out_pos;
+            if pending == 0 {
                 break;
-            };
-            self.out.extend_from_slice(&rec);
-            self.queued += rec.len() as u64;
-            self.inflight.push_back(InFlight {
-                seq,
-                end: self.queued,
-                acked_at: None,
-            });
-        }
-        // Write.
-        if self.out_pos < self.out.len() {
+            }
             let r = match self.conn.as_mut() {
                 Some(c) => c.write_some(self.out.get(self.out_pos..).unwrap_or_default()),
                 None => return,
@@ -445,12 +478,24 @@ impl Sender {
                     self.out_pos += n;
                     self.written += n as u64;
                     self.wire_written += wire;
-                    let newly = self
-                        .inflight
-                        .iter()
-                        .filter(|m| m.end > before && m.end <= self.written)
-                        .count();
-                    SinkStats::add(&self.stats.sent, newly as u64);
+                    // In-flight messages are in offset order: count those now wholly
+                    // written by two binary searches, not a scan.
+                    let a = self.inflight.partition_point(|m| m.end <= before);
+                    let b = self.inflight.partition_point(|m| m.end <= self.written);
+                    SinkStats::add(&self.stats.sent, b.saturating_sub(a) as u64);
+                    budget = budget.saturating_sub(n);
+                    if n < pending {
+                        // The socket is full: wait for the peer.
+                        break;
+                    }
+                    if budget == 0 {
+                        // More may be ready: come back without waiting.
+                        self.more = !exhausted;
+                        break;
+                    }
+                    if exhausted {
+                        break;
+                    }
                 }
                 Err(f) => {
                     self.fail(f);
@@ -495,11 +540,13 @@ impl Sender {
         let now = Instant::now();
         let window = Duration::from_millis(self.cfg.resend_window_ms);
         let mut done = None;
-        for m in self.inflight.iter_mut() {
+        // Messages already marked acknowledged are a prefix: start after it.
+        let first = self.inflight.partition_point(|m| m.acked_at.is_some());
+        for m in self.inflight.range_mut(first..) {
             if m.end > acked {
                 break;
             }
-            m.acked_at.get_or_insert(now);
+            m.acked_at = Some(now);
         }
         while let Some(m) = self.inflight.front() {
             let ok = m.acked_at.is_some_and(|t| {
@@ -520,6 +567,22 @@ impl Sender {
         if exhausted && self.inflight.is_empty() {
             if let Some(s) = self.spool.as_mut() {
                 s.commit(s.next_seq().saturating_sub(1));
+            }
+        }
+        // Closing, with everything written and acknowledged by the peer's TCP: end our
+        // side instead of waiting out the resend window; the peer's clean close (above)
+        // confirms delivery.
+        if deadline.is_some()
+            && !self.half_closed
+            && exhausted
+            && self.out_pos == self.out.len()
+            && !self.inflight.is_empty()
+            && acked >= self.written
+            && !tls_pending
+        {
+            if let Some(c) = self.conn.as_mut() {
+                c.half_close();
+                self.half_closed = true;
             }
         }
         // A receiver that takes nothing for too long is dropped and retried.

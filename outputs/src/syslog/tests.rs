@@ -695,3 +695,42 @@ fn alert_maps_to_cef_leef_and_ecs_rule_fields() {
     let (sys, _) = severity(&v);
     assert_eq!(sys, 2);
 }
+
+#[test]
+fn tcp_feed_closing_confirms_delivery_by_the_receivers_clean_close() {
+    // At shutdown, with everything written and acknowledged, the sender ends its side and
+    // a receiver that reads to the end and closes confirms delivery: every message is
+    // committed although the resend window (60 s) is far longer than the close limit.
+    // Many messages (more than one write's budget of frames) also show the sender writes
+    // until the socket is full rather than one buffer per tick.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = tcp_cfg(l.local_addr().unwrap().to_string(), d.path());
+    cfg.resend_window_ms = 60_000;
+    cfg.close_timeout_ms = 20_000;
+    let receiver = std::thread::spawn(move || {
+        let (c, _) = l.accept().unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut r = BufReader::new(c);
+        let mut seqs = vec![];
+        // Read every frame, then to the end of the stream; the socket closes on return.
+        read_frames(&mut r, 3000, &mut seqs);
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut r, &mut rest);
+        (seqs, rest.len())
+    });
+    let mut sink = super::SyslogSink::start(&cfg, "ward", "boot1").unwrap();
+    for _ in 0..3000 {
+        sink.offer(&anomaly("x"));
+    }
+    let st = sink.stats();
+    sink.close(Duration::from_secs(20));
+    let (seqs, trailing) = receiver.join().unwrap();
+    assert_eq!(seqs, (1..=3000).collect::<Vec<u64>>());
+    assert_eq!(trailing, 0);
+    assert_eq!(SinkStats::get(&st.sent), 3000);
+    assert_eq!(SinkStats::get(&st.resent), 0);
+    let state = std::fs::read_to_string(d.path().join("state")).unwrap();
+    // Nothing is left to resend: a restart sends nothing old.
+    assert!(state.contains("committed 3000"), "{state}");
+}

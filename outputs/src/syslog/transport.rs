@@ -249,6 +249,16 @@ impl Conn {
     }
 
     /// Closes politely (TLS close_notify), without waiting.
+    /// Ends our sending side (TLS close_notify, then a TCP FIN) and keeps reading: a peer
+    /// that then closes cleanly has read everything we sent.
+    pub fn half_close(&mut self) {
+        if let Conn::Tls(c, s) = self {
+            c.send_close_notify();
+            let _ = c.write_tls(s);
+        }
+        let _ = self.sock().shutdown(std::net::Shutdown::Write);
+    }
+
     pub fn shutdown(mut self) {
         if let Conn::Tls(c, s) = &mut self {
             c.send_close_notify();
