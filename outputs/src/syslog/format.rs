@@ -84,8 +84,22 @@ pub fn sd_value(s: &str) -> String {
 
 /// Syslog severity (RFC 5424 table 2) and CEF/LEEF severity (0..=10) of an event.
 pub fn severity(ev: &Value) -> (u8, u8) {
-    match ev.get("event_type").and_then(Value::as_str) {
-        Some("alert") => match ev.pointer("/alert/severity").and_then(Value::as_u64) {
+    let alert = ev.pointer("/alert/severity").and_then(Value::as_u64);
+    severity_by(ev.get("event_type").and_then(Value::as_str), alert)
+}
+
+/// [`severity`] from the event itself, without its JSON tree.
+pub fn severity_of(ev: &Event) -> (u8, u8) {
+    let alert = match &ev.kind {
+        model::EventKind::Alert(a) => Some(u64::from(a.severity)),
+        _ => None,
+    };
+    severity_by(Some(ev.kind.event_type()), alert)
+}
+
+fn severity_by(event_type: Option<&str>, alert_severity: Option<u64>) -> (u8, u8) {
+    match event_type {
+        Some("alert") => match alert_severity {
             // Suricata's scale: 1 is the most severe.
             Some(1) => (2, 9),
             Some(2) => (3, 7),
@@ -143,8 +157,13 @@ pub fn message(
     out: &mut Vec<u8>,
 ) {
     out.clear();
-    let value = ev.to_eve_value(host);
-    let (sev, _) = severity(&value);
+    // The JSON tree only for the formats that map fields from it (EVE JSON is written
+    // straight from the event).
+    let value = match format {
+        Format::Json => Value::Null,
+        _ => ev.to_eve_value(host),
+    };
+    let (sev, _) = severity_of(ev);
     let pri = u32::from(h.facility) * 8 + u32::from(sev);
     let ts = ev.ts.eve_bytes();
     // `2025-03-03T08:00:00.123456+0000` -> `2025-03-03T08:00:00.123456Z`

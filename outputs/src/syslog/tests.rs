@@ -697,6 +697,33 @@ fn alert_maps_to_cef_leef_and_ecs_rule_fields() {
 }
 
 #[test]
+fn severity_from_the_event_equals_severity_from_its_json() {
+    // The JSON format takes severities from the event itself: the same as from the EVE
+    // tree, for every alert severity and the other event types.
+    let mut evs = vec![anomaly("x")];
+    for sev in 0..=5u8 {
+        let mut e = alert_event();
+        if let EventKind::Alert(a) = &mut e.kind {
+            a.severity = sev;
+        }
+        evs.push(e);
+    }
+    for e in &evs {
+        assert_eq!(
+            super::format::severity_of(e),
+            severity(&e.to_eve_value("ward")),
+            "{e:?}"
+        );
+    }
+    assert_eq!(
+        super::format::severity_of(&evs[1]),
+        (5, 3),
+        "severity 0 is unknown"
+    );
+    assert_eq!(super::format::severity_of(&evs[2]), (2, 9));
+}
+
+#[test]
 fn tcp_feed_closing_confirms_delivery_by_the_receivers_clean_close() {
     // At shutdown, with everything written and acknowledged, the sender ends its side and
     // a receiver that reads to the end and closes confirms delivery: every message is
