@@ -280,6 +280,12 @@ fn start_metrics(
     if let Some(v) = &view {
         opts.sources.devices = Some(Arc::new(crate::inventory::DevicesApi(v.clone())));
     }
+    // The baseline API reads and queues through the state store, as the CLI does.
+    if let (Some(dir), true) = (&cfg.state_dir, cfg.baseline.enabled) {
+        opts.sources.baselines = Some(Arc::new(crate::baseline_api::BaselinesApi {
+            dir: dir.clone(),
+        }));
+    }
     let scheme = if opts.tls.is_some() { "https" } else { "http" };
     let x = Exporter::new(source, cfg.worker_count(), cfg.output.metrics_hl7_types);
     let srv = HttpServer::start_with(addr, x.clone(), opts, catch_signals)?;

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod baseline_api;
 pub mod cli;
 pub mod config;
 pub mod inventory;

@@ -10,7 +10,15 @@
 //! logged; messages name the file it came from.
 //!
 //! Routes are served from sources the rest of the sensor implements (the inventory's
-//! [`DeviceSource`]); a route whose source is absent answers 503. New route groups
+//! [`DeviceSource`], the baselines' [`BaselineSource`]); a route whose source is absent
+//! answers 503.
+//!
+//! Baselines: `GET /baselines` (a summary per device), `GET /baselines/{id}` (the whole
+//! baseline, as the YAML export has it), `POST /baselines/{id}/lock|relearn|approve` with a
+//! JSON body `{"who": "...", "kind": "...", "value": "..."}` (`kind` and `value` for approve
+//! only; `who` always): the command is queued for the appliance, as `wardwatch baseline`
+//! queues it, and answered 202. Bodies over [`MAX_COMMAND_BODY`] bytes are 413; a malformed
+//! body, a missing `who` or an unknown kind is 400 with the reason; an unknown device 404. New route groups
 //! (baselines, alerts) add a source field to [`ApiSources`] and a `route` line in
 //! [`api_router`].
 
@@ -19,7 +27,7 @@ use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -35,6 +43,48 @@ pub trait DeviceSource: Send + Sync + 'static {
     /// One device by id (`00:09:fb:12:34:56` or `ip:10.1.2.3`), or None (404).
     fn get(&self, id: &str) -> Option<serde_json::Value>;
 }
+
+/// An operator command on a baseline, as the API received it (validated for shape).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaselineCommand {
+    /// `lock`, `relearn` or `approve`.
+    pub action: &'static str,
+    /// The device id, or `*` (lock and relearn only) for every baseline.
+    pub device: String,
+    /// Who asked (recorded with the change).
+    pub who: String,
+    /// For approve: the kind of entry and the entry.
+    pub kind: Option<String>,
+    pub value: Option<String>,
+}
+
+/// Why a baseline command was not queued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 400 with this message.
+    BadRequest(String),
+    /// 404: no baseline for the device.
+    NotFound,
+    /// 503 with this message (the state store could not be used).
+    Unavailable(String),
+}
+
+/// Baselines as the state store holds them (as of the last checkpoint); the root crate
+/// implements it.
+pub trait BaselineSource: Send + Sync + 'static {
+    /// A summary per device (state, learning end, entries per kind) as a JSON array.
+    fn list(&self) -> Result<serde_json::Value, String>;
+    /// One device's whole baseline, or None (404).
+    fn get(&self, id: &str) -> Result<Option<serde_json::Value>, String>;
+    /// Queues a command for the appliance (applied at its next checkpoint).
+    fn queue(&self, cmd: &BaselineCommand) -> Result<(), Refusal>;
+}
+
+/// Largest request body of a baseline command.
+pub const MAX_COMMAND_BODY: usize = 16 * 1024;
+/// Longest `who`, and longest approved `value`, in bytes.
+pub const MAX_WHO_LEN: usize = 128;
+pub const MAX_VALUE_LEN: usize = 1024;
 
 /// Name of the generated token file in the state directory.
 pub const TOKEN_FILE_NAME: &str = "api-token";
@@ -201,6 +251,7 @@ fn generate_token_file(dir: &Path, path: &Path) -> Result<ApiToken, String> {
 #[derive(Clone, Default)]
 pub struct ApiSources {
     pub devices: Option<Arc<dyn DeviceSource>>,
+    pub baselines: Option<Arc<dyn BaselineSource>>,
 }
 
 /// A JSON response.
@@ -302,6 +353,168 @@ async fn device(State(s): State<ApiSources>, UrlPath(id): UrlPath<String>) -> Re
     }
 }
 
+const NO_BASELINES: &str = "baselines not available (they need --state-dir and [baseline] enabled)";
+
+/// Runs a (blocking: it reads the state store) source call off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+async fn baselines(State(s): State<ApiSources>) -> Response {
+    let Some(b) = s.baselines.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, NO_BASELINES);
+    };
+    match blocking(move || b.list()).await {
+        Some(Ok(v)) => json(StatusCode::OK, &v),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "Reading baselines for the API failed.");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "baselines could not be read",
+            )
+        }
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
+async fn baseline(State(s): State<ApiSources>, UrlPath(id): UrlPath<String>) -> Response {
+    let Some(b) = s.baselines.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, NO_BASELINES);
+    };
+    if id.len() > MAX_DEVICE_ID_LEN {
+        return error(StatusCode::NOT_FOUND, "no baseline for this device");
+    }
+    match blocking(move || b.get(&id)).await {
+        Some(Ok(Some(v))) => json(StatusCode::OK, &v),
+        Some(Ok(None)) => error(StatusCode::NOT_FOUND, "no baseline for this device"),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "Reading a baseline for the API failed.");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "baselines could not be read",
+            )
+        }
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
+/// The JSON body of a baseline command.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandBody {
+    who: Option<String>,
+    kind: Option<String>,
+    value: Option<String>,
+}
+
+/// A printable, bounded text field (no control characters), or why not.
+fn text_field(name: &str, v: &str, max: usize) -> Result<(), String> {
+    if v.trim().is_empty() {
+        return Err(format!("`{name}` must not be empty"));
+    }
+    if v.len() > max {
+        return Err(format!("`{name}` is longer than {max} bytes"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(format!("`{name}` must not hold control characters"));
+    }
+    Ok(())
+}
+
+/// Checks a command's body against its action; the command to queue, or a 400 message.
+pub fn parse_command(id: &str, action: &str, body: &[u8]) -> Result<BaselineCommand, String> {
+    let action = match action {
+        "lock" => "lock",
+        "relearn" => "relearn",
+        "approve" => "approve",
+        _ => {
+            return Err(format!(
+                "unknown action `{action}` (lock, relearn, approve)"
+            ))
+        }
+    };
+    let b: CommandBody = serde_json::from_slice(body).map_err(|e| format!("body: {e}"))?;
+    let who = b
+        .who
+        .ok_or("body: `who` is required (who asks for the change)")?;
+    text_field("who", &who, MAX_WHO_LEN)?;
+    if action == "approve" {
+        if id == "*" {
+            return Err("approve needs one device, not `*`".into());
+        }
+        let kind = b.kind.ok_or("approve needs `kind` and `value`")?;
+        let value = b.value.ok_or("approve needs `kind` and `value`")?;
+        text_field("kind", &kind, 64)?;
+        text_field("value", &value, MAX_VALUE_LEN)?;
+        Ok(BaselineCommand {
+            action,
+            device: id.to_string(),
+            who,
+            kind: Some(kind),
+            value: Some(value),
+        })
+    } else {
+        if b.kind.is_some() || b.value.is_some() {
+            return Err(format!(
+                "`kind` and `value` apply to approve only, not {action}"
+            ));
+        }
+        Ok(BaselineCommand {
+            action,
+            device: id.to_string(),
+            who,
+            kind: None,
+            value: None,
+        })
+    }
+}
+
+async fn baseline_command(
+    State(s): State<ApiSources>,
+    UrlPath((id, action)): UrlPath<(String, String)>,
+    body: axum::body::Body,
+) -> Response {
+    if !matches!(action.as_str(), "lock" | "relearn" | "approve") {
+        return error(StatusCode::NOT_FOUND, "no such route");
+    }
+    let Some(b) = s.baselines.clone() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, NO_BASELINES);
+    };
+    if id.len() > MAX_DEVICE_ID_LEN {
+        return error(StatusCode::NOT_FOUND, "no baseline for this device");
+    }
+    // Read at most the cap: a huge body is refused without being buffered.
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_COMMAND_BODY).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("body larger than {MAX_COMMAND_BODY} bytes"),
+        );
+    };
+    let cmd = match parse_command(&id, &action, &bytes) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let echo = serde_json::json!({
+        "queued": cmd.action,
+        "device": cmd.device,
+        "who": cmd.who,
+        "applies": "at the appliance's next checkpoint",
+    });
+    match blocking(move || b.queue(&cmd)).await {
+        Some(Ok(())) => json(StatusCode::ACCEPTED, &echo),
+        Some(Err(Refusal::BadRequest(e))) => error(StatusCode::BAD_REQUEST, &e),
+        Some(Err(Refusal::NotFound)) => error(StatusCode::NOT_FOUND, "no baseline for this device"),
+        Some(Err(Refusal::Unavailable(e))) => {
+            tracing::warn!(error = %e, "Queueing a baseline command for the API failed.");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the command could not be queued",
+            )
+        }
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such route")
 }
@@ -312,6 +525,9 @@ pub fn api_router(auth: Auth, sources: ApiSources) -> Router {
     Router::new()
         .route("/devices", get(devices))
         .route("/devices/{id}", get(device))
+        .route("/baselines", get(baselines))
+        .route("/baselines/{id}", get(baseline))
+        .route("/baselines/{id}/{action}", post(baseline_command))
         .fallback(not_found)
         .with_state(sources)
         .layer(axum::middleware::from_fn_with_state(auth, require_token))
@@ -343,6 +559,7 @@ mod tests {
     fn app(devices: bool) -> Router {
         let sources = ApiSources {
             devices: devices.then(|| Arc::new(TwoDevices) as Arc<dyn DeviceSource>),
+            ..ApiSources::default()
         };
         let auth = Auth {
             token: Some(ApiToken::new(TOKEN).unwrap()),
@@ -534,6 +751,195 @@ mod tests {
             if let Ok(v) = HeaderValue::from_str(&v) {
                 h.insert(header::AUTHORIZATION, v);
                 proptest::prop_assert!(!matches!(presented(&h), Some(Some(p)) if t.matches(p)));
+            }
+        }
+    }
+
+    /// A source with one baseline that records what it was asked to queue.
+    #[derive(Default)]
+    struct OneBaseline(std::sync::Mutex<Vec<BaselineCommand>>);
+    impl BaselineSource for OneBaseline {
+        fn list(&self) -> Result<serde_json::Value, String> {
+            Ok(serde_json::json!([{"device": "00:09:fb:12:34:56", "state": "learning"}]))
+        }
+        fn get(&self, id: &str) -> Result<Option<serde_json::Value>, String> {
+            Ok((id == "00:09:fb:12:34:56").then(|| serde_json::json!({"device": id})))
+        }
+        fn queue(&self, c: &BaselineCommand) -> Result<(), Refusal> {
+            if c.device != "*" && c.device != "00:09:fb:12:34:56" {
+                return Err(Refusal::NotFound);
+            }
+            if c.kind.as_deref() == Some("nope") {
+                return Err(Refusal::BadRequest("unknown kind `nope`".into()));
+            }
+            self.0.lock().unwrap().push(c.clone());
+            Ok(())
+        }
+    }
+
+    async fn post(app: Router, path: &str, body: Vec<u8>) -> (StatusCode, String) {
+        let r = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::from(body))
+            .unwrap();
+        let r = app.oneshot(r).await.unwrap();
+        let (parts, body) = r.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn baseline_routes_answer_by_source_and_body() {
+        // Reads go to the source (404 for an unknown device, 503 without a source);
+        // commands are parsed, capped and handed over with who; refusals keep their reason.
+        let src = Arc::new(OneBaseline::default());
+        let app = |with: bool| {
+            let sources = ApiSources {
+                baselines: with.then(|| src.clone() as Arc<dyn BaselineSource>),
+                ..ApiSources::default()
+            };
+            let auth = Auth {
+                token: Some(ApiToken::new(TOKEN).unwrap()),
+                stats: Arc::default(),
+            };
+            Router::new().nest("/api/v1", api_router(auth, sources))
+        };
+        let bearer = format!("Bearer {TOKEN}");
+        let b = "/api/v1/baselines";
+        assert_eq!(call(app(true), b, &[&bearer]).await.0, StatusCode::OK);
+        let one = format!("{b}/00:09:fb:12:34:56");
+        assert_eq!(call(app(true), &one, &[&bearer]).await.0, StatusCode::OK);
+        let other = format!("{b}/00:00:00:00:00:01");
+        assert_eq!(
+            call(app(true), &other, &[&bearer]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let long = format!("{b}/{}", "a".repeat(MAX_DEVICE_ID_LEN + 1));
+        assert_eq!(
+            call(app(true), &long, &[&bearer]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(app(false), b, &[&bearer]).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let lock = format!("{one}/lock");
+        let (st, body) = post(app(true), &lock, br#"{"who":"alice"}"#.to_vec()).await;
+        assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+        let approve = format!("{one}/approve");
+        let body = br#"{"who":"bob","kind":"services","value":"tcp/443/out"}"#.to_vec();
+        assert_eq!(
+            post(app(true), &approve, body).await.0,
+            StatusCode::ACCEPTED
+        );
+        let all = format!("{b}/*/relearn");
+        assert_eq!(
+            post(app(true), &all, br#"{"who":"carol"}"#.to_vec())
+                .await
+                .0,
+            StatusCode::ACCEPTED
+        );
+        let got = src.0.lock().unwrap().clone();
+        assert_eq!(
+            got.iter()
+                .map(|c| (c.action, c.device.as_str(), c.who.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("lock", "00:09:fb:12:34:56", "alice"),
+                ("approve", "00:09:fb:12:34:56", "bob"),
+                ("relearn", "*", "carol"),
+            ]
+        );
+        assert_eq!(got[1].value.as_deref(), Some("tcp/443/out"));
+        let bad = br#"{"who":"bob","kind":"nope","value":"x"}"#.to_vec();
+        let (st, body) = post(app(true), &approve, bad).await;
+        assert_eq!(
+            (st, body.contains("unknown kind")),
+            (StatusCode::BAD_REQUEST, true)
+        );
+        let (st, _) = post(
+            app(true),
+            &format!("{other}/lock"),
+            br#"{"who":"a"}"#.to_vec(),
+        )
+        .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = post(
+            app(true),
+            &format!("{one}/explode"),
+            br#"{"who":"a"}"#.to_vec(),
+        )
+        .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let huge = vec![b' '; MAX_COMMAND_BODY + 1];
+        assert_eq!(
+            post(app(true), &lock, huge).await.0,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        let (st, _) = post(app(false), &lock, br#"{"who":"a"}"#.to_vec()).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            src.0.lock().unwrap().len(),
+            3,
+            "refused commands are not queued"
+        );
+    }
+
+    #[test]
+    fn parse_command_reasons() {
+        // Each malformed command gets a 400 message naming its problem.
+        let d = "00:09:fb:12:34:56";
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("lock", b"", "body:"),
+            ("lock", b"[]", "body:"),
+            ("lock", b"{}", "`who` is required"),
+            ("lock", br#"{"who":""}"#, "`who` must not be empty"),
+            ("lock", br#"{"who":"a\u0007"}"#, "control characters"),
+            ("lock", br#"{"who":"a","x":1}"#, "unknown field `x`"),
+            ("lock", br#"{"who":"a","value":"v"}"#, "approve only"),
+            (
+                "approve",
+                br#"{"who":"a","kind":"services"}"#,
+                "needs `kind` and `value`",
+            ),
+            (
+                "approve",
+                br#"{"who":"a","kind":"services","value":""}"#,
+                "`value` must not be empty",
+            ),
+            ("explode", br#"{"who":"a"}"#, "unknown action"),
+        ];
+        for (action, body, says) in cases {
+            let e = parse_command(d, action, body).unwrap_err();
+            assert!(
+                e.contains(says),
+                "{action} {}: {e}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let long = format!(r#"{{"who":"{}"}}"#, "w".repeat(MAX_WHO_LEN + 1));
+        assert!(parse_command(d, "lock", long.as_bytes())
+            .unwrap_err()
+            .contains("longer"));
+        assert!(
+            parse_command("*", "approve", br#"{"who":"a","kind":"k","value":"v"}"#)
+                .unwrap_err()
+                .contains("one device")
+        );
+        let ok = parse_command(d, "relearn", br#"{"who":"  ops "}"#).unwrap();
+        assert_eq!((ok.action, ok.who.as_str()), ("relearn", "  ops "));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_command_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+                                      action in "[a-z]{0,8}") {
+            // Arbitrary bodies and actions: an answer, never a panic; an accepted command
+            // always has a non-empty who within its cap.
+            if let Ok(c) = parse_command("d", &action, &body) {
+                proptest::prop_assert!(!c.who.trim().is_empty() && c.who.len() <= MAX_WHO_LEN);
             }
         }
     }

@@ -73,6 +73,34 @@ pub fn load(s: &mut Store) -> Result<Loaded, String> {
     Ok(out)
 }
 
+/// One device's stored baseline (`Ok(None)`: none, or unreadable).
+pub fn load_one(s: &mut Store, device: &str) -> Result<Option<DeviceBaseline>, String> {
+    let path = s.path().display().to_string();
+    let e = |x: rusqlite::Error| format!("state store {path}: {x}");
+    let conn = s.conn();
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'baselines'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(e)?
+        > 0;
+    if !exists {
+        return Ok(None);
+    }
+    let mut st = conn
+        .prepare("SELECT record FROM baselines WHERE device = ?1")
+        .map_err(e)?;
+    let mut rows = st
+        .query_map(params![device], |r| r.get::<_, String>(0))
+        .map_err(e)?;
+    Ok(match rows.next() {
+        Some(Ok(t)) => serde_json::from_str::<DeviceBaseline>(&t).ok(),
+        _ => None,
+    })
+}
+
 /// Writes changed baselines in one transaction.
 pub fn save(s: &mut Store, up: &[DeviceBaseline]) -> Result<(), String> {
     commit_applied(s, up, &[])
