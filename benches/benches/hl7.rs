@@ -2,6 +2,10 @@
 //! OBX, ~1.6 KB each, MLLP-framed) with their ACKs in the other direction, delivered in
 //! 64 KiB chunks as the pipeline would. Reported in bytes/s (both directions) and
 //! messages/s. Target: >= 1 GB/s per core.
+//!
+//! Peer in the same run (`hl7/memchr_floor_bytes`): `memchr2_iter(CR, LF)` over the same
+//! two streams, counting segment terminators. It reads every byte once and stops at every
+//! segment end, the least any HL7 parser must do; report the analyzer as a ratio to it.
 
 use analyzers::hl7::{Hl7Analyzer, Hl7Config};
 use criterion::{criterion_group, Criterion, Throughput};
@@ -124,6 +128,11 @@ fn run(cfg: &Hl7Config, c: &[u8], s: &[u8], m: &FlowMeta) -> (usize, u64) {
     (n + events.len(), counts.total())
 }
 
+/// The floor peer: segment terminators in both streams.
+fn floor(c: &[u8], s: &[u8]) -> usize {
+    memchr::memchr2_iter(b'\r', b'\n', c).count() + memchr::memchr2_iter(b'\r', b'\n', s).count()
+}
+
 fn bench(cr: &mut Criterion) {
     let messages = 4000;
     let (c, s) = streams(messages);
@@ -140,6 +149,9 @@ fn bench(cr: &mut Criterion) {
     let mut g = cr.benchmark_group("hl7");
     g.throughput(Throughput::Bytes((c.len() + s.len()) as u64));
     g.bench_function("oru_with_acks_bytes", |b| b.iter(|| run(&cfg, &c, &s, &m)));
+    g.bench_function("memchr_floor_bytes", |b| {
+        b.iter(|| floor(black_box(&c), black_box(&s)))
+    });
     g.throughput(Throughput::Elements(messages as u64));
     g.bench_function("oru_with_acks_messages", |b| {
         b.iter(|| run(&cfg, &c, &s, &m))
@@ -150,7 +162,8 @@ fn bench(cr: &mut Criterion) {
 criterion_group!(benches, bench);
 
 /// `HL7_BENCH_ITERS=N` runs the workload N times without criterion, for `perf stat`
-/// (user-mode cycles per byte do not depend on other load on a shared machine).
+/// (user-mode cycles per byte do not depend on other load on a shared machine);
+/// with `HL7_BENCH_FLOOR=1` it runs the memchr floor peer instead.
 fn main() {
     if let Some(n) = std::env::var("HL7_BENCH_ITERS")
         .ok()
@@ -159,9 +172,14 @@ fn main() {
         let (c, s) = streams(4000);
         let m = meta();
         let cfg = Hl7Config::default();
+        let only_floor = std::env::var_os("HL7_BENCH_FLOOR").is_some();
         let mut events = 0;
         for _ in 0..n {
-            events += run(&cfg, &c, &s, &m).0;
+            events += if only_floor {
+                floor(black_box(&c), black_box(&s))
+            } else {
+                run(&cfg, &c, &s, &m).0
+            };
         }
         println!(
             "{} bytes per iteration, {} events",
