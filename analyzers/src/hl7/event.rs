@@ -86,6 +86,11 @@ static PHI_FIELD_NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::
 /// The name of field `k` of PHI segment `seg` (`PID-3`).
 pub fn phi_field_name(seg: &[u8; 3], k: usize) -> &'static str {
     let i = PHI_SEGMENTS.iter().position(|s| *s == seg).unwrap_or(0);
+    phi_field_name_at(i, k)
+}
+
+/// The name of field `k` of the `i`th segment of [`PHI_SEGMENTS`] (`PID-3` for 0, 3).
+pub fn phi_field_name_at(i: usize, k: usize) -> &'static str {
     PHI_FIELD_NAMES
         .get(i * (MAX_PHI_FIELD + 1) + k.min(MAX_PHI_FIELD))
         .map(String::as_str)

@@ -403,7 +403,7 @@ pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>)
     let identity = d.component.is_none_or(|c| c == b'^')
         && d.repetition.is_none_or(|c| c == b'~')
         && d.subcomponent.is_none_or(|c| c == b'&');
-    if identity && d.escape.is_none_or(|e| memchr(e, field).is_none()) {
+    if identity && d.escape.is_none_or(|e| !contains_byte(field, e)) {
         out.extend_from_slice(field.get(..cap).unwrap_or(field));
         return field.len() > cap;
     }
@@ -443,6 +443,16 @@ pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>)
         out.truncate(start + cap);
     }
     over
+}
+
+/// Whether `b` occurs in `field`. Reported fields are mostly a few bytes long, where a
+/// plain loop beats `memchr`'s dispatch and set-up; long ones still go to `memchr`.
+fn contains_byte(field: &[u8], b: u8) -> bool {
+    if field.len() <= 32 {
+        field.contains(&b)
+    } else {
+        memchr(b, field).is_some()
+    }
 }
 
 fn hex_val(b: u8) -> Option<u8> {
