@@ -8,6 +8,8 @@
 #   learning   policies + baselines learning (a fresh state directory)
 #   enforcing  the same state directory after `wardwatch baseline lock --all`: every
 #              device enforcing, every event checked against its baseline
+#   geo        enforcing again with a GeoIP City database (GEOIP_DB=..., default: the
+#              GeoLite2 file of .venv's maxminddb-geolite2 when installed; skipped without)
 # Reports CPU seconds (user+sys), wall time and the ratios against `off`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,10 @@ rm -rf "$OUT/off-state"
 # Both keep the inventory in a state directory, so only rules and baselines differ.
 printf 'state_dir = "%s"\n[alerts]\nenabled = false\n' "$OUT/off-state" > "$OUT/off.toml"
 printf 'state_dir = "%s"\n[inventory]\ncheckpoint_secs = 5\n' "$STATE" > "$OUT/on.toml"
+GEOIP_DB=${GEOIP_DB:-$(ls .venv/lib/python3*/site-packages/_maxminddb_geolite2/GeoLite2-City.mmdb 2>/dev/null | head -n 1 || true)}
+if [ -n "$GEOIP_DB" ]; then
+    { cat "$OUT/on.toml"; printf '[geoip]\ncity_db = "%s"\n' "$GEOIP_DB"; } > "$OUT/geo.toml"
+fi
 
 measure() { # label, command...
     local label=$1; shift
@@ -40,8 +46,13 @@ measure off "$BIN" replay --workers 2 --config "$OUT/off.toml" --eve /dev/null "
 measure learning "$BIN" replay --workers 2 --config "$OUT/on.toml" --eve /dev/null "$PCAP"
 "$BIN" baseline lock --all --state-dir "$STATE" --who bench > /dev/null
 measure enforcing "$BIN" replay --workers 2 --config "$OUT/on.toml" --eve /dev/null "$PCAP"
+labels="learning enforcing"
+if [ -n "$GEOIP_DB" ]; then
+    measure geo "$BIN" replay --workers 2 --config "$OUT/geo.toml" --eve /dev/null "$PCAP"
+    labels="$labels geo"
+fi
 read -r off _ < "$OUT/off.cpu"
-for l in learning enforcing; do
+for l in $labels; do
     read -r c _ < "$OUT/$l.cpu"
     printf 'ratio %s/off CPU: %.3f\n' "$l" "$(echo "$c / $off" | bc -l)"
 done

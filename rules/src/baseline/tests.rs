@@ -504,3 +504,41 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+    /// Flow records at any capture time (out of order, far apart, negative) with any byte
+    /// counts never panic the volume baseline, keep at most VOLUME_HOURS + 1 hours, and
+    /// alert at most once per device and hour.
+    #[test]
+    fn volume_is_bounded_for_any_record_order(
+        recs in proptest::collection::vec((-(1i64 << 40)..(1i64 << 40), proptest::num::u64::ANY), 1..64),
+        lock_at in 0usize..64,
+    ) {
+        let mut c = cfg(1_000_000_000, 64);
+        c.volume_min_bytes = 0;
+        let mut r = Rig::new(c);
+        for (i, (secs, bytes)) in recs.iter().enumerate() {
+            if i == lock_at {
+                let _ = r.b.apply(&Command::Lock { device: "*".into() }, "p", 0);
+            }
+            r.see(bulk(*secs, *bytes));
+        }
+        if let Some(v) = r.b.get(&pump()).and_then(|b| b.volume.as_ref()) {
+            proptest::prop_assert!(v.recent.len() as i64 <= VOLUME_HOURS + 1);
+            proptest::prop_assert!(v.recent.windows(2).all(|w| w[0].hour < w[1].hour));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &r.out {
+            if let EventKind::Alert(a) = &e.kind {
+                if a.rule == VOLUME.0 {
+                    let key = (
+                        a.device.as_ref().map(|d| d.id.clone()),
+                        a.fact("hour_start").map(str::to_string),
+                    );
+                    proptest::prop_assert!(seen.insert(key));
+                }
+            }
+        }
+    }
+}
