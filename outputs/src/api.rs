@@ -932,6 +932,34 @@ mod tests {
         assert_eq!((ok.action, ok.who.as_str()), ("relearn", "  ops "));
     }
 
+    #[test]
+    fn api_command_fuzz_regressions_replay() {
+        // Inputs saved under fuzz/regressions/api_command/ (first byte: action and device,
+        // then the body) give an answer and keep the fuzz target's oracle.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/api_command");
+        let mut accepted = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            let Some((&sel, body)) = data.split_first() else {
+                continue;
+            };
+            let action = ["lock", "relearn", "approve", "explode"][usize::from(sel & 3)];
+            let device = if sel & 4 != 0 {
+                "*"
+            } else {
+                "00:09:fb:12:34:56"
+            };
+            if let Ok(c) = parse_command(device, action, body) {
+                assert!(!c.who.chars().any(char::is_control));
+                assert_eq!(c.action == "approve", c.kind.is_some());
+                accepted += 1;
+            }
+        }
+        // Only approve-ok is a valid command.
+        assert_eq!(accepted, 1);
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_command_never_panics(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
