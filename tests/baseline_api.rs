@@ -82,7 +82,7 @@ post nowho {u}/{PUMP_ID}/lock -d '{{}}'
 post malformed {u}/{PUMP_ID}/lock -d '{{"who":'
 post extra {u}/{PUMP_ID}/lock -d '{{"who":"a","force":true}}'
 post kindonlock {u}/{PUMP_ID}/lock -d '{{"who":"a","kind":"services"}}'
-post huge {u}/{PUMP_ID}/lock --data-binary @big.json
+post huge {u}/{PUMP_ID}/lock -H 'Expect: 100-continue' --data-binary @big.json
 post nodevice {u}/00:00:00:00:00:01/lock -d '{{"who":"a"}}'
 post badaction {u}/{PUMP_ID}/explode -d '{{"who":"a"}}'
 kill -TERM $P; wait $P || true

@@ -472,6 +472,7 @@ pub fn parse_command(id: &str, action: &str, body: &[u8]) -> Result<BaselineComm
 async fn baseline_command(
     State(s): State<ApiSources>,
     UrlPath((id, action)): UrlPath<(String, String)>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     if !matches!(action.as_str(), "lock" | "relearn" | "approve") {
@@ -482,6 +483,18 @@ async fn baseline_command(
     };
     if id.len() > MAX_DEVICE_ID_LEN {
         return error(StatusCode::NOT_FOUND, "no baseline for this device");
+    }
+    // A declared length past the cap is refused before any of the body is read (a client
+    // that sent `Expect: 100-continue` then never sends it).
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_COMMAND_BODY as u64) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("body larger than {MAX_COMMAND_BODY} bytes"),
+        );
     }
     // Read at most the cap: a huge body is refused without being buffered.
     let Ok(bytes) = axum::body::to_bytes(body, MAX_COMMAND_BODY).await else {
@@ -878,6 +891,16 @@ mod tests {
             post(app(true), &lock, huge).await.0,
             StatusCode::PAYLOAD_TOO_LARGE
         );
+        // A declared length past the cap is refused before the body is read.
+        let r = Request::builder()
+            .method("POST")
+            .uri(&lock)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_LENGTH, "1048576")
+            .body(Body::from(&br#"{"who":"mallory"}"#[..]))
+            .unwrap();
+        let r = app(true).oneshot(r).await.unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let (st, _) = post(app(false), &lock, br#"{"who":"a"}"#.to_vec()).await;
         assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
