@@ -285,3 +285,47 @@ fn sensor_live_silent_interface_alerts_then_resumes() {
         assert_eq!(a[0].2["evidence"]["window_secs"], "2");
     }
 }
+
+#[test]
+fn sensor_alerts_are_counted_in_the_alert_metrics() {
+    // The sensor alerts of a replayed gap are counted in wardwatch_alerts_total by rule and
+    // severity, as scraped over HTTP (curl, private network namespace) from
+    // `replay --listen --hold`.
+    if !testkit::peers::require_root() {
+        return;
+    }
+    for tool in ["ip", "unshare", "curl"] {
+        if testkit::peers::require_tool(tool).is_none() {
+            return;
+        }
+    }
+    let dir = tempdir("sensor-metrics");
+    let mut s = Scenario::new(T0);
+    hl7_session(&mut s, PUMP, "PUMP", "A1");
+    s.wait_secs(900);
+    hl7_session(&mut s, PUMP, "PUMP", "A2");
+    s.write_to(&dir.join("gap.pcap")).unwrap();
+    std::fs::write(dir.join("ww.toml"), "[silence]\nsensor_secs = 300\n").unwrap();
+    let ww = env!("CARGO_BIN_EXE_wardwatch");
+    let script = format!(
+        r#"
+{ww} replay --eve /dev/null --config ww.toml --listen 127.0.0.1:8080 --hold gap.pcap 2> ww.log &
+P=$!
+for i in $(seq 1 400); do grep -q "capture done" ww.log && break; sleep 0.05; done
+sleep 1.5
+curl -s http://127.0.0.1:8080/metrics > metrics.txt || true
+kill -TERM $P; wait $P || true
+"#
+    );
+    let out = testkit::netns::run_script(&dir, &script).unwrap();
+    let log = std::fs::read_to_string(dir.join("ww.log")).unwrap_or_default();
+    assert!(out.status.success(), "{log}");
+    let m = std::fs::read_to_string(dir.join("metrics.txt")).unwrap();
+    for (rule, sev) in [("sensor.capture_silent", 2), ("sensor.capture_resumed", 4)] {
+        let series = format!("wardwatch_alerts_total{{rule=\"{rule}\",severity=\"{sev}\"}} 1");
+        assert!(
+            m.lines().any(|l| l == series),
+            "{series} missing:\n{m}\n{log}"
+        );
+    }
+}
