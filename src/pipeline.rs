@@ -650,6 +650,13 @@ impl Dispatch {
                     b.tick(t);
                 }
                 self.defrag.expire(t);
+                // Live: every partial batch goes once a second, so a worker with little
+                // traffic still hands on its events and its clock (silence sweeps wait
+                // for the slowest worker) within a second, not after a full batch.
+                if !self.blocking {
+                    self.last_sec = sec;
+                    self.flush();
+                }
             }
             self.last_sec = sec;
         }
