@@ -141,8 +141,9 @@ pub struct Catalogue {
     pub criticality: HashMap<String, String>,
     pub os_rules: Vec<Rule>,
     pub rules: Vec<Rule>,
-    /// Every attribute some rule tests (in `when` or `unless`).
-    tested: std::collections::HashSet<String>,
+    /// Every attribute some rule tests (in `when` or `unless`), with every pattern it is
+    /// tested with.
+    tested: HashMap<String, Vec<Regex>>,
 }
 
 /// A catalogue file that could not be used.
@@ -302,11 +303,12 @@ impl Catalogue {
                 .entry(c.to_string())
                 .or_insert_with(|| "medium".to_string());
         }
-        let tested = os_rules
-            .iter()
-            .chain(rules.iter())
-            .flat_map(|r| r.when.iter().chain(r.unless.iter()).map(|(n, _)| n.clone()))
-            .collect();
+        let mut tested: HashMap<String, Vec<Regex>> = HashMap::new();
+        for r in os_rules.iter().chain(rules.iter()) {
+            for (n, re) in r.when.iter().chain(r.unless.iter()) {
+                tested.entry(n.clone()).or_default().push(re.clone());
+            }
+        }
         Ok(Catalogue {
             criticality,
             os_rules,
@@ -317,7 +319,16 @@ impl Catalogue {
 
     /// Whether some rule tests this attribute (a new value may change the class).
     pub fn tests(&self, attribute: &str) -> bool {
-        self.tested.contains(attribute)
+        self.tested.contains_key(attribute)
+    }
+
+    /// Whether some rule tests this attribute with a pattern this value matches. A rule
+    /// only asks whether any value of an attribute matches its pattern, so adding or
+    /// dropping a value no pattern matches changes no rule's outcome (OS or class).
+    pub fn pattern_matches(&self, attribute: &str, value: &str) -> bool {
+        self.tested
+            .get(attribute)
+            .is_some_and(|res| res.iter().any(|re| re.is_match(value)))
     }
 
     /// The criticality of a class.

@@ -102,10 +102,63 @@ pub struct InventoryStats {
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
-/// Adds `id` to a set without allocating when it is already there.
-fn mark(set: &mut FastSet<String>, id: &str) {
-    if !set.contains(id) {
-        set.insert(id.to_string());
+/// A device's key in the inventory's maps: the MAC as a number, or the address of an
+/// `ip:` record. Cheap to hash and copy: no `String` per lookup on the hot path; the text
+/// id ([`Key::text`]) is made only for records, events and the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Mac(u64),
+    Ip(IpAddr),
+}
+
+impl Key {
+    fn mac(m: MacAddr) -> Key {
+        let b = m.0;
+        Key::Mac(u64::from_be_bytes([
+            0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
+        ]))
+    }
+
+    /// The device id: lowercase MAC text, or `ip:<address>`.
+    fn text(&self) -> String {
+        match self {
+            Key::Mac(v) => {
+                let b = v.to_be_bytes();
+                mac_id(MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]]))
+            }
+            Key::Ip(ip) => format!("ip:{ip}"),
+        }
+    }
+
+    /// The key of a device id, only when `id` is exactly the id that key writes (so a
+    /// lookup by text finds what it found when devices were keyed by their text).
+    fn parse(id: &str) -> Option<Key> {
+        let k = if let Some(ip) = id.strip_prefix("ip:") {
+            Key::Ip(ip.parse().ok()?)
+        } else {
+            let b = id.as_bytes();
+            if b.len() != 17 {
+                return None;
+            }
+            let mut m = [0u8; 6];
+            for (i, o) in m.iter_mut().enumerate() {
+                let hex = std::str::from_utf8(b.get(i * 3..i * 3 + 2)?).ok()?;
+                *o = u8::from_str_radix(hex, 16).ok()?;
+            }
+            Key::mac(MacAddr(m))
+        };
+        (k.text() == id).then_some(k)
+    }
+}
+
+/// Orders keys as their text ids order (device events of one event come in id order):
+/// fixed-width lowercase hex orders as the number, and every MAC id sorts before `ip:`.
+fn cmp_keys(a: &Key, b: &Key) -> std::cmp::Ordering {
+    match (a, b) {
+        (Key::Mac(x), Key::Mac(y)) => x.cmp(y),
+        (Key::Mac(_), Key::Ip(_)) => std::cmp::Ordering::Less,
+        (Key::Ip(_), Key::Mac(_)) => std::cmp::Ordering::Greater,
+        (Key::Ip(_), Key::Ip(_)) => a.text().cmp(&b.text()),
     }
 }
 
@@ -121,16 +174,20 @@ struct Reported {
 pub struct Inventory {
     cfg: InventoryConfig,
     catalogue: Catalogue,
-    devices: FastMap<String, Device>,
-    by_ip: FastMap<IpAddr, String>,
-    reported: FastMap<String, Reported>,
+    devices: FastMap<Key, Device>,
+    by_ip: FastMap<IpAddr, Key>,
+    reported: FastMap<Key, Reported>,
     /// Devices changed since the last checkpoint, and devices evicted since.
-    dirty: FastSet<String>,
-    removed: FastSet<String>,
+    dirty: FastSet<Key>,
+    removed: FastSet<Key>,
     /// Devices touched by the event being observed (for class and key-change checks).
-    touched: Vec<String>,
-    /// Devices whose attributes changed while observing the current event.
-    changed_attrs: FastSet<String>,
+    touched: Vec<Key>,
+    /// Devices whose attributes changed while observing the current event (a few at
+    /// most: a list, see [`Inventory::attrs_changed`]): their key facts are compared
+    /// with what was reported.
+    changed_attrs: Vec<Key>,
+    /// Of those, the devices whose class or OS may have changed (to classify again).
+    reclassify: Vec<Key>,
     /// Last message fingerprint per flow (see `observe::fingerprint`), bounded.
     memo: FastMap<u64, u64>,
     /// Reused to render values without allocating.
@@ -188,21 +245,26 @@ impl Inventory {
             dirty: FastSet::default(),
             removed: FastSet::default(),
             touched: Vec::new(),
-            changed_attrs: FastSet::default(),
+            changed_attrs: Vec::new(),
+            reclassify: Vec::new(),
             memo: FastMap::default(),
             scratch: Vec::new(),
             stats: InventoryStats::default(),
         }
     }
 
-    /// Continues from devices loaded from the state store.
+    /// Continues from devices loaded from the state store (a record whose id is not a
+    /// lowercase MAC or `ip:<address>`, which no traffic could ever match, is left out).
     pub fn restore(&mut self, devices: Vec<Device>) {
         for d in devices {
+            let Some(k) = Key::parse(&d.id) else {
+                continue;
+            };
             for b in &d.ips {
-                self.by_ip.insert(b.ip, d.id.clone());
+                self.by_ip.insert(b.ip, k);
             }
-            self.reported.insert(d.id.clone(), self.snapshot(&d));
-            self.devices.insert(d.id.clone(), d);
+            self.reported.insert(k, self.snapshot(&d));
+            self.devices.insert(k, d);
         }
         self.stats.devices = self.devices.len() as u64;
     }
@@ -229,7 +291,7 @@ impl Inventory {
 
     /// A device by id.
     pub fn get(&self, id: &str) -> Option<&Device> {
-        self.devices.get(id)
+        self.devices.get(&Key::parse(id)?)
     }
 
     /// Every device.
@@ -245,12 +307,8 @@ impl Inventory {
     /// The device of a MAC (if it is not a router) or else of the IP.
     pub fn device_of(&self, mac: Option<MacAddr>, ip: Option<IpAddr>) -> Option<&Device> {
         if let Some(m) = mac {
-            // Looked up by the MAC's text on the stack: no allocation per event.
-            let t = m.text();
-            if let Some(d) = std::str::from_utf8(&t)
-                .ok()
-                .and_then(|k| self.devices.get(k))
-            {
+            // Looked up by the MAC as a number: no text, no allocation per event.
+            if let Some(d) = self.devices.get(&Key::mac(m)) {
                 if !d.router {
                     return Some(d);
                 }
@@ -267,6 +325,7 @@ impl Inventory {
             let Some(d) = self.devices.get_mut(id) else {
                 continue;
             };
+            sync_sightings(d);
             let mut spans = Vec::new();
             for v in d.attributes.get("os").into_iter().flatten() {
                 if let Some(r) = self.catalogue.os_rules.iter().find(|r| r.id == v.source) {
@@ -290,7 +349,7 @@ impl Inventory {
             .filter_map(|id| self.devices.get(&id).cloned())
             .collect();
         up.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut del: Vec<String> = self.removed.drain().collect();
+        let mut del: Vec<String> = self.removed.drain().map(|k| k.text()).collect();
         del.sort();
         (up, del)
     }
@@ -298,13 +357,13 @@ impl Inventory {
     /// Puts changes back after a failed checkpoint, so the next one writes them.
     pub fn requeue(&mut self, up: &[Device], del: &[String]) {
         for d in up {
-            if self.devices.contains_key(&d.id) {
-                mark(&mut self.dirty, &d.id);
+            if let Some(k) = Key::parse(&d.id).filter(|k| self.devices.contains_key(k)) {
+                self.dirty.insert(k);
             }
         }
         for id in del {
-            if !self.devices.contains_key(id) {
-                self.removed.insert(id.clone());
+            if let Some(k) = Key::parse(id).filter(|k| !self.devices.contains_key(k)) {
+                self.removed.insert(k);
             }
         }
     }
@@ -321,24 +380,44 @@ impl Inventory {
         }
         self.touched.clear();
         self.changed_attrs.clear();
+        self.reclassify.clear();
         observe::observe(self, ev);
+        self.settle(ev.ts, out);
+    }
+
+    /// After one event: classifies the devices whose class may have moved and reports
+    /// those that are new or whose key facts changed.
+    fn settle(&mut self, ts: Timestamp, out: &mut Vec<Event>) {
         let mut touched = std::mem::take(&mut self.touched);
         for id in &self.changed_attrs {
             if !touched.contains(id) {
-                touched.push(id.clone());
+                touched.push(*id);
             }
         }
-        touched.sort();
+        touched.sort_by(cmp_keys);
         for id in &touched {
             // Class and key attributes only move when an attribute value is new.
             if self.changed_attrs.contains(id) {
-                self.classify(id);
-                self.report(id, ev.ts, out);
+                if self.reclassify.contains(id) {
+                    self.classify(id);
+                }
+                self.report(id, ts, out);
             } else if !self.reported.contains_key(id) {
-                self.report(id, ev.ts, out);
+                self.report(id, ts, out);
             }
         }
         self.touched = touched;
+    }
+
+    /// Notes that a device's attributes changed while observing the current event, and
+    /// whether its class may have changed with them.
+    fn attrs_changed(&mut self, id: Key, reclassify: bool) {
+        if !self.changed_attrs.contains(&id) {
+            self.changed_attrs.push(id);
+        }
+        if reclassify && !self.reclassify.contains(&id) {
+            self.reclassify.push(id);
+        }
     }
 
     /// True when this flow's previous message gave the same facts (then it is skipped:
@@ -356,24 +435,51 @@ impl Inventory {
 
     /// The device of an endpoint, created if needed: by MAC unless the MAC is a router's
     /// or absent, else by IP (through the IP index, or a new `ip:` record).
-    fn endpoint(
-        &mut self,
-        mac: Option<MacAddr>,
-        ip: Option<IpAddr>,
-        ts: Timestamp,
-    ) -> Option<String> {
+    fn endpoint(&mut self, mac: Option<MacAddr>, ip: Option<IpAddr>, ts: Timestamp) -> Option<Key> {
         let ip = ip.filter(|i| ip_usable(*i));
         if let Some(m) = mac.filter(|m| m.0[0] & 1 == 0 && m.0 != [0; 6]) {
-            let text = m.text();
-            let key = std::str::from_utf8(&text).unwrap_or_default();
-            let router = match self.devices.get(key) {
+            let id = Key::mac(m);
+            // Fast path, one device lookup: a known host (not a router) with this address
+            // already bound to it by its traffic. What `bind` and `seen` below would do.
+            if let Some(d) = self.devices.get_mut(&id).filter(|d| !d.router) {
+                let binding = match ip {
+                    None => Some(None),
+                    Some(ip) if self.by_ip.get(&ip) == Some(&id) => {
+                        d.ips.iter_mut().find(|b| b.ip == ip).map(Some)
+                    }
+                    Some(_) => None,
+                };
+                if let Some(b) = binding {
+                    let t = ts.micros();
+                    let mut changed = false;
+                    if let Some(b) = b {
+                        if t > b.last_seen_us || t < b.first_seen_us {
+                            b.last_seen_us = b.last_seen_us.max(t);
+                            b.first_seen_us = b.first_seen_us.min(t);
+                            changed = true;
+                        }
+                    }
+                    if t > d.last_seen_us || t < d.first_seen_us {
+                        d.last_seen_us = d.last_seen_us.max(t);
+                        d.first_seen_us = d.first_seen_us.min(t);
+                        changed = true;
+                    }
+                    if changed {
+                        self.dirty.insert(id);
+                    }
+                    if !self.touched.contains(&id) {
+                        self.touched.push(id);
+                    }
+                    return Some(id);
+                }
+            }
+            let router = match self.devices.get(&id) {
                 Some(d) => d.router,
                 None => {
                     self.create_mac_device(m, ts);
                     false
                 }
             };
-            let id = key.to_string();
             if !router {
                 if let Some(ip) = ip {
                     self.bind(&id, ip, "traffic", ts);
@@ -388,7 +494,7 @@ impl Inventory {
             }
         }
         let ip = ip?;
-        if let Some(id) = self.by_ip.get(&ip).cloned() {
+        if let Some(id) = self.by_ip.get(&ip).copied() {
             if self.devices.contains_key(&id) {
                 self.seen(&id, ts);
                 return Some(id);
@@ -397,11 +503,11 @@ impl Inventory {
         if !(ip_is_private(ip) || self.cfg.track_external) {
             return None;
         }
-        let id = format!("ip:{ip}");
+        let id = Key::Ip(ip);
         if !self.devices.contains_key(&id) {
             self.make_room();
             let d = Device {
-                id: id.clone(),
+                id: id.text(),
                 ips: vec![IpBinding {
                     ip,
                     source: "traffic".into(),
@@ -417,21 +523,21 @@ impl Inventory {
                 criticality: self.catalogue.criticality_of("unknown").to_string(),
                 ..Device::default()
             };
-            self.devices.insert(id.clone(), d);
-            self.by_ip.insert(ip, id.clone());
+            self.devices.insert(id, d);
+            self.by_ip.insert(ip, id);
             self.stats.devices = self.devices.len() as u64;
-            self.changed_attrs.insert(id.clone());
+            self.attrs_changed(id, true);
         }
         self.seen(&id, ts);
         Some(id)
     }
 
     /// The device of a MAC, created if needed (DHCP `chaddr`, ARP sender, L2 frames).
-    fn mac_device(&mut self, m: MacAddr, ts: Timestamp) -> Option<String> {
+    fn mac_device(&mut self, m: MacAddr, ts: Timestamp) -> Option<Key> {
         if m.0[0] & 1 != 0 || m.0 == [0; 6] {
             return None;
         }
-        let id = mac_id(m);
+        let id = Key::mac(m);
         if !self.devices.contains_key(&id) {
             self.create_mac_device(m, ts);
         }
@@ -445,7 +551,7 @@ impl Inventory {
         let v = oui::lookup(m.0);
         let mut d = Device {
             id: id.clone(),
-            mac: Some(id.clone()),
+            mac: Some(id),
             mac_local: matches!(v, Vendor::LocallyAdministered),
             vendor: v.org().map(str::to_string),
             first_seen_us: ts.micros(),
@@ -470,39 +576,32 @@ impl Inventory {
                 }],
             );
         }
-        self.devices.insert(id.clone(), d);
+        let k = Key::mac(m);
+        self.devices.insert(k, d);
         self.stats.devices = self.devices.len() as u64;
-        self.changed_attrs.insert(id);
+        self.attrs_changed(k, true);
     }
 
-    /// Marks a device seen at `ts` and touched by the current event.
-    fn seen(&mut self, id: &str, ts: Timestamp) {
+    /// Marks a device seen at `ts` and touched by the current event. (The sightings of
+    /// the attributes that follow the device's own, like the MAC's vendor, are brought up
+    /// to date when the device is written: [`sync_sightings`].)
+    fn seen(&mut self, id: &Key, ts: Timestamp) {
         if let Some(d) = self.devices.get_mut(id) {
             let t = ts.micros();
             if t > d.last_seen_us || t < d.first_seen_us {
                 d.last_seen_us = d.last_seen_us.max(t);
                 d.first_seen_us = d.first_seen_us.min(t);
-                // The MAC's vendor is seen whenever the device is.
-                let (f, l) = (d.first_seen_us, d.last_seen_us);
-                for (name, source) in [("vendor", "oui"), ("role", "inventory")] {
-                    if let Some(v) = d.attributes.get_mut(name) {
-                        for x in v.iter_mut().filter(|x| x.source == source) {
-                            x.first_seen_us = f;
-                            x.last_seen_us = l;
-                        }
-                    }
-                }
-                mark(&mut self.dirty, id);
+                self.dirty.insert(*id);
             }
         }
-        if !self.touched.iter().any(|t| t == id) {
-            self.touched.push(id.to_string());
+        if !self.touched.contains(id) {
+            self.touched.push(*id);
         }
     }
 
     /// Binds an IP to a device. `dhcp` and `arp` bindings move the IP from whoever had it;
     /// `traffic` bindings count towards the router threshold.
-    fn bind(&mut self, id: &str, ip: IpAddr, source: &str, ts: Timestamp) {
+    fn bind(&mut self, id: &Key, ip: IpAddr, source: &str, ts: Timestamp) {
         if !ip_usable(ip) {
             return;
         }
@@ -518,18 +617,19 @@ impl Inventory {
                 if t > b.last_seen_us || t < b.first_seen_us {
                     b.last_seen_us = b.last_seen_us.max(t);
                     b.first_seen_us = b.first_seen_us.min(t);
-                    mark(&mut self.dirty, id);
+                    self.dirty.insert(*id);
                 }
                 return;
             }
         }
-        if let Some(prev) = self.by_ip.get(&ip).cloned() {
-            if prev != id && (strong || prev.starts_with("ip:")) {
+        if let Some(prev) = self.by_ip.get(&ip).copied() {
+            let prev_ip_record = matches!(prev, Key::Ip(_));
+            if prev != *id && (strong || prev_ip_record) {
                 if let Some(p) = self.devices.get_mut(&prev) {
                     p.ips.retain(|b| b.ip != ip);
-                    mark(&mut self.dirty, &prev);
+                    self.dirty.insert(prev);
                 }
-                if prev.starts_with("ip:") {
+                if prev_ip_record {
                     // A host first seen behind a router now has a MAC: fold it in.
                     self.fold(&prev, id);
                 }
@@ -559,7 +659,7 @@ impl Inventory {
                     .map(|(i, _)| i)
                 {
                     let old = d.ips.remove(i);
-                    if self.by_ip.get(&old.ip).is_some_and(|x| x == id) {
+                    if self.by_ip.get(&old.ip) == Some(id) {
                         self.by_ip.remove(&old.ip);
                     }
                 }
@@ -571,9 +671,9 @@ impl Inventory {
                 last_seen_us: t,
             });
         }
-        mark(&mut self.dirty, id);
+        self.dirty.insert(*id);
         if strong || !self.by_ip.contains_key(&ip) {
-            self.by_ip.insert(ip, id.to_string());
+            self.by_ip.insert(ip, *id);
         }
         // IPv4 only: an IPv6 host has several addresses (link-local, SLAAC, temporary).
         let (mut traffic_v4, mut public_v4) = (0usize, 0usize);
@@ -598,7 +698,7 @@ impl Inventory {
                 .collect();
             d.ips.retain(|b| b.source != "traffic");
             for g in gone {
-                if self.by_ip.get(&g).is_some_and(|x| x == id) {
+                if self.by_ip.get(&g) == Some(id) {
                     self.by_ip.remove(&g);
                 }
             }
@@ -622,17 +722,17 @@ impl Inventory {
                 }],
             );
             self.stats.routers += 1;
-            mark(&mut self.changed_attrs, id);
+            self.attrs_changed(*id, true);
         }
     }
 
     /// Moves what an `ip:` record learned into the MAC device that turned out to own it.
-    fn fold(&mut self, from: &str, into: &str) {
+    fn fold(&mut self, from: &Key, into: &Key) {
         let Some(f) = self.devices.remove(from) else {
             return;
         };
         self.reported.remove(from);
-        self.removed.insert(from.to_string());
+        self.removed.insert(*from);
         self.dirty.remove(from);
         self.stats.devices = self.devices.len() as u64;
         for (name, vals) in f.attributes {
@@ -665,7 +765,7 @@ impl Inventory {
     /// Adds (or refreshes) one attribute value with its provenance.
     fn add_attr(
         &mut self,
-        id: &str,
+        id: &Key,
         name: &str,
         value: &str,
         source: &str,
@@ -673,8 +773,10 @@ impl Inventory {
         ts: Timestamp,
     ) {
         let trimmed = value.trim();
-        // Fast path, no allocation: a value already known from this source.
-        if trimmed.len() <= self.cfg.max_string_len && !trimmed.chars().any(char::is_control) {
+        // Fast path, no allocation: a value already known from this source. Stored values
+        // are capped and clean, so one equal to `trimmed` is what `cap` would make of it:
+        // no need to scan it for control characters first.
+        if trimmed.len() <= self.cfg.max_string_len {
             let t = ts.micros();
             if let Some(v) = self
                 .devices
@@ -689,12 +791,20 @@ impl Inventory {
                 if t > v.last_seen_us || t < v.first_seen_us {
                     v.last_seen_us = v.last_seen_us.max(t);
                     v.first_seen_us = v.first_seen_us.min(t);
-                    mark(&mut self.dirty, id);
+                    self.dirty.insert(*id);
                 }
                 return;
             }
         }
-        let value = cap(trimmed, self.cfg.max_string_len);
+        // Borrowed when already clean: a newcomer to a full list is usually dropped, and
+        // then nothing is allocated.
+        let max_len = self.cfg.max_string_len;
+        let value: std::borrow::Cow<str> =
+            if trimmed.len() <= max_len && !trimmed.chars().any(char::is_control) {
+                std::borrow::Cow::Borrowed(trimmed)
+            } else {
+                std::borrow::Cow::Owned(cap(trimmed, max_len))
+            };
         if value.is_empty() {
             return;
         }
@@ -703,10 +813,16 @@ impl Inventory {
             return;
         };
         let t = ts.micros();
-        let vals = d.attributes.entry(name.to_string()).or_default();
+        // The name is allocated only for an attribute the device does not have yet.
+        if !d.attributes.contains_key(name) {
+            d.attributes.insert(name.to_string(), Vec::new());
+        }
+        let Some(vals) = d.attributes.get_mut(name) else {
+            return;
+        };
         if let Some(v) = vals
             .iter_mut()
-            .find(|v| v.value == value && v.source == source)
+            .find(|v| v.value == *value && v.source == source)
         {
             // Min/max, not first arrival: workers' events reach the inventory in an order
             // that varies from run to run; the record must not.
@@ -714,10 +830,11 @@ impl Inventory {
             if t > v.last_seen_us || t < v.first_seen_us {
                 v.last_seen_us = v.last_seen_us.max(t);
                 v.first_seen_us = v.first_seen_us.min(t);
-                mark(&mut self.dirty, id);
+                self.dirty.insert(*id);
             }
             return;
         }
+        let mut dropped: Option<String> = None;
         if vals.len() >= max_vals {
             // Full: keep the best values by a fixed order (confidence, then text), so the
             // kept set does not depend on the order events arrive in. The newcomer is
@@ -732,26 +849,35 @@ impl Inventory {
                 .map(|(i, v)| (i, v.confidence, v.value.as_str()));
             match worst {
                 Some((i, c, w))
-                    if (std::cmp::Reverse(confidence), value.as_str())
-                        < (std::cmp::Reverse(c), w) =>
+                    if (std::cmp::Reverse(confidence), &*value) < (std::cmp::Reverse(c), w) =>
                 {
-                    vals.remove(i);
+                    dropped = Some(vals.remove(i).value);
                 }
                 _ => return,
             }
         }
+        // Rules ask whether any value matches a pattern: the class or OS can only move
+        // when the value added (or the one it pushed out) matches a pattern on this
+        // attribute; otherwise classifying again would give the same result.
+        let tested = self.catalogue.tests(name);
+        let reclassify = name == "modality"
+            || (tested
+                && (self.catalogue.pattern_matches(name, &value)
+                    || dropped
+                        .as_deref()
+                        .is_some_and(|v| self.catalogue.pattern_matches(name, v))));
         vals.push(AttrValue {
-            value,
+            value: value.into_owned(),
             source: source.to_string(),
             first_seen_us: t,
             last_seen_us: t,
             count: 1,
             confidence,
         });
-        mark(&mut self.dirty, id);
+        self.dirty.insert(*id);
         // Only values some rule tests (or a reported key) can change class or key facts.
-        if self.catalogue.tests(name) || KEY_ATTRIBUTES.contains(&name) || name == "modality" {
-            mark(&mut self.changed_attrs, id);
+        if reclassify || KEY_ATTRIBUTES.contains(&name) {
+            self.attrs_changed(*id, reclassify);
         }
     }
 
@@ -762,16 +888,17 @@ impl Inventory {
             return;
         }
         let n = (max / 100).max(1);
-        let mut by_age: Vec<(i64, String)> = self
+        // Oldest first, ties by id text (a fixed order, whatever the map's).
+        let mut by_age: Vec<(i64, String, Key)> = self
             .devices
-            .values()
-            .map(|d| (d.last_seen_us, d.id.clone()))
+            .iter()
+            .map(|(k, d)| (d.last_seen_us, d.id.clone(), *k))
             .collect();
-        by_age.sort();
-        for (_, id) in by_age.into_iter().take(n) {
+        by_age.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (_, _, id) in by_age.into_iter().take(n) {
             if let Some(d) = self.devices.remove(&id) {
                 for b in &d.ips {
-                    if self.by_ip.get(&b.ip).is_some_and(|x| *x == id) {
+                    if self.by_ip.get(&b.ip) == Some(&id) {
                         self.by_ip.remove(&b.ip);
                     }
                 }
@@ -786,7 +913,7 @@ impl Inventory {
     }
 
     /// Recomputes a device's OS, class and modality from its attributes.
-    fn classify(&mut self, id: &str) {
+    fn classify(&mut self, id: &Key) {
         let Some(d) = self.devices.get(id) else {
             return;
         };
@@ -852,7 +979,7 @@ impl Inventory {
             d.classification = new;
             d.modality = modality;
             d.criticality = crit;
-            mark(&mut self.dirty, id);
+            self.dirty.insert(*id);
         }
         if let Some((o, rule, f, l)) = os_attr {
             // Derived: its sightings are those of its evidence, whatever the event order.
@@ -862,7 +989,7 @@ impl Inventory {
                     if (x.first_seen_us, x.last_seen_us) != (f, l) {
                         x.first_seen_us = f;
                         x.last_seen_us = l;
-                        mark(&mut self.dirty, id);
+                        self.dirty.insert(*id);
                     }
                 }
                 None => {
@@ -874,7 +1001,7 @@ impl Inventory {
                         count: 1,
                         confidence: 60,
                     });
-                    mark(&mut self.dirty, id);
+                    self.dirty.insert(*id);
                 }
             }
         }
@@ -892,7 +1019,7 @@ impl Inventory {
     }
 
     /// Emits a `device` event if the device is new or a key attribute changed.
-    fn report(&mut self, id: &str, ts: Timestamp, out: &mut Vec<Event>) {
+    fn report(&mut self, id: &Key, ts: Timestamp, out: &mut Vec<Event>) {
         let Some(d) = self.devices.get(id) else {
             return;
         };
@@ -927,7 +1054,21 @@ impl Inventory {
             });
             self.stats.device_events += 1;
         }
-        self.reported.insert(id.to_string(), now);
+        self.reported.insert(*id, now);
+    }
+}
+
+/// The MAC's vendor (and a router's role) are seen whenever the device is: their sightings
+/// are the device's (brought up to date before the record is written).
+fn sync_sightings(d: &mut Device) {
+    let (f, l) = (d.first_seen_us, d.last_seen_us);
+    for (name, source) in [("vendor", "oui"), ("role", "inventory")] {
+        if let Some(v) = d.attributes.get_mut(name) {
+            for x in v.iter_mut().filter(|x| x.source == source) {
+                x.first_seen_us = f;
+                x.last_seen_us = l;
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! (DHCP 67/547, DNS 53). Only hosts that sent a frame get a record (a flow's responder
 //! must have answered).
 
-use super::Inventory;
+use super::{Inventory, Key};
 use model::dicom::DicomEvent;
 use model::{Direction, Event, EventKind, FlowMeta, IpProto, Timestamp};
 
@@ -38,13 +38,13 @@ const QR_PREFIX: &str = "1.2.840.10008.5.1.4.1.2.";
 /// Storage SOP classes all start here (PS3.4 B.5).
 const STORAGE_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.";
 
-type Side = Option<String>;
+type Side = Option<Key>;
 
 /// Adds a p0f signature, rendered into the inventory's scratch buffer (one per flow:
 /// no allocation when the value is known).
 fn signature(
     inv: &mut Inventory,
-    id: &str,
+    id: &Key,
     sig: &model::p0f::P0fSignature,
     source: &str,
     confidence: u8,
@@ -104,7 +104,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             for id in [&src, &dst].into_iter().flatten() {
                 inv.seen(id, start);
             }
-            if let (Some(t), Some(s)) = (r.tcp.as_ref(), src.as_deref()) {
+            if let (Some(t), Some(s)) = (r.tcp.as_ref(), src.as_ref()) {
                 if let Some(sig) = &t.syn_signature {
                     signature(inv, s, sig, "p0f_syn", 60, ts);
                 }

@@ -321,3 +321,92 @@ fn mac_id_is_lowercase_colon_text() {
     assert_eq!(super::mac_id(m), "00:09:fb:ab:cd:ef");
     assert_eq!(super::mac_id(m), m.to_string().to_ascii_lowercase());
 }
+
+#[test]
+fn skipped_reclassification_equals_classifying_again() {
+    // A value no rule pattern matches (added, or pushed out of a full list) skips
+    // classification; after every step the class, OS and modality must equal what
+    // classifying again gives, and values that match (or push a match out) must have
+    // been classified at once.
+    let cfg = InventoryConfig {
+        max_values_per_attribute: 2,
+        ..InventoryConfig::default()
+    };
+    let mut inv = Inventory::new(cfg, Catalogue::load(None).unwrap());
+    let id = Key::mac(mac(WS));
+    run(
+        &mut inv,
+        &[flow(
+            0,
+            (WS, "10.0.0.2", 50000),
+            (PUMP, "10.0.0.1", 443),
+            true,
+        )],
+    );
+    // (user agent, expect a classification) in order; values compare by text when the
+    // list of 2 is full: the greatest text is pushed out by a smaller newcomer.
+    let steps: &[(&str, bool)] = &[
+        ("curl/8.0", false),                                 // no pattern
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64)", true), // workstation, Windows
+        ("agent-x", false),                                  // pushes out curl/8.0
+        ("Acme Console 2", true),                            // the `unless` of workstation
+        ("AAA", true),                                       // pushes out the Mozilla UA
+    ];
+    let facts = |inv: &Inventory| {
+        let d = inv.get(WS).unwrap();
+        let os: Vec<(String, String)> = d
+            .attributes
+            .get("os")
+            .into_iter()
+            .flatten()
+            .map(|v| (v.value.clone(), v.source.clone()))
+            .collect();
+        (d.classification.clone(), d.modality.clone(), os)
+    };
+    let mut votes = Vec::new();
+    for (i, (ua, expect)) in steps.iter().enumerate() {
+        inv.touched.clear();
+        inv.changed_attrs.clear();
+        inv.reclassify.clear();
+        inv.add_attr(&id, "user_agent", ua, "http", 70, ts(i as i64 + 1));
+        assert_eq!(inv.reclassify.contains(&id), *expect, "step {i}: {ua}");
+        inv.settle(ts(i as i64 + 1), &mut Vec::new());
+        let before = facts(&inv);
+        inv.classify(&id);
+        assert_eq!(before, facts(&inv), "step {i}: {ua}");
+        votes.push(before.0.evidence.iter().any(|r| r == "ua.browser"));
+    }
+    // The steps did move the votes: the browser rule votes once the Windows browser is
+    // seen, and no longer once its `unless` matches.
+    assert_eq!(votes, [false, true, true, false, false]);
+}
+
+proptest::proptest! {
+    #[test]
+    fn device_keys_order_and_parse_like_their_ids(
+        a in proptest::array::uniform6(0u8..),
+        b in proptest::array::uniform6(0u8..),
+        v4 in proptest::array::uniform4(0u8..),
+        v6 in proptest::array::uniform16(0u8..),
+        pick in 0usize..3,
+    ) {
+        // Keys order as their text ids do (device events of one event come in id
+        // order), and an id parses back to its key, only in its canonical form.
+        let ip4 = Key::Ip(IpAddr::from(v4));
+        let ip6 = Key::Ip(IpAddr::from(v6));
+        let keys = [Key::mac(MacAddr(a)), Key::mac(MacAddr(b)), ip4, ip6];
+        let x = keys[pick];
+        for y in keys {
+            proptest::prop_assert_eq!(cmp_keys(&x, &y), x.text().cmp(&y.text()));
+        }
+        for k in keys {
+            proptest::prop_assert_eq!(Key::parse(&k.text()), Some(k));
+        }
+        let upper = keys[0].text().to_uppercase();
+        if upper != keys[0].text() {
+            proptest::prop_assert_eq!(Key::parse(&upper), None);
+        }
+        proptest::prop_assert_eq!(Key::parse("ip:10.0.0.01"), None);
+        proptest::prop_assert_eq!(Key::parse("00:11:22:33:44"), None);
+    }
+}
