@@ -133,21 +133,31 @@ impl Key {
     /// The key of a device id, only when `id` is exactly the id that key writes (so a
     /// lookup by text finds what it found when devices were keyed by their text).
     fn parse(id: &str) -> Option<Key> {
-        let k = if let Some(ip) = id.strip_prefix("ip:") {
-            Key::Ip(ip.parse().ok()?)
-        } else {
-            let b = id.as_bytes();
-            if b.len() != 17 {
-                return None;
+        if let Some(ip) = id.strip_prefix("ip:") {
+            let k = Key::Ip(ip.parse().ok()?);
+            return (k.text() == id).then_some(k);
+        }
+        // `xx:xx:xx:xx:xx:xx` in lowercase hex, checked without allocating.
+        let b = id.as_bytes();
+        if b.len() != 17 {
+            return None;
+        }
+        let mut v: u64 = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if i % 3 == 2 {
+                if c != b':' {
+                    return None;
+                }
+                continue;
             }
-            let mut m = [0u8; 6];
-            for (i, o) in m.iter_mut().enumerate() {
-                let hex = std::str::from_utf8(b.get(i * 3..i * 3 + 2)?).ok()?;
-                *o = u8::from_str_radix(hex, 16).ok()?;
-            }
-            Key::mac(MacAddr(m))
-        };
-        (k.text() == id).then_some(k)
+            let n = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            };
+            v = (v << 4) | u64::from(n);
+        }
+        Some(Key::Mac(v))
     }
 }
 
@@ -749,15 +759,20 @@ impl Inventory {
     /// Notes a fact about a known device (risk facts, deviations) as an attribute value
     /// with its provenance; nothing when the device is unknown.
     pub fn note(&mut self, id: &str, name: &str, value: &str, source: &str, ts: Timestamp) {
-        self.add_attr(id, name, value, source, 80, ts);
+        if let Some(k) = Key::parse(id) {
+            self.add_attr(&k, name, value, source, 80, ts);
+        }
     }
 
     /// Sets a device's risk posture; marks it changed only when it differs.
     pub fn set_risk(&mut self, id: &str, p: crate::risk::Posture) {
-        if let Some(d) = self.devices.get_mut(id) {
+        let Some(k) = Key::parse(id) else {
+            return;
+        };
+        if let Some(d) = self.devices.get_mut(&k) {
             if d.risk.as_ref() != Some(&p) {
                 d.risk = Some(p);
-                mark(&mut self.dirty, id);
+                self.dirty.insert(k);
             }
         }
     }
@@ -773,32 +788,46 @@ impl Inventory {
         ts: Timestamp,
     ) {
         let trimmed = value.trim();
-        // Fast path, no allocation: a value already known from this source. Stored values
-        // are capped and clean, so one equal to `trimmed` is what `cap` would make of it:
-        // no need to scan it for control characters first.
-        if trimmed.len() <= self.cfg.max_string_len {
-            let t = ts.micros();
-            if let Some(v) = self
-                .devices
-                .get_mut(id)
-                .and_then(|d| d.attributes.get_mut(name))
-                .and_then(|vals| {
-                    vals.iter_mut()
+        let max_len = self.cfg.max_string_len;
+        let max_vals = self.cfg.max_values_per_attribute.max(1);
+        let t = ts.micros();
+        let Some(d) = self.devices.get_mut(id) else {
+            return;
+        };
+        // One search for the attribute, also when the value is new to it.
+        let vals = match d.attributes.get_mut(name) {
+            Some(vals) => {
+                // Fast path, no allocation: a value already known from this source. Stored
+                // values are capped and clean, so one equal to `trimmed` is what `cap`
+                // would make of it: no need to scan it for control characters first.
+                if trimmed.len() <= max_len {
+                    if let Some(v) = vals
+                        .iter_mut()
                         .find(|v| v.value == trimmed && v.source == source)
-                })
-            {
-                v.count = v.count.saturating_add(1);
-                if t > v.last_seen_us || t < v.first_seen_us {
-                    v.last_seen_us = v.last_seen_us.max(t);
-                    v.first_seen_us = v.first_seen_us.min(t);
-                    self.dirty.insert(*id);
+                    {
+                        v.count = v.count.saturating_add(1);
+                        if t > v.last_seen_us || t < v.first_seen_us {
+                            v.last_seen_us = v.last_seen_us.max(t);
+                            v.first_seen_us = v.first_seen_us.min(t);
+                            self.dirty.insert(*id);
+                        }
+                        return;
+                    }
                 }
-                return;
+                vals
             }
-        }
+            None => {
+                // (Rare: once per device and attribute.) Nothing is stored for a value
+                // that caps to nothing.
+                if cap(trimmed, max_len).is_empty() {
+                    return;
+                }
+                // The name is allocated only for an attribute the device does not have.
+                d.attributes.entry(name.to_string()).or_default()
+            }
+        };
         // Borrowed when already clean: a newcomer to a full list is usually dropped, and
         // then nothing is allocated.
-        let max_len = self.cfg.max_string_len;
         let value: std::borrow::Cow<str> =
             if trimmed.len() <= max_len && !trimmed.chars().any(char::is_control) {
                 std::borrow::Cow::Borrowed(trimmed)
@@ -808,18 +837,6 @@ impl Inventory {
         if value.is_empty() {
             return;
         }
-        let max_vals = self.cfg.max_values_per_attribute.max(1);
-        let Some(d) = self.devices.get_mut(id) else {
-            return;
-        };
-        let t = ts.micros();
-        // The name is allocated only for an attribute the device does not have yet.
-        if !d.attributes.contains_key(name) {
-            d.attributes.insert(name.to_string(), Vec::new());
-        }
-        let Some(vals) = d.attributes.get_mut(name) else {
-            return;
-        };
         if let Some(v) = vals
             .iter_mut()
             .find(|v| v.value == *value && v.source == source)
