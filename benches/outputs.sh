@@ -44,6 +44,7 @@ PY
 RECV=$!
 trap 'kill $RECV 2>/dev/null || true' EXIT
 sleep 0.5
+EVENTS=${EVENTS:-'"alert", "device"'}
 printf '[alerts]\nenabled = true\n' > "$OUT/outputs-off.toml"
 cat > "$OUT/outputs-on.toml" <<TOML
 [output]
@@ -53,7 +54,7 @@ name = "bench-tcp"
 transport = "tcp"
 address = "127.0.0.1:$TPORT"
 format = "json"
-event_types = [${EVENTS:-"alert", "device"}]
+event_types = [$EVENTS]
 spool_dir = "$OUT/outputs-spool"
 [[output.syslog]]
 name = "bench-udp"
