@@ -284,6 +284,11 @@ impl Inventory {
         &self.cfg
     }
 
+    /// The catalogue the inventory classifies with.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
     /// The clinical criticality of a class, from the catalogue.
     pub fn criticality_of(&self, class: &str) -> &str {
         self.catalogue.criticality_of(class)
