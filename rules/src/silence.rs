@@ -227,7 +227,7 @@ impl Track {
 /// The silence tracker; lives on the analysis thread next to the alert engine.
 pub struct Silence {
     cfg: SilenceConfig,
-    devices: HashMap<String, u64>,
+    devices: HashMap<String, u64, foldhash::fast::RandomState>,
     tracked: HashMap<String, Track, foldhash::fast::RandomState>,
     now_us: i64,
     devices_on: bool,

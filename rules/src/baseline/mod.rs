@@ -392,7 +392,7 @@ enum Added {
 /// Every baseline, the alerts' rule metadata, and what changed since the last checkpoint.
 pub struct Baselines {
     cfg: BaselineConfig,
-    map: HashMap<String, DeviceBaseline>,
+    map: HashMap<String, DeviceBaseline, foldhash::fast::RandomState>,
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
@@ -443,7 +443,7 @@ impl Baselines {
             .collect();
         Baselines {
             cfg,
-            map: HashMap::new(),
+            map: HashMap::default(),
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
@@ -519,7 +519,9 @@ impl Baselines {
     /// Returns how many baselines it changed.
     pub fn apply(&mut self, cmd: &Command, who: &str, at: i64) -> Result<usize, String> {
         let max_h = self.cfg.max_history;
-        let targets = |map: &HashMap<String, DeviceBaseline>, dev: &str| -> Vec<String> {
+        let targets = |map: &HashMap<String, DeviceBaseline, foldhash::fast::RandomState>,
+                       dev: &str|
+         -> Vec<String> {
             if dev == "*" {
                 map.keys().cloned().collect()
             } else {
@@ -901,12 +903,12 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let learning_us = self.cfg.learning_us(&me.classification.class);
         if !self.map.contains_key(&me.id) {
             if self.map.len() >= self.cfg.max_devices.max(1) {
                 self.refused += 1;
                 return;
             }
+            let learning_us = self.cfg.learning_us(&me.classification.class);
             self.map
                 .insert(me.id.clone(), DeviceBaseline::new(&me.id, ts, learning_us));
             self.dirty.insert(me.id.clone());
@@ -916,6 +918,7 @@ impl Baselines {
             return;
         };
         if b.relearn_pending {
+            let learning_us = self.cfg.learning_us(&me.classification.class);
             b.relearn_pending = false;
             b.first_seen_us = ts;
             b.learn_until_us = ts.saturating_add(learning_us);

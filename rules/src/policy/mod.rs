@@ -309,7 +309,7 @@ impl std::error::Error for PolicyError {}
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     pub rules: Vec<Policy>,
-    by_type: HashMap<&'static str, Vec<usize>>,
+    by_type: HashMap<&'static str, Vec<usize>, foldhash::fast::RandomState>,
     /// Rules whose `countries` condition cannot match until a GeoIP resolver exists.
     pub country_rules: Vec<String>,
 }
