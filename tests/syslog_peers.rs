@@ -71,11 +71,13 @@ fn rsyslog_conf(dir: &Path) -> String {
              streamDriver.CertFile=\"{d}/{who}-srv.pem\" streamDriver.KeyFile=\"{d}/{who}-srv.key\")\n"
         )
     };
+    // imudp gets an 8 MiB receive buffer: the feed sends its datagrams in one burst and
+    // the default (about 208 KiB) overflowed on a loaded machine (UDP is best effort).
     let mut c = format!(
         "global(workDirectory=\"{d}/work\" parser.escapeControlCharactersOnReceive=\"off\" maxMessageSize=\"64k\")\n\
          module(load=\"imudp\")\nmodule(load=\"imtcp\" maxSessions=\"100\")\n\
          template(name=\"raw\" type=\"string\" string=\"%rawmsg:::json%\\n\")\n\
-         input(type=\"imudp\" port=\"5514\" ruleset=\"udp\")\n\
+         input(type=\"imudp\" port=\"5514\" ruleset=\"udp\" rcvbufSize=\"8m\")\n\
          input(type=\"imtcp\" port=\"5601\" ruleset=\"tcp\")\n\
          input(type=\"imtcp\" port=\"5602\" ruleset=\"ecs\")\n"
     );
