@@ -289,6 +289,15 @@ fn command_line(client: u16, dir: &str, fields: &BTreeMap<&str, String>) -> Stri
     )
 }
 
+/// Whether a key appears anywhere in a JSON tree.
+fn has_key_deep(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, v)| k == key || has_key_deep(v, key)),
+        Value::Array(a) => a.iter().any(|v| has_key_deep(v, key)),
+        _ => false,
+    }
+}
+
 /// Command sets tshark decoded, as comparable lines, sorted.
 fn tshark_commands(frames: &[Frame<'_>]) -> Vec<String> {
     let mut out = Vec::new();
@@ -304,7 +313,13 @@ fn tshark_commands(frames: &[Frame<'_>]) -> Vec<String> {
                         .get("dicom.pdv.flags")
                         .map(|f| hex_u8(str_of(f)))
                         .unwrap_or(0);
-                    if flags & 3 == 3 && m.contains_key("dicom.pdv.fragments") {
+                    // Or a command PDU split after its PDV header (loopback under load
+                    // sends the 12 header bytes alone): tshark parses the rest from a
+                    // wrong offset and flags it malformed.
+                    let malformed = m
+                        .get("dicom.data.tag_tree")
+                        .is_some_and(|t| has_key_deep(t, "_ws.malformed"));
+                    if flags & 3 == 3 && (m.contains_key("dicom.pdv.fragments") || malformed) {
                         out.push(format!("{} {} UNDECODED", fr.client, fr.dir));
                     }
                     return;
