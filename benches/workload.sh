@@ -32,9 +32,10 @@ measure() { # label, command...
     echo "$cpu $e" > "$OUT/$label.cpu"
 }
 
-# Flows + reassembly of every TCP flow, no analyzers: the capture path alone.
+# Flows + reassembly of every TCP flow, no analyzers: the capture path alone (no
+# inventory, rules or risk either: they came with later issues and are on by default).
 CFG=$OUT/reassemble-all.toml
-printf '[stream]\nbypass_unknown = false\n' > "$CFG"
+printf '[stream]\nbypass_unknown = false\n[inventory]\nenabled = false\n[alerts]\nenabled = false\n' > "$CFG"
 # Every analyzer's config section: the fields of AnalyzersConfig.
 for a in $(sed -n '/pub struct AnalyzersConfig/,/^}/p' analyzers/src/registry.rs | grep -oE 'pub [a-z0-9_]+:' | cut -d' ' -f2 | tr -d :); do
     printf '[analyzers.%s]\nenabled = false\n' "$a" >> "$CFG"
