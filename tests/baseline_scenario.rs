@@ -20,14 +20,6 @@ const PACS: Host = Host::new([0x02, 0, 0, 0, 0, 0x40], [10, 1, 0, 40]);
 const SERVER: Host = Host::new([0x02, 0, 0, 0, 0, 0x50], [10, 1, 0, 50]);
 const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
 
-fn id(h: Host) -> String {
-    h.mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 fn inet(ip: [u8; 4]) -> Host {
     Host::new(ROUTER, ip)
 }
@@ -128,37 +120,9 @@ fn write(dir: &Path, name: &str, start: i64, deviations: bool) -> PathBuf {
     p
 }
 
-fn config(dir: &Path) -> PathBuf {
-    let p = dir.join("ww.toml");
-    let t = 1_000_000_000u64;
-    std::fs::write(
-        &p,
-        format!(
-            "workers = 1\nstate_dir = {:?}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
-             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n\
-             [baseline]\nlearning_secs = {t}\n",
-            dir.join("state").display().to_string()
-        ),
-    )
-    .unwrap();
-    p
-}
-
 fn alerts(run: &common::Run) -> BTreeSet<(String, String)> {
     assert_eq!(run.code, 0, "{}", run.stderr);
-    run.events()
-        .into_iter()
-        .filter(|e| e["event_type"] == "alert")
-        .map(|e| {
-            (
-                e["alert"]["rule"].as_str().unwrap().to_string(),
-                e["alert"]["device"]["id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect()
+    common::rule_device_pairs(&run.alerts())
 }
 
 /// Device id -> its `risk` posture, as `wardwatch inventory --format json` shows it.
@@ -182,33 +146,16 @@ fn risk_of(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> 
         .collect()
 }
 
-fn cli(cfg: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .arg("baseline")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .arg("--who")
-        .arg("tester")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     // The whole lifecycle through the binary and the state store, across restarts.
     let dir = common::tempdir("baseline-scenario");
-    let cfg = config(&dir);
+    let cfg = common::scenario_config(&dir, "");
     let learn = write(&dir, "learn.pcap", 1_740_988_800, false);
     let dev = write(&dir, "deviate.pcap", 1_741_075_200, true);
     assert!(alerts(&common::replay(Some(&cfg), std::slice::from_ref(&learn))).is_empty());
     // Lock every baseline (queued; applied when the next run starts).
-    let (code, _, err) = cli(&cfg, &["lock", "--all"]);
+    let (code, _, err) = common::baseline_cli(&cfg, &["lock", "--all"]);
     assert_eq!(code, 0, "{err}");
     let got = alerts(&common::replay(Some(&cfg), &[dev]));
     let want: BTreeSet<(String, String)> = [
@@ -230,12 +177,12 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
         ("baseline.new_hl7_type", PACS),
     ]
     .into_iter()
-    .map(|(r, h)| (r.to_string(), id(h)))
+    .map(|(r, h)| (r.to_string(), h.id()))
     .collect();
     assert_eq!(got, want);
     // The risk posture of each device follows what it did, from the stored inventory.
     let risk = risk_of(&dir);
-    let pump = &risk[&id(PUMP)];
+    let pump = &risk[&PUMP.id()];
     assert_eq!(pump["status"], "uncontrolled", "{pump}");
     assert_eq!(pump["exploitability"], "high", "{pump}");
     let ev = pump["evidence"].to_string();
@@ -247,14 +194,14 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
         pump["controls"].to_string().contains("baseline locked"),
         "{pump}"
     );
-    let mon = &risk[&id(MONITOR)];
+    let mon = &risk[&MONITOR.id()];
     assert!(mon["evidence"].to_string().contains("telnet"), "{mon}");
     assert!(
         mon["evidence"].to_string().contains("PHI in cleartext"),
         "{mon}"
     );
     // The HL7 server only received PHI in cleartext: low exploitability, controlled.
-    let srv = &risk[&id(SERVER)];
+    let srv = &risk[&SERVER.id()];
     assert_eq!(
         (srv["exploitability"].as_str(), srv["status"].as_str()),
         (Some("low"), Some("controlled")),
@@ -264,7 +211,7 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     // The learning capture again: all normal, nothing fires.
     assert!(alerts(&common::replay(Some(&cfg), &[learn])).is_empty());
     // Export shows the locked baselines with who locked them.
-    let (code, yaml, err) = cli(&cfg, &["export", "--device", &id(MONITOR)]);
+    let (code, yaml, err) = common::baseline_cli(&cfg, &["export", "--device", &MONITOR.id()]);
     assert_eq!(code, 0, "{err}");
     assert!(yaml.contains("state: locked"), "{yaml}");
     assert!(yaml.contains("who: tester"), "{yaml}");
@@ -276,13 +223,13 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     // A bad import names the file and line; approve of an unknown kind is refused.
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, yaml.replace("hl7_types:", "hl7_typos:")).unwrap();
-    let (code, _, err) = cli(&cfg, &["import", bad.to_str().unwrap()]);
+    let (code, _, err) = common::baseline_cli(&cfg, &["import", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(
         err.contains("bad.yaml:") && err.contains("hl7_typos"),
         "{err}"
     );
-    let (code, _, err) = cli(&cfg, &["approve", &id(MONITOR), "colours", "x"]);
+    let (code, _, err) = common::baseline_cli(&cfg, &["approve", &MONITOR.id(), "colours", "x"]);
     assert_eq!(code, 2, "{err}");
 }
 
@@ -293,7 +240,7 @@ fn baseline_survives_kill_9_then_enforces_after_restart() {
     // once locked, the deviations fire while the learned traffic stays quiet.
     use std::io::BufRead;
     let dir = common::tempdir("baseline-kill9");
-    let cfg = config(&dir);
+    let cfg = common::scenario_config(&dir, "");
     let learn = write(&dir, "learn.pcap", 1_740_988_800, false);
     let dev = write(&dir, "deviate.pcap", 1_741_075_200, true);
     let mut child = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
@@ -322,14 +269,14 @@ fn baseline_survives_kill_9_then_enforces_after_restart() {
     }
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
-    let (code, yaml, err) = cli(&cfg, &["export", "--device", &id(PUMP)]);
+    let (code, yaml, err) = common::baseline_cli(&cfg, &["export", "--device", &PUMP.id()]);
     assert_eq!(code, 0, "{err}");
     assert!(yaml.contains("tcp/443/out"), "{yaml}");
-    assert_eq!(cli(&cfg, &["lock", "--all"]).0, 0);
+    assert_eq!(common::baseline_cli(&cfg, &["lock", "--all"]).0, 0);
     assert!(alerts(&common::replay(Some(&cfg), std::slice::from_ref(&learn))).is_empty());
     let got = alerts(&common::replay(Some(&cfg), &[dev]));
     assert!(
-        got.contains(&("baseline.new_external_peer".to_string(), id(PUMP))),
+        got.contains(&("baseline.new_external_peer".to_string(), PUMP.id())),
         "{got:?}"
     );
 }

@@ -23,14 +23,6 @@ const OTHER_DE: [u8; 4] = [81, 169, 145, 1];
 const RU: [u8; 4] = [5, 255, 255, 5];
 const KP: [u8; 4] = [175, 45, 176, 1];
 
-fn id(h: Host) -> String {
-    h.mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 fn ip(a: [u8; 4]) -> String {
     std::net::Ipv4Addr::from(a).to_string()
 }
@@ -98,19 +90,7 @@ fn asn_db(python: &Path, dir: &Path) -> PathBuf {
 }
 
 fn config(dir: &Path, geo: &str, extra: &str) -> PathBuf {
-    let p = dir.join("ww.toml");
-    let t = 1_000_000_000u64;
-    std::fs::write(
-        &p,
-        format!(
-            "workers = 1\nstate_dir = {:?}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
-             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n\
-             [baseline]\nlearning_secs = {t}\n{extra}\n[geoip]\n{geo}\n",
-            dir.join("state").display().to_string()
-        ),
-    )
-    .unwrap();
-    p
+    common::scenario_config(dir, &format!("{extra}\n[geoip]\n{geo}"))
 }
 
 fn https(s: &mut Scenario, from: Host, to: Host) {
@@ -124,24 +104,11 @@ fn https(s: &mut Scenario, from: Host, to: Host) {
 
 fn alerts(run: &common::Run) -> Vec<serde_json::Value> {
     assert_eq!(run.code, 0, "{}", run.stderr);
-    run.events()
-        .into_iter()
-        .filter(|e| e["event_type"] == "alert")
-        .collect()
+    run.alerts()
 }
 
 fn pairs(a: &[serde_json::Value]) -> BTreeSet<(String, String)> {
-    a.iter()
-        .map(|e| {
-            (
-                e["alert"]["rule"].as_str().unwrap().to_string(),
-                e["alert"]["device"]["id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect()
+    common::rule_device_pairs(a)
 }
 
 fn first<'a>(a: &'a [serde_json::Value], rule: &str) -> &'a serde_json::Value {
@@ -252,16 +219,8 @@ fn deviate_capture(dir: &Path) -> PathBuf {
 }
 
 fn lock_all(cfg: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["baseline", "lock", "--all", "--who", "tester", "--config"])
-        .arg(cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, err) = common::baseline_cli(cfg, &["lock", "--all"]);
+    assert!(code == 0, "{err}");
 }
 
 #[test]
@@ -292,7 +251,7 @@ fn geo_baseline_learns_countries_and_asns_then_alerts_on_new_ones() {
         "baseline.new_country",
     ]
     .into_iter()
-    .map(|r| (r.to_string(), id(PUMP)))
+    .map(|r| (r.to_string(), PUMP.id()))
     .collect();
     assert_eq!(pairs(&got), want);
     let peer = first(&got, "baseline.new_external_peer");
@@ -317,7 +276,7 @@ fn geo_baseline_learns_countries_and_asns_then_alerts_on_new_ones() {
     assert!(alerts(&common::replay(Some(&cfg), &[learn])).is_empty());
     // The export lists the learned country and AS.
     let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(["baseline", "export", "--device", &id(PUMP), "--config"])
+        .args(["baseline", "export", "--device", &PUMP.id(), "--config"])
         .arg(&cfg)
         .output()
         .unwrap();
@@ -394,7 +353,7 @@ fn geo_policy_countries_deny_rule_fires_only_for_listed_countries() {
                 .to_string()
         })
         .collect();
-    assert_eq!(devs, [id(WS), id(PUMP)].into_iter().collect());
+    assert_eq!(devs, [WS.id(), PUMP.id()].into_iter().collect());
     // Without a database: never matches, and the start says why.
     let dir2 = common::tempdir("geo-policy-nodb");
     let without = config(&dir2, "", &policy);

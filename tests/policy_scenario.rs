@@ -17,14 +17,6 @@ const PUMP_SERVER: Host = Host::new([0x02, 0, 0, 0, 0, 0x50], [10, 1, 0, 50]);
 const LAPTOP: Host = Host::new([0x02, 0, 0, 0, 0, 0x99], [10, 1, 0, 99]);
 const ROUTER: Host = Host::new([0x02, 0, 0, 0, 0, 0xfe], [10, 1, 0, 1]);
 
-fn id(h: Host) -> String {
-    h.mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 /// A DICOM association from `ws` (calling `calling`) to the PACS with `cmds` inside.
 fn dicom_session(
     s: &mut Scenario,
@@ -117,19 +109,7 @@ fn capture(dir: &Path, name: &str, violations: bool) -> PathBuf {
 }
 
 fn alerts(run: &common::Run) -> BTreeSet<(String, String)> {
-    run.events()
-        .into_iter()
-        .filter(|e| e["event_type"] == "alert")
-        .map(|e| {
-            (
-                e["alert"]["rule"].as_str().unwrap().to_string(),
-                e["alert"]["device"]["id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect()
+    common::rule_device_pairs(&run.alerts())
 }
 
 #[test]
@@ -146,11 +126,11 @@ fn policy_scenario_fires_exactly_the_injected_violations() {
     let run = common::replay(Some(&cfg), &[capture(&dir, "violations.pcap", true)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let want: BTreeSet<(String, String)> = [
-        ("policy.clinical_no_internet", id(PUMP)),
-        ("policy.clinical_no_telnet", id(MONITOR)),
-        ("policy.dicom_move_unknown_destination", id(WS)),
-        ("policy.dicom_cleartext_passcode", id(WS)),
-        ("policy.dicom_reject_unknown_calling_ae", id(LAPTOP)),
+        ("policy.clinical_no_internet", PUMP.id()),
+        ("policy.clinical_no_telnet", MONITOR.id()),
+        ("policy.dicom_move_unknown_destination", WS.id()),
+        ("policy.dicom_cleartext_passcode", WS.id()),
+        ("policy.dicom_reject_unknown_calling_ae", LAPTOP.id()),
     ]
     .into_iter()
     .map(|(r, d)| (r.to_string(), d))

@@ -17,14 +17,6 @@ const MONITOR: Host = Host::new([0x00, 0x09, 0xfb, 0x12, 0x34, 0x56], [10, 1, 0,
 const SERVER: Host = Host::new([0x02, 0, 0, 0, 0, 0x50], [10, 1, 0, 50]);
 const T0: i64 = 1_700_000_000;
 
-fn id(h: Host) -> String {
-    h.mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 fn hl7_session(s: &mut Scenario, from: Host, app: &str, n: &str) {
     s.tcp(
         from,
@@ -107,10 +99,10 @@ fn silence_critical_monitor_quiet_then_back_while_the_ward_keeps_going() {
     );
     let cfg = config(
         &dir,
-        &format!("devices = {{ \"{}\" = 600 }}", id(MONITOR).to_uppercase()),
+        &format!("devices = {{ \"{}\" = 600 }}", MONITOR.id().to_uppercase()),
     );
     let a = alerts(&replay(Some(&cfg), std::slice::from_ref(&pcap)));
-    let mon = id(MONITOR);
+    let mon = MONITOR.id();
     assert_eq!(
         rules_and_devices(&a),
         vec![
@@ -155,7 +147,7 @@ fn silence_class_window_covers_every_pump_and_only_pumps() {
     let a = alerts(&replay(Some(&cfg), std::slice::from_ref(&pcap)));
     assert_eq!(
         rules_and_devices(&a),
-        vec![("silence.device_quiet", id(PUMP2).as_str())],
+        vec![("silence.device_quiet", PUMP2.id().as_str())],
         "{a:?}"
     );
     assert_eq!(a[0].2["device"]["class"], "infusion_pump");

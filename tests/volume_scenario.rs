@@ -9,7 +9,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use testkit::clinical::*;
 
 const PUMP: Host = Host::new([0x58, 0x42, 0xe4, 0, 0, 1], [10, 1, 0, 10]);
@@ -18,14 +17,6 @@ const SERVER: Host = Host::new([0x02, 0, 0, 0, 0, 0x50], [10, 1, 0, 50]);
 
 const DAY: i64 = 86_400;
 const START: i64 = 1_740_988_800; // 2025-03-03T08:00:00Z, on the hour
-
-fn id(h: Host) -> String {
-    h.mac
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
 
 /// `n` messages of 60,000 bytes from the pump to its server (and a short reply).
 fn pump_upload(s: &mut Scenario, n: usize) {
@@ -68,53 +59,24 @@ fn day(dir: &Path, name: &str, start: i64, bulk: bool) -> PathBuf {
     p
 }
 
-fn config(dir: &Path) -> PathBuf {
-    let p = dir.join("ww.toml");
-    let t = 1_000_000_000u64;
-    std::fs::write(
-        &p,
-        format!(
-            "workers = 1\nstate_dir = {:?}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
-             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n\
-             [policy]\nenabled = false\n\
-             [baseline]\nlearning_secs = {t}\nvolume_tolerance = 1.0\nvolume_min_bytes = 200000\n",
-            dir.join("state").display().to_string()
-        ),
-    )
-    .unwrap();
-    p
-}
-
 /// The baseline alerts of a run (the hour-long gaps between the capture's hours also
 /// raise sensor-silence alerts, not under test here).
 fn alerts(run: &common::Run) -> Vec<serde_json::Value> {
     assert_eq!(run.code, 0, "{}", run.stderr);
-    run.events()
+    run.alerts()
         .into_iter()
         .filter(|e| {
-            e["event_type"] == "alert"
-                && e["alert"]["rule"]
-                    .as_str()
-                    .is_some_and(|r| r.starts_with("baseline."))
+            e["alert"]["rule"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("baseline."))
         })
         .collect()
 }
 
 fn cli(cfg: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .arg("baseline")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .args(["--who", "tester"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let (code, out, err) = common::baseline_cli(cfg, args);
+    assert!(code == 0, "{err}");
+    out
 }
 
 /// `learned_max_bytes` of a device's YAML export.
@@ -131,12 +93,15 @@ fn volume_scenario_bulk_transfer_fires_once_per_device_and_normal_days_are_quiet
     // Learn, lock, inject a bulk upload: one volume alert each for the pump and its
     // server in the bulk hour, none for the monitor; a normal later day is quiet.
     let dir = common::tempdir("volume-scenario");
-    let cfg = config(&dir);
+    let cfg = common::scenario_config(
+        &dir,
+        "volume_tolerance = 1.0\nvolume_min_bytes = 200000\n[policy]\nenabled = false",
+    );
     let learn = day(&dir, "learn.pcap", START, false);
     let a = alerts(&common::replay(Some(&cfg), &[learn]));
     assert!(a.is_empty(), "{a:?}");
     cli(&cfg, &["lock", "--all"]);
-    let pump_max = learned_max(&cli(&cfg, &["export", "--device", &id(PUMP)]));
+    let pump_max = learned_max(&cli(&cfg, &["export", "--device", &PUMP.id()]));
     // Two 60 kB uploads plus headers and the reply.
     assert!((120_000..130_000).contains(&pump_max), "{pump_max}");
     let got = alerts(&common::replay(
@@ -154,12 +119,12 @@ fn volume_scenario_bulk_transfer_fires_once_per_device_and_normal_days_are_quiet
         .collect();
     let want: BTreeSet<(String, String)> = [PUMP, SERVER]
         .into_iter()
-        .map(|h| ("baseline.volume_exceeded".to_string(), id(h)))
+        .map(|h| ("baseline.volume_exceeded".to_string(), h.id()))
         .collect();
     assert_eq!(pairs, want);
     let pump = got
         .iter()
-        .find(|e| e["alert"]["device"]["id"] == id(PUMP))
+        .find(|e| e["alert"]["device"]["id"] == PUMP.id())
         .unwrap();
     let a = &pump["alert"];
     assert_eq!(a["signature_id"], 9_200_011);

@@ -36,3 +36,5 @@ pub mod policy;
 pub mod risk;
 pub mod silence;
 pub mod store;
+#[cfg(test)]
+mod testutil;

@@ -19,6 +19,14 @@ impl Host {
             ip: Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]),
         }
     }
+    /// Its inventory device id: the lowercase MAC.
+    pub fn id(self) -> String {
+        self.mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
     /// The same host seen through a router (its MAC replaced by the router's).
     pub fn via(self, router: Host) -> Host {
         Host {

@@ -14,19 +14,75 @@ pub fn pcap(rel: &str) -> PathBuf {
     root().join("tests/pcaps").join(rel)
 }
 
+/// Seconds longer than any test capture.
+const LONG: u64 = 1_000_000_000;
+
+/// The `[flow]` table with every timeout longer than any test capture.
+fn long_flow_timeouts() -> String {
+    let t = LONG;
+    format!(
+        "[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
+         tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n"
+    )
+}
+
 /// A config with timeouts longer than any test capture, and `workers` workers.
 pub fn long_timeouts_config(dir: &Path, workers: usize) -> PathBuf {
     let p = dir.join(format!("long-{workers}.toml"));
-    let t = 1_000_000_000u64;
+    std::fs::write(&p, format!("workers = {workers}\n{}", long_flow_timeouts())).unwrap();
+    p
+}
+
+/// `dir/ww.toml` for the baseline scenarios: one worker, the state in `dir/state`, long
+/// flow timeouts, baselines learning for longer than any capture, then `extra` (more
+/// `[baseline]` keys, then other tables).
+pub fn scenario_config(dir: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("ww.toml");
     std::fs::write(
         &p,
         format!(
-            "workers = {workers}\n[flow]\ntcp_new_timeout = {t}\ntcp_established_timeout = {t}\n\
-             tcp_closed_timeout = {t}\nudp_timeout = {t}\nother_timeout = {t}\nactive_timeout = {t}\n"
+            "workers = 1\nstate_dir = {:?}\n{}[baseline]\nlearning_secs = {LONG}\n{extra}\n",
+            dir.join("state").display().to_string(),
+            long_flow_timeouts()
         ),
     )
     .unwrap();
     p
+}
+
+/// `wardwatch baseline ARGS --config CFG --who tester`: exit code, stdout, stderr.
+pub fn baseline_cli(cfg: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("baseline")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .args(["--who", "tester"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// (rule, device id) of alert events.
+pub fn rule_device_pairs<'a>(
+    alerts: impl IntoIterator<Item = &'a serde_json::Value>,
+) -> std::collections::BTreeSet<(String, String)> {
+    alerts
+        .into_iter()
+        .map(|e| {
+            (
+                e["alert"]["rule"].as_str().unwrap().to_string(),
+                e["alert"]["device"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
 }
 
 pub fn tempdir(tag: &str) -> PathBuf {
@@ -67,6 +123,13 @@ impl Run {
             }
         }
         s
+    }
+    /// The `alert` events.
+    pub fn alerts(&self) -> Vec<serde_json::Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event_type"] == "alert")
+            .collect()
     }
     pub fn flows(&self) -> Vec<serde_json::Value> {
         self.events()

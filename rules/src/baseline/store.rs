@@ -43,19 +43,22 @@ pub struct Loaded {
     pub bad_records: u64,
 }
 
+/// Whether the store has the baselines table (an older store or a fresh one has not).
+fn has_table(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'baselines'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
 /// Every stored baseline (a store without the table has none).
 pub fn load(s: &mut Store) -> Result<Loaded, String> {
     let path = s.path().display().to_string();
     let e = |x: rusqlite::Error| format!("state store {path}: {x}");
     let conn = s.conn();
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'baselines'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(e)?
-        > 0;
+    let exists = has_table(conn).map_err(e)?;
     let mut out = Loaded::default();
     if !exists {
         return Ok(out);
@@ -78,14 +81,7 @@ pub fn load_one(s: &mut Store, device: &str) -> Result<Option<DeviceBaseline>, S
     let path = s.path().display().to_string();
     let e = |x: rusqlite::Error| format!("state store {path}: {x}");
     let conn = s.conn();
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'baselines'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(e)?
-        > 0;
+    let exists = has_table(conn).map_err(e)?;
     if !exists {
         return Ok(None);
     }

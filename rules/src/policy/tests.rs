@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::alert::AlertConfig;
-use crate::inventory::{Catalogue, Classification, Device, Inventory, InventoryConfig, IpBinding};
+use crate::inventory::{Catalogue, Device, Inventory, InventoryConfig};
 use model::dicom::{
     DicomAssociateRq, DicomAssociation, DicomCommand, DicomEvent, DicomUserIdentity,
 };
@@ -11,10 +11,8 @@ use model::exposure::SmbEvent;
 use model::{Event, EventKind, FlowKey, FlowMeta, IpProto, MacAddr, Timestamp};
 use std::net::IpAddr;
 
-/// The shipped catalogue, compiled once for all tests (its regexes are slow to build).
 fn cat() -> &'static Catalogue {
-    static C: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
-    C.get_or_init(|| Catalogue::load(None).unwrap())
+    crate::testutil::catalogue()
 }
 
 const PUMP: [u8; 6] = [0x00, 0x09, 0xfb, 0, 0, 1];
@@ -24,25 +22,10 @@ const PACS: [u8; 6] = [0x02, 0, 0, 0, 0, 4];
 const ROUTER: [u8; 6] = [0x02, 0, 0, 0, 0, 0xfe];
 
 fn dev(mac: [u8; 6], ip: &str, class: &str) -> Device {
-    let id = crate::inventory::mac_id(MacAddr(mac));
-    Device {
-        id: id.clone(),
-        mac: Some(id),
-        ips: vec![IpBinding {
-            ip: ip.parse().unwrap(),
-            source: "dhcp".into(),
-            first_seen_us: 0,
-            last_seen_us: 0,
-        }],
-        classification: Classification {
-            class: class.into(),
-            confidence: 90,
-            ..Classification::default()
-        },
-        criticality: "high".into(),
-        vendor: Some("Vendor".into()),
-        ..Device::default()
-    }
+    let mut d = crate::testutil::device(mac, ip, class, "high");
+    d.classification.confidence = 90;
+    d.vendor = Some("Vendor".into());
+    d
 }
 
 fn inventory() -> Inventory {

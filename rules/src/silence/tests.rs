@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::alert::AlertConfig;
-use crate::inventory::{Catalogue, Classification, InventoryConfig, IpBinding};
+use crate::inventory::{Catalogue, InventoryConfig};
 use model::{FlowKey, FlowMeta, MacAddr};
 
 const PUMP: [u8; 6] = [0x58, 0x42, 0xe4, 0, 0, 1];
@@ -11,28 +11,11 @@ const MONITOR: [u8; 6] = [0x00, 0x09, 0xfb, 0x12, 0x34, 0x56];
 const SERVER: [u8; 6] = [0x02, 0, 0, 0, 0, 0x50];
 
 fn cat() -> &'static Catalogue {
-    static C: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
-    C.get_or_init(|| Catalogue::load(None).unwrap())
+    crate::testutil::catalogue()
 }
 
 fn dev(mac: [u8; 6], ip: &str, class: &str, crit: &str) -> Device {
-    let id = crate::inventory::mac_id(MacAddr(mac));
-    Device {
-        id: id.clone(),
-        mac: Some(id),
-        ips: vec![IpBinding {
-            ip: ip.parse().unwrap(),
-            source: "dhcp".into(),
-            first_seen_us: 0,
-            last_seen_us: 0,
-        }],
-        classification: Classification {
-            class: class.into(),
-            ..Classification::default()
-        },
-        criticality: crit.into(),
-        ..Device::default()
-    }
+    crate::testutil::device(mac, ip, class, crit)
 }
 
 fn inventory() -> Inventory {
