@@ -141,6 +141,9 @@ impl Batch {
     }
 }
 
+/// How many entries ahead of the one it decodes a worker prefetches frame headers.
+const PREFETCH_AHEAD: usize = 4;
+
 /// Runs a worker over batches until its queue closes; returns its counters. With an
 /// exporter, publishes a snapshot of its counters as worker `index` about once a second
 /// (checked per batch, never per packet) and once at the end.
@@ -155,7 +158,11 @@ pub(crate) fn worker_loop(
     let mut last_publish = Instant::now();
     for mut b in rx {
         let upto = b.entries.last().map(|e| e.ts);
-        for e in &b.entries {
+        for (i, e) in b.entries.iter().enumerate() {
+            // The frames a few entries on come from main memory: ask for their headers now.
+            if let Some(f) = b.entries.get(i + PREFETCH_AHEAD).and_then(|a| b.frame(a)) {
+                capture::prefetch::headers(f.as_ptr(), f.len());
+            }
             if e.frames == 0 {
                 w.tick(e.ts);
                 continue;
