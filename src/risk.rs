@@ -92,7 +92,7 @@ impl RiskRunner {
                     inv.note(&id, EXPOSURE, "internet_peer", "flow", ts);
                 }
             }
-            EventKind::Hl7(h) if h.cleartext && !h.phi_fields.is_empty() => {
+            EventKind::Hl7(h) if h.cleartext && h.has_phi() => {
                 for id in [src(inv), dst(inv)].into_iter().flatten() {
                     inv.note(&id, EXPOSURE, "cleartext_phi", "hl7", ts);
                 }

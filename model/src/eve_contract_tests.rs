@@ -180,22 +180,18 @@ fn eve_hl7_event_shape() {
     h.bytes = 120;
     h.message_time = Timestamp::from_secs_micros(1_740_988_800, 0);
     h.field_separator = '|';
-    h.encoding_characters = "^~\\&".into();
-    h.sending_application = Some("LAB".into());
-    h.message_type = Some("ORU^R01".into());
-    h.control_id = Some("42".into());
-    h.segments = vec![
-        crate::hl7::SegmentId(*b"MSH"),
-        crate::hl7::SegmentId(*b"PID"),
-    ];
+    use crate::hl7::Hl7Text;
+    h.set(Hl7Text::EncodingCharacters, Some("^~\\&"));
+    h.set(Hl7Text::SendingApplication, Some("LAB"));
+    h.set(Hl7Text::MessageType, Some("ORU^R01"));
+    h.set(Hl7Text::ControlId, Some("42"));
+    h.push_segment(crate::hl7::SegmentId(*b"MSH"));
+    h.push_segment(crate::hl7::SegmentId(*b"PID"));
     h.acknowledged = Some(true);
-    h.ack_code = Some("AA".into());
+    h.set(Hl7Text::AckCode, Some("AA"));
     h.ack_latency_ms = Some(1.5);
-    h.phi_fields = vec!["PID-5"];
-    h.device_evidence = vec![crate::hl7::Hl7DeviceEvidence {
-        source: "MSH-3",
-        value: "LAB".into(),
-    }];
+    h.add_phi_field(b"PID", 5);
+    h.push_device_evidence_of("MSH-3", Hl7Text::SendingApplication);
     let mut m = meta();
     m.app_proto = Some("hl7");
     let ev = Event {

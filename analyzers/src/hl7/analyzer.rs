@@ -228,23 +228,23 @@ impl Hl7Analyzer {
 
     fn on_message(&mut self, cx: &mut Cx<'_>, dir: Direction, mut ev: Box<Hl7Event>) {
         ev.message_time = cx.ts;
-        if let Some(acked) = ev.ack_control_id.as_deref() {
+        if let Some(acked) = ev.ack_control_id() {
             let other = dir.reverse();
             let pos = self
                 .pending
                 .iter()
-                .position(|p| p.ev.direction == other && p.ev.control_id.as_deref() == Some(acked));
+                .position(|p| p.ev.direction == other && p.ev.control_id() == Some(acked));
             match pos.and_then(|i| self.pending.remove(i)) {
                 Some(mut p) => {
                     p.ev.acknowledged = Some(true);
-                    p.ev.ack_code = ev.ack_code.clone();
+                    p.ev.set(Hl7Text::AckCode, ev.ack_code());
                     p.ev.ack_latency_ms = Some(cx.ts.millis_since(p.ev.message_time));
                     cx.emit(EventKind::Hl7(p.ev));
                 }
                 None => cx.anomaly(NAME, UNMATCHED_ACK, Some(dir)),
             }
             cx.emit(EventKind::Hl7(ev));
-        } else if ev.control_id.is_none() {
+        } else if ev.control_id().is_none() {
             cx.anomaly(NAME, MISSING_CONTROL_ID, Some(dir));
             cx.emit(EventKind::Hl7(ev));
         } else if self.lim.max_pending_acks == 0 {
@@ -648,7 +648,7 @@ impl Walker {
                     Some(mut b) => {
                         if let Some(batch) = self.batch.as_mut().or(self.file.as_mut()) {
                             batch.messages += 1;
-                            b.ev.batch = batch.id.clone();
+                            b.ev.set(Hl7Text::Batch, batch.id.as_deref());
                         }
                         self.msg = Some(b);
                     }
@@ -794,8 +794,6 @@ fn phi_index_matches_table() {
 struct Builder {
     ev: Box<Hl7Event>,
     d: Delimiters,
-    /// Non-empty fields 1..=127 of each PHI segment.
-    phi: [u128; PHI_SEGMENTS.len()],
     obx5: bool,
     has_pid: bool,
     /// Reused rendering buffer.
@@ -804,15 +802,14 @@ struct Builder {
     hmac_done: bool,
 }
 
-fn render(ctx: &Ctx<'_>, field: &[u8], d: &Delimiters, capped: &mut bool) -> String {
-    let mut out = Vec::with_capacity(field.len().min(ctx.lim.max_field_bytes));
-    *capped |= wire::render_field(field, d, ctx.lim.max_field_bytes, &mut out);
-    into_text(out)
-}
-
 fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
     f.filter(|f| !f.is_empty())
 }
+
+/// Text room reserved per message beyond its header's length: the header's rendered
+/// fields never exceed it (escapes only shrink), so this is for device evidence and the
+/// acknowledgement code, keeping a message's text to one allocation.
+const TEXT_SPARE: usize = 48;
 
 impl Builder {
     /// Starts a message at its MSH; `None` (after an anomaly) when MSH-1 is unusable.
@@ -842,15 +839,26 @@ impl Builder {
         }
         let d = declared.delimiters;
         let mut ev = Box::new(Hl7Event::new(ctx.dir, ctx.framing));
-        let mut capped = false;
+        ev.reserve_text(seg.len().min(ctx.lim.max_message_bytes) + TEXT_SPARE);
         ev.bytes = wire_len as u64;
         ev.field_separator = char::from(d.field);
-        ev.encoding_characters = text(
+        ev.set_lossy(
+            Hl7Text::EncodingCharacters,
             declared
                 .encoding_characters
                 .get(..8)
                 .unwrap_or(declared.encoding_characters),
         );
+        let mut b = Builder {
+            ev,
+            d,
+            obx5: false,
+            has_pid: false,
+            scratch,
+            bad_id_flagged: false,
+            hmac_done: false,
+        };
+        let mut capped = false;
         // pieces[k] is MSH-(k+1) for k >= 1 (MSH-1 is the separator itself).
         let pieces = wire::fields_at(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
         // MSH-9 is piece 8.
@@ -866,99 +874,84 @@ impl Builder {
             };
             nonempty(pieces.get(slot).copied().flatten())
         };
-        ev.sending_application = field(3).map(|f| render(ctx, f, &d, &mut capped));
-        ev.sending_facility = field(4).map(|f| render(ctx, f, &d, &mut capped));
-        ev.receiving_application = field(5).map(|f| render(ctx, f, &d, &mut capped));
-        ev.receiving_facility = field(6).map(|f| render(ctx, f, &d, &mut capped));
+        for (n, f) in [
+            (3, Hl7Text::SendingApplication),
+            (4, Hl7Text::SendingFacility),
+            (5, Hl7Text::ReceivingApplication),
+            (6, Hl7Text::ReceivingFacility),
+        ] {
+            if let Some(v) = field(n) {
+                b.put(ctx, f, v, &mut capped);
+            }
+        }
         if let Some(f9) = field(9) {
             let mut comps = wire::split_opt(f9, d.component);
             let c1 = comps.next().unwrap_or_default();
             let c2 = comps.next().unwrap_or_default();
             let c3 = comps.next().unwrap_or_default();
-            // One buffer for MSH-9.1^MSH-9.2: one allocation.
+            // MSH-9.1^MSH-9.2 rendered as one text.
             let cap = ctx.lim.max_field_bytes;
-            let mut t = Vec::with_capacity(c1.len() + c2.len() + 1);
-            capped |= wire::render_field(c1, &d, cap, &mut t);
+            b.scratch.clear();
+            capped |= wire::render_field(c1, &d, cap, &mut b.scratch);
             if !c2.is_empty() {
-                t.push(b'^');
-                capped |= wire::render_field(c2, &d, cap, &mut t);
+                b.scratch.push(b'^');
+                capped |= wire::render_field(c2, &d, cap, &mut b.scratch);
             }
-            ev.message_type = Some(into_text(t));
-            ev.message_structure = nonempty(Some(c3)).map(|c| render(ctx, c, &d, &mut capped));
+            b.ev.set_lossy(Hl7Text::MessageType, &b.scratch);
+            if !c3.is_empty() {
+                b.put(ctx, Hl7Text::MessageStructure, c3, &mut capped);
+            }
         }
-        ev.control_id = field(10).map(|f| render(ctx, f, &d, &mut capped));
-        ev.processing_id = field(11).map(|f| render(ctx, f, &d, &mut capped));
-        ev.version = field(12)
-            .and_then(|f| nonempty(wire::split_opt(f, d.component).next()))
-            .map(|f| render(ctx, f, &d, &mut capped));
-        ev.charset = field(18).map(|f| render(ctx, f, &d, &mut capped));
-        let mut b = Builder {
-            ev,
-            d,
-            phi: [0; PHI_SEGMENTS.len()],
-            obx5: false,
-            has_pid: false,
-            scratch,
-            bad_id_flagged: false,
-            hmac_done: false,
-        };
-        b.ev.segments.reserve(24);
-        b.ev.device_evidence.reserve(4);
-        b.ev.segments.push(SegmentId(*b"MSH"));
+        for (n, f) in [(10, Hl7Text::ControlId), (11, Hl7Text::ProcessingId)] {
+            if let Some(v) = field(n) {
+                b.put(ctx, f, v, &mut capped);
+            }
+        }
+        if let Some(v) = field(12).and_then(|f| nonempty(wire::split_opt(f, d.component).next())) {
+            b.put(ctx, Hl7Text::Version, v, &mut capped);
+        }
+        if let Some(v) = field(18) {
+            b.put(ctx, Hl7Text::Charset, v, &mut capped);
+        }
+        b.ev.push_segment(SegmentId(*b"MSH"));
         // MSH-3 and MSH-4 are already rendered (same cap) as the sending application and
-        // facility: copied, not rendered again.
-        for (src, value) in [
-            ("MSH-3", b.ev.sending_application.clone()),
-            ("MSH-4", b.ev.sending_facility.clone()),
+        // facility: the evidence shares their text.
+        for (src, f) in [
+            ("MSH-3", Hl7Text::SendingApplication),
+            ("MSH-4", Hl7Text::SendingFacility),
         ] {
-            if let Some(value) = value {
-                b.rendered_evidence(ctx, src, value, &mut capped);
+            if b.ev.get(f).is_some() {
+                if b.ev.device_evidence_count() >= ctx.lim.max_device_evidence {
+                    capped = true;
+                } else {
+                    b.ev.push_device_evidence_of(src, f);
+                }
             }
         }
         b.ev.capped |= capped;
         Some(b)
     }
 
+    /// Renders `field` (escapes decoded, capped) as text fact `f`.
+    fn put(&mut self, ctx: &Ctx<'_>, f: Hl7Text, field: &[u8], capped: &mut bool) {
+        self.scratch.clear();
+        *capped |= wire::render_field(field, &self.d, ctx.lim.max_field_bytes, &mut self.scratch);
+        self.ev.set_lossy(f, &self.scratch);
+    }
+
     fn evidence(&mut self, ctx: &Ctx<'_>, source: &'static str, f: &[u8], capped: &mut bool) {
         // Render into scratch space first: repeats (every OBX of a device) cost no allocation.
         self.scratch.clear();
         let cut = wire::render_field(f, &self.d, ctx.lim.max_field_bytes, &mut self.scratch);
-        let seen = |e: &Hl7DeviceEvidence| {
-            e.source == source && e.value.as_bytes() == self.scratch.as_slice()
-        };
-        if self.ev.device_evidence.iter().any(seen) {
+        if self.ev.has_device_evidence(source, &self.scratch) {
             return;
         }
         *capped |= cut;
-        if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
+        if self.ev.device_evidence_count() >= ctx.lim.max_device_evidence {
             *capped = true;
             return;
         }
-        let value = text(&self.scratch);
-        self.ev
-            .device_evidence
-            .push(Hl7DeviceEvidence { source, value });
-    }
-
-    /// Evidence whose value is already rendered (and capped).
-    fn rendered_evidence(
-        &mut self,
-        ctx: &Ctx<'_>,
-        source: &'static str,
-        value: String,
-        capped: &mut bool,
-    ) {
-        let seen = |e: &Hl7DeviceEvidence| e.source == source && e.value == value;
-        if self.ev.device_evidence.iter().any(seen) {
-            return;
-        }
-        if self.ev.device_evidence.len() >= ctx.lim.max_device_evidence {
-            *capped = true;
-            return;
-        }
-        self.ev
-            .device_evidence
-            .push(Hl7DeviceEvidence { source, value });
+        self.ev.push_device_evidence(source, &self.scratch);
     }
 
     /// Adds a segment after the MSH.
@@ -977,8 +970,8 @@ impl Builder {
             self.bad_id_flagged = true;
             items.push(Item::Anomaly(BAD_SEGMENT_ID));
         }
-        if self.ev.segments.len() < ctx.lim.max_segments {
-            self.ev.segments.push(SegmentId(id));
+        if self.ev.segment_count() < ctx.lim.max_segments {
+            self.ev.push_segment(SegmentId(id));
         } else {
             self.ev.capped = true;
         }
@@ -1005,9 +998,7 @@ impl Builder {
                     }
                 }
             }
-            if let Some(slot) = self.phi.get_mut(i) {
-                *slot |= bits;
-            }
+            self.ev.add_phi_bits(i, bits);
         } else {
             match &id {
                 b"OBX" => {
@@ -1026,13 +1017,18 @@ impl Builder {
                         self.evidence(ctx, "PRT-16", f, &mut capped);
                     }
                 }
-                b"MSA" if self.ev.ack_control_id.is_none() && self.ev.ack_code.is_none() => {
+                b"MSA" if self.ev.ack_control_id().is_none() && self.ev.ack_code().is_none() => {
                     let [code, ctl] = wire::fields_at(seg, sep, [1, 2]);
-                    let code = nonempty(code);
-                    let ctl = ctl.unwrap_or_default();
-                    self.ev.ack_code = code.map(|f| render(ctx, f, &self.d, &mut capped));
+                    if let Some(f) = nonempty(code) {
+                        self.put(ctx, Hl7Text::AckCode, f, &mut capped);
+                    }
                     // An ACK answers a control id, even an empty one: it never waits itself.
-                    self.ev.ack_control_id = Some(render(ctx, ctl, &self.d, &mut capped));
+                    self.put(
+                        ctx,
+                        Hl7Text::AckControlId,
+                        ctl.unwrap_or_default(),
+                        &mut capped,
+                    );
                 }
                 _ => {}
             }
@@ -1042,28 +1038,7 @@ impl Builder {
 
     /// The finished event, and the rendering buffer for the next message.
     fn finish(mut self, _ctx: &Ctx<'_>) -> (Box<Hl7Event>, Vec<u8>) {
-        // Most PHI segments are absent: skip their zero masks (a u128 popcount is a long
-        // bit-twiddling sequence on baseline x86-64).
-        let named: u32 = self
-            .phi
-            .iter()
-            .filter(|b| **b != 0)
-            .map(|b| b.count_ones())
-            .sum();
-        self.ev
-            .phi_fields
-            .reserve(named as usize + usize::from(self.obx5));
-        for (i, bits) in self.phi.into_iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let k = b.trailing_zeros();
-                b &= b - 1;
-                self.ev.phi_fields.push(phi_field_name_at(i, k as usize));
-            }
-        }
-        if self.obx5 && self.has_pid {
-            self.ev.phi_fields.push("OBX-5");
-        }
+        self.ev.set_phi_obx5(self.obx5 && self.has_pid);
         (self.ev, self.scratch)
     }
 }

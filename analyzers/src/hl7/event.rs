@@ -1,7 +1,10 @@
 //! Anomaly codes of the `hl7` analyzer and the helpers that turn parsed fields into the
 //! owned, capped [`model::hl7::Hl7Event`].
 
-pub use model::hl7::{Hl7DeviceEvidence, Hl7Event, MllpCommit, SegmentId};
+pub use model::hl7::{
+    phi_field_name_at, Hl7DeviceEvidence, Hl7Event, Hl7Text, MllpCommit, SegmentId, MAX_PHI_FIELD,
+    PHI_SEGMENTS,
+};
 
 /// Analyzer name: module, config key, metric label and `app_proto`.
 pub const NAME: &str = "hl7";
@@ -53,46 +56,7 @@ pub const UNMATCHED_ACK: &str = "unmatched_ack";
 /// reported unacknowledged.
 pub const TOO_MANY_PENDING_ACKS: &str = "too_many_pending_acks";
 
-/// The segments whose values are PHI; only the numbers of their non-empty fields are
-/// reported. HL7 v2: PID (3.4.2), PD1 (3.4.10), NK1 (3.4.5), GT1/IN1/IN2/IN3 (6.5), MRG (3.4.9).
-pub const PHI_SEGMENTS: [&[u8; 3]; 8] = [
-    b"PID", b"PD1", b"NK1", b"GT1", b"IN1", b"IN2", b"IN3", b"MRG",
-];
-
 /// Converts rendered bytes to an owned string (invalid UTF-8 replaced, never an error).
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Like [`text`], reusing the buffer when it is valid UTF-8 (the usual case).
-pub fn into_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Highest PHI field number named individually (bits of a `u128`).
-pub const MAX_PHI_FIELD: usize = 127;
-
-/// `PID-1` ... `MRG-127`, made once: naming a present field costs no allocation.
-static PHI_FIELD_NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-    PHI_SEGMENTS
-        .iter()
-        .flat_map(|s| {
-            (0..=MAX_PHI_FIELD)
-                .map(move |k| format!("{}-{k}", String::from_utf8_lossy(s.as_slice())))
-        })
-        .collect()
-});
-
-/// The name of field `k` of PHI segment `seg` (`PID-3`).
-pub fn phi_field_name(seg: &[u8; 3], k: usize) -> &'static str {
-    let i = PHI_SEGMENTS.iter().position(|s| *s == seg).unwrap_or(0);
-    phi_field_name_at(i, k)
-}
-
-/// The name of field `k` of the `i`th segment of [`PHI_SEGMENTS`] (`PID-3` for 0, 3).
-pub fn phi_field_name_at(i: usize, k: usize) -> &'static str {
-    PHI_FIELD_NAMES
-        .get(i * (MAX_PHI_FIELD + 1) + k.min(MAX_PHI_FIELD))
-        .map(String::as_str)
-        .unwrap_or("PHI")
 }

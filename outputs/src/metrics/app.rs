@@ -121,14 +121,11 @@ impl AppMetrics {
                 }
             }
             EventKind::Hl7(h) => {
-                let t = self.type_label(h.message_type.as_deref());
+                let t = self.type_label(h.message_type());
                 *self.hl7_messages.entry(t).or_insert(0) += 1;
                 match h.acknowledged {
                     Some(true) => {
-                        *self
-                            .hl7_acks
-                            .entry(ack_code(h.ack_code.as_deref()))
-                            .or_insert(0) += 1;
+                        *self.hl7_acks.entry(ack_code(h.ack_code())).or_insert(0) += 1;
                         if let Some(ms) = h.ack_latency_ms {
                             self.hl7_ack_latency.observe(ms / 1000.0);
                         }

@@ -14,9 +14,9 @@ fn ev(kind: EventKind) -> Event {
 
 fn hl7(t: Option<&str>, acked: Option<bool>, code: Option<&str>, ms: Option<f64>) -> Event {
     let mut h = Hl7Event::new(Direction::ToServer, "mllp");
-    h.message_type = t.map(String::from);
+    h.set(model::hl7::Hl7Text::MessageType, t);
     h.acknowledged = acked;
-    h.ack_code = code.map(String::from);
+    h.set(model::hl7::Hl7Text::AckCode, code);
     h.ack_latency_ms = ms;
     ev(EventKind::Hl7(Box::new(h)))
 }

@@ -712,14 +712,14 @@ impl Baselines {
                     }
                 }
                 EventKind::Hl7(h) => {
-                    let s = h.sending_application.as_deref().unwrap_or("-");
-                    let r = h.receiving_application.as_deref().unwrap_or("-");
-                    let t = h.message_type.as_deref().unwrap_or("-");
+                    let s = h.sending_application().unwrap_or("-");
+                    let r = h.receiving_application().unwrap_or("-");
+                    let t = h.message_type().unwrap_or("-");
                     // The sender's view: the side that sent the message (ACKs included).
                     let sent_by_me = (h.direction == model::Direction::ToServer) == client;
                     if sent_by_me {
                         items.push(("hl7_types", format!("{s}>{r} {t}")));
-                        if !h.phi_fields.is_empty() {
+                        if h.has_phi() {
                             self.check_phi(me, peer_kind, peer_key(), ev, alerts, out);
                         }
                     }

@@ -443,11 +443,11 @@ fn hl7_with_phi_to_a_peer_outside_an_enforced_baseline_fires() {
     let msg = |secs: i64, dst_mac: [u8; 6], dst: &str, phi: bool| {
         let mut e = flow(secs, dst_mac, dst, 2575);
         let mut h = model::hl7::Hl7Event::new(model::Direction::ToServer, "mllp");
-        h.sending_application = Some("PUMP".into());
-        h.receiving_application = Some("SRV".into());
-        h.message_type = Some("ORU^R01".into());
+        h.set(model::hl7::Hl7Text::SendingApplication, Some("PUMP"));
+        h.set(model::hl7::Hl7Text::ReceivingApplication, Some("SRV"));
+        h.set(model::hl7::Hl7Text::MessageType, Some("ORU^R01"));
         if phi {
-            h.phi_fields = vec!["PID-5"];
+            h.add_phi_field(b"PID", 5);
         }
         e.kind = EventKind::Hl7(Box::new(h));
         e

@@ -283,12 +283,12 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         (EventKind::Dicom(d), Some(f)) => observe_dicom(inv, ev.ts, f, d),
         (EventKind::Hl7(h), Some(f)) => {
             let mut parts: Vec<&str> = vec![
-                h.sending_application.as_deref().unwrap_or(""),
-                h.sending_facility.as_deref().unwrap_or(""),
-                h.receiving_application.as_deref().unwrap_or(""),
-                h.message_type.as_deref().unwrap_or(""),
+                h.sending_application().unwrap_or(""),
+                h.sending_facility().unwrap_or(""),
+                h.receiving_application().unwrap_or(""),
+                h.message_type().unwrap_or(""),
             ];
-            parts.extend(h.device_evidence.iter().map(|e| e.value.as_str()));
+            parts.extend(h.device_evidence().map(|e| e.value));
             let fp = fingerprint(&parts, h.direction as u8);
             if inv.repeat(f.flow_id, fp) {
                 return;
@@ -298,13 +298,13 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 Direction::ToServer => (src, dst),
                 Direction::ToClient => (dst, src),
             };
-            let mt = h.message_type.as_deref().unwrap_or("");
+            let mt = h.message_type().unwrap_or("");
             let is_ack = mt.starts_with("ACK");
             if let Some(s) = &sender {
-                if let Some(a) = &h.sending_application {
+                if let Some(a) = h.sending_application() {
                     inv.add_attr(s, "hl7_application", a, "hl7", 70, ts);
                 }
-                if let Some(a) = &h.sending_facility {
+                if let Some(a) = h.sending_facility() {
                     inv.add_attr(s, "hl7_facility", a, "hl7", 60, ts);
                 }
                 if !is_ack {
@@ -313,14 +313,14 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                         inv.add_attr(s, "role", "hl7_sender_oru", "hl7", 70, ts);
                     }
                 }
-                for e in &h.device_evidence {
+                for e in h.device_evidence() {
                     if e.source.starts_with("OBX") || e.source.starts_with("PRT") {
-                        inv.add_attr(s, "hl7_device_id", &e.value, "hl7", 50, ts);
+                        inv.add_attr(s, "hl7_device_id", e.value, "hl7", 50, ts);
                     }
                 }
             }
             if let Some(r) = &receiver {
-                if let Some(a) = &h.receiving_application {
+                if let Some(a) = h.receiving_application() {
                     inv.add_attr(r, "hl7_application", a, "hl7", 60, ts);
                 }
                 if !is_ack {

@@ -220,8 +220,8 @@ pub fn value<'a>(f: FactId, ev: &'a Event, aes: &KnownAes) -> Option<Value<'a>> 
         ("dicom.move_destination_known", EventKind::Dicom(DicomEvent::Command(c))) => {
             b(aes.contains(c.move_destination.as_deref()?))
         }
-        ("hl7.message_type", EventKind::Hl7(h)) => t(h.message_type.as_deref()?),
-        ("hl7.phi_present", EventKind::Hl7(h)) => b(!h.phi_fields.is_empty()),
+        ("hl7.message_type", EventKind::Hl7(h)) => t(h.message_type()?),
+        ("hl7.phi_present", EventKind::Hl7(h)) => b(h.has_phi()),
         ("tls.sni_present", EventKind::Tls(e)) => b(e.sni.is_some()),
         _ => None,
     }
