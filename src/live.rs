@@ -253,7 +253,12 @@ fn run_fanout(
                     }
                     clock.set(i, upto);
                 }
-                w.finish();
+                while !w.finish_some(crate::pipeline::FINISH_STEP) {
+                    let ev = w.take_events();
+                    if !ev.is_empty() {
+                        let _ = evs.send(ev);
+                    }
+                }
                 let ev = w.take_events();
                 if !ev.is_empty() {
                     let _ = evs.send(ev);

@@ -141,6 +141,9 @@ impl Batch {
     }
 }
 
+/// Flows a worker ends per step at the end of input (their events go on between steps).
+pub(crate) const FINISH_STEP: usize = 1024;
+
 /// How many entries ahead of the one it decodes a worker prefetches frame headers.
 const PREFETCH_AHEAD: usize = 4;
 
@@ -189,7 +192,12 @@ pub(crate) fn worker_loop(
             }
         }
     }
-    w.finish();
+    while !w.finish_some(FINISH_STEP) {
+        let ev = w.take_events();
+        if !ev.is_empty() {
+            let _ = events.send(ev);
+        }
+    }
     let ev = w.take_events();
     if !ev.is_empty() {
         let _ = events.send(ev);
@@ -361,6 +369,13 @@ fn writer_loop(
         for e in &evs {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
+            // Out in slices of about 32 KiB, whatever the batch: the buffer never grows.
+            if buf.len() >= 1 << 15 {
+                if let Err(e) = out.write_all(&buf) {
+                    res = Err(e);
+                }
+                buf.clear();
+            }
         }
         for s in sinks.iter_mut() {
             for e in &evs {

@@ -368,13 +368,24 @@ impl Worker {
 
     /// End of capture or shutdown: every open flow is written out.
     pub fn finish(&mut self) {
+        while !self.finish_some(usize::MAX) {}
+    }
+
+    /// [`Worker::finish`] in steps: ends up to `max` open flows, oldest first, and returns
+    /// false while flows remain; once none is left, folds in the final counters and
+    /// returns true. A table of a million flows is then handed on in slices of events
+    /// (taken between steps) instead of one huge batch.
+    pub fn finish_some(&mut self, max: usize) -> bool {
         let mut ended = std::mem::take(&mut self.ended);
-        self.table.drain(&mut |f, r| ended.push((f, r)));
+        let more = self.table.drain_some(max, &mut |f, r| ended.push((f, r)));
         let now = self.clock;
         for (f, r) in ended.drain(..) {
             self.end_flow(f, r, now);
         }
         self.ended = ended;
+        if more {
+            return false;
+        }
         for (r, n) in &self.defrag.anomalies {
             self.stats.anomalies.add("decode", r, *n);
         }
@@ -386,6 +397,7 @@ impl Worker {
         }
         self.stats.flows_evicted = self.table.stats.evicted;
         self.stats.flows_timed_out = self.table.stats.timed_out;
+        true
     }
 
     fn end_flow(&mut self, mut f: Flow<AppState>, reason: FlowEndReason, now: Timestamp) {

@@ -103,9 +103,23 @@ pub struct Flow<S> {
     pub tcp: Option<Box<TcpReassembler>>,
     pub state: S,
     class: TimeoutClass,
+}
+
+/// A flow's place in its class's activity list. Kept apart from the (large) flows, in a
+/// compact array: moving a flow to the front touches its neighbours' links, and those
+/// are then a few cache lines of one small array instead of two random flows.
+#[derive(Debug, Clone, Copy)]
+struct Link {
     prev: u32,
     next: u32,
+    class: u8,
 }
+
+const UNLINKED: Link = Link {
+    prev: NIL,
+    next: NIL,
+    class: 0,
+};
 
 impl<S> Flow<S> {
     /// EVE flow state.
@@ -142,6 +156,8 @@ pub struct FlowStats {
 pub struct FlowTable<S> {
     map: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
     slots: Vec<Option<Flow<S>>>,
+    /// `links[i]` places `slots[i]` in its class's list.
+    links: Vec<Link>,
     free: Vec<u32>,
     lists: [List; NCLASS],
     pub limits: FlowLimits,
@@ -153,6 +169,7 @@ impl<S> FlowTable<S> {
         FlowTable {
             map: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             slots: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
             lists: [List {
                 head: NIL,
@@ -222,8 +239,6 @@ impl<S> FlowTable<S> {
             tcp: None,
             state,
             class,
-            prev: NIL,
-            next: NIL,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -234,6 +249,7 @@ impl<S> FlowTable<S> {
             }
             None => {
                 self.slots.push(Some(flow));
+                self.links.push(UNLINKED);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -245,13 +261,22 @@ impl<S> FlowTable<S> {
 
     /// Marks activity at `ts` and moves the flow to the front of `class`'s list.
     pub fn touch(&mut self, idx: u32, ts: Timestamp, class: TimeoutClass) {
-        self.unlink(idx);
         if let Some(f) = self.get_mut(idx) {
             if ts > f.last {
                 f.last = ts;
             }
             f.class = class;
         }
+        // Already the most recent of its class (a burst of one flow): nothing moves.
+        if self.lists[class as usize].head == idx
+            && self
+                .links
+                .get(idx as usize)
+                .is_some_and(|l| l.class == class as u8)
+        {
+            return;
+        }
+        self.unlink(idx);
         self.push_front(idx, class);
     }
 
@@ -288,11 +313,25 @@ impl<S> FlowTable<S> {
 
     /// Ends every flow (capture end or shutdown), oldest activity first.
     pub fn drain<F: FnMut(Flow<S>, FlowEndReason)>(&mut self, ended: &mut F) {
-        while let Some(idx) = self.oldest() {
+        while self.drain_some(usize::MAX, ended) {}
+    }
+
+    /// Ends up to `max` flows, oldest activity first, as [`FlowTable::drain`] does; true
+    /// while flows remain.
+    pub fn drain_some<F: FnMut(Flow<S>, FlowEndReason)>(
+        &mut self,
+        max: usize,
+        ended: &mut F,
+    ) -> bool {
+        for _ in 0..max {
+            let Some(idx) = self.oldest() else {
+                return false;
+            };
             if let Some(f) = self.remove(idx) {
                 ended(f, FlowEndReason::Shutdown);
             }
         }
+        self.oldest().is_some()
     }
 
     /// The least recently active flow of all classes.
@@ -314,12 +353,14 @@ impl<S> FlowTable<S> {
     fn push_front(&mut self, idx: u32, class: TimeoutClass) {
         let c = class as usize;
         let old_head = self.lists[c].head;
-        if let Some(f) = self.get_mut(idx) {
-            f.prev = NIL;
-            f.next = old_head;
-            f.class = class;
+        if let Some(l) = self.links.get_mut(idx as usize) {
+            *l = Link {
+                prev: NIL,
+                next: old_head,
+                class: class as u8,
+            };
         }
-        if let Some(h) = self.get_mut(old_head) {
+        if let Some(h) = self.links.get_mut(old_head as usize) {
             h.prev = idx;
         }
         self.lists[c].head = idx;
@@ -329,9 +370,11 @@ impl<S> FlowTable<S> {
     }
 
     fn unlink(&mut self, idx: u32) {
-        let Some(f) = self.get(idx) else { return };
-        let (prev, next, c) = (f.prev, f.next, f.class as usize);
-        match self.get_mut(prev) {
+        let Some(&Link { prev, next, class }) = self.links.get(idx as usize) else {
+            return;
+        };
+        let c = (class as usize).min(NCLASS - 1);
+        match self.links.get_mut(prev as usize) {
             Some(p) => p.next = next,
             None => {
                 if self.lists[c].head == idx {
@@ -339,7 +382,7 @@ impl<S> FlowTable<S> {
                 }
             }
         }
-        match self.get_mut(next) {
+        match self.links.get_mut(next as usize) {
             Some(n) => n.prev = prev,
             None => {
                 if self.lists[c].tail == idx {
@@ -347,9 +390,8 @@ impl<S> FlowTable<S> {
                 }
             }
         }
-        if let Some(f) = self.get_mut(idx) {
-            f.prev = NIL;
-            f.next = NIL;
+        if let Some(l) = self.links.get_mut(idx as usize) {
+            *l = UNLINKED;
         }
     }
 }
@@ -389,6 +431,44 @@ mod tests {
         let idx = t.insert(m, Timestamp(0), TimeoutClass::Udp, (), &mut |_, _| {});
         assert_eq!(t.find(&k), Some((idx, true)));
         assert_eq!(t.find(&k.reversed()), Some((idx, false)));
+    }
+
+    #[test]
+    fn flow_table_drains_in_steps_oldest_first() {
+        // Draining a few flows at a time ends them in the same order as one drain (oldest
+        // activity first, whatever the class), and says when none is left.
+        let fill = || {
+            let mut t: FlowTable<()> = FlowTable::new(FlowLimits::default());
+            for p in 0..10u16 {
+                let class = if p % 3 == 0 {
+                    TimeoutClass::TcpNew
+                } else {
+                    TimeoutClass::Udp
+                };
+                t.insert(meta(p), Timestamp(i64::from(p)), class, (), &mut |_, _| {});
+            }
+            // Activity moves flows 2 then 5 after every other; 5's next packet finds it
+            // the newest of its class already.
+            let (i2, _) = t.find(&meta(2).key).unwrap();
+            t.touch(i2, Timestamp(100), TimeoutClass::Udp);
+            let (i5, _) = t.find(&meta(5).key).unwrap();
+            t.touch(i5, Timestamp(150), TimeoutClass::Udp);
+            t.touch(i5, Timestamp(160), TimeoutClass::Udp);
+            t
+        };
+        let mut whole = vec![];
+        fill().drain(&mut |f, _| whole.push(f.meta.key.src_port));
+        assert_eq!(whole, vec![0, 1, 3, 4, 6, 7, 8, 9, 2, 5]);
+        let mut t = fill();
+        let mut steps = vec![];
+        let mut calls = 0;
+        while t.drain_some(3, &mut |f, _| steps.push(f.meta.key.src_port)) {
+            calls += 1;
+        }
+        assert_eq!(steps, whole);
+        assert_eq!(calls, 3);
+        assert!(t.is_empty());
+        assert!(!t.drain_some(3, &mut |_, _| unreachable!()));
     }
 
     #[test]
