@@ -29,6 +29,7 @@
 //! stops growing, and one `baseline.overflow` alert says so: a scanning device cannot grow
 //! it without bound. The number of baselines is capped too (`max_devices`).
 
+mod index;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ use crate::geo::Geo;
 use crate::inventory::{Device, Inventory};
 use crate::policy::net::is_internal;
 use crate::policy::Subnet;
+use index::{Index, KeyRef, Kind};
 use model::alert::AlertDevice;
 use model::dicom::DicomEvent;
 use model::{Event, EventKind, IpProto};
@@ -392,7 +394,11 @@ enum Added {
 /// Every baseline, the alerts' rule metadata, and what changed since the last checkpoint.
 pub struct Baselines {
     cfg: BaselineConfig,
-    map: HashMap<String, DeviceBaseline, foldhash::fast::RandomState>,
+    map: HashMap<String, Slot, foldhash::fast::RandomState>,
+    /// Seeds the hashes of the indexes' keys.
+    seed: foldhash::fast::RandomState,
+    /// Holds the text entries of the event being checked (reused: no allocation).
+    scratch: String,
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
@@ -404,6 +410,63 @@ pub struct Baselines {
     pub refused: u64,
     /// Deviations seen (before alert dedup and rate limits).
     pub deviations: u64,
+}
+
+/// A baseline and the index its per-event lookups use.
+struct Slot {
+    b: DeviceBaseline,
+    idx: Index,
+}
+
+/// An entry an event brings, before it is known to be new: a key, or text in the scratch
+/// buffer (`start..end`).
+#[derive(Clone, Copy)]
+enum Pending<'e> {
+    Key(KeyRef<'e>),
+    Text(usize, usize),
+}
+
+impl Pending<'_> {
+    fn key<'s>(self, scratch: &'s str) -> KeyRef<'s>
+    where
+        Self: 's,
+    {
+        match self {
+            Pending::Key(k) => k,
+            Pending::Text(a, b) => KeyRef::Text(scratch.get(a..b).unwrap_or("")),
+        }
+    }
+}
+
+/// The most entries one side of one event brings (a flow: peer, country, AS, service;
+/// DNS: four names).
+const MAX_PENDING: usize = 4;
+
+/// The entries of one side of one event.
+#[derive(Default)]
+struct Items<'e> {
+    v: [Option<(Kind, Pending<'e>)>; MAX_PENDING],
+    n: usize,
+}
+
+impl<'e> Items<'e> {
+    fn push(&mut self, k: Kind, p: Pending<'e>) {
+        if let Some(slot) = self.v.get_mut(self.n) {
+            *slot = Some((k, p));
+            self.n += 1;
+        }
+    }
+
+    /// Text appended to `scratch` by `f`.
+    fn push_text(&mut self, k: Kind, scratch: &mut String, f: impl FnOnce(&mut String)) {
+        let a = scratch.len();
+        f(scratch);
+        self.push(k, Pending::Text(a, scratch.len()));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (Kind, Pending<'e>)> + '_ {
+        self.v.iter().take(self.n).flatten().copied()
+    }
 }
 
 /// An operator action on baselines.
@@ -444,6 +507,8 @@ impl Baselines {
         Baselines {
             cfg,
             map: HashMap::default(),
+            seed: foldhash::fast::RandomState::default(),
+            scratch: String::new(),
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
@@ -473,12 +538,18 @@ impl Baselines {
     /// Continues from stored baselines.
     pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
         for b in all {
-            self.map.insert(b.device.clone(), b);
+            self.put(b);
         }
     }
 
+    /// Inserts or replaces a baseline, indexing its sets.
+    fn put(&mut self, b: DeviceBaseline) {
+        let idx = Index::build(&self.seed, &b.sets);
+        self.map.insert(b.device.clone(), Slot { b, idx });
+    }
+
     pub fn get(&self, device: &str) -> Option<&DeviceBaseline> {
-        self.map.get(device)
+        self.map.get(device).map(|s| &s.b)
     }
 
     pub fn len(&self) -> usize {
@@ -491,7 +562,7 @@ impl Baselines {
 
     /// Every baseline, sorted by device.
     pub fn all(&self) -> Vec<&DeviceBaseline> {
-        let mut v: Vec<&DeviceBaseline> = self.map.values().collect();
+        let mut v: Vec<&DeviceBaseline> = self.map.values().map(|s| &s.b).collect();
         v.sort_by(|a, b| a.device.cmp(&b.device));
         v
     }
@@ -500,7 +571,7 @@ impl Baselines {
     pub fn take_changes(&mut self) -> Vec<DeviceBaseline> {
         let ids = std::mem::take(&mut self.dirty);
         ids.iter()
-            .filter_map(|id| self.map.get(id).cloned())
+            .filter_map(|id| self.map.get(id).map(|s| s.b.clone()))
             .collect()
     }
 
@@ -519,19 +590,18 @@ impl Baselines {
     /// Returns how many baselines it changed.
     pub fn apply(&mut self, cmd: &Command, who: &str, at: i64) -> Result<usize, String> {
         let max_h = self.cfg.max_history;
-        let targets = |map: &HashMap<String, DeviceBaseline, foldhash::fast::RandomState>,
-                       dev: &str|
-         -> Vec<String> {
-            if dev == "*" {
-                map.keys().cloned().collect()
-            } else {
-                if map.contains_key(dev) {
-                    vec![dev.to_string()]
+        let targets =
+            |map: &HashMap<String, Slot, foldhash::fast::RandomState>, dev: &str| -> Vec<String> {
+                if dev == "*" {
+                    map.keys().cloned().collect()
                 } else {
-                    Vec::new()
+                    if map.contains_key(dev) {
+                        vec![dev.to_string()]
+                    } else {
+                        Vec::new()
+                    }
                 }
-            }
-        };
+            };
         let change = |action: &str, detail: String| Change {
             action: action.into(),
             who: who.into(),
@@ -546,7 +616,7 @@ impl Baselines {
                     return Err(format!("no baseline for device `{device}`"));
                 }
                 for id in ids {
-                    if let Some(b) = self.map.get_mut(&id) {
+                    if let Some(Slot { b, .. }) = self.map.get_mut(&id) {
                         b.state = State::Locked;
                         b.relearn_pending = false;
                         b.log(change("lock", String::new()), max_h);
@@ -561,11 +631,12 @@ impl Baselines {
                     return Err(format!("no baseline for device `{device}`"));
                 }
                 for id in ids {
-                    if let Some(b) = self.map.get_mut(&id) {
+                    if let Some(Slot { b, idx }) = self.map.get_mut(&id) {
                         b.state = State::Learning;
                         b.relearn_pending = true;
                         b.overflowed = false;
                         b.sets.clear();
+                        idx.clear();
                         b.volume = None;
                         b.log(change("relearn", String::new()), max_h);
                         self.dirty.insert(id);
@@ -580,10 +651,13 @@ impl Baselines {
                         KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
                     ));
                 }
-                let Some(b) = self.map.get_mut(device) else {
+                let Some(Slot { b, idx }) = self.map.get_mut(device) else {
                     return Err(format!("no baseline for device `{device}`"));
                 };
                 b.sets.entry(kind.clone()).or_default().insert(item.clone());
+                if let Some(k) = index::kind_of(kind) {
+                    idx.insert_text(&self.seed, k, item);
+                }
                 b.log(change("approve", format!("{kind}: {item}")), max_h);
                 self.dirty.insert(device.clone());
                 n = 1;
@@ -598,7 +672,7 @@ impl Baselines {
                     }
                     nb.log(change("import", String::new()), max_h);
                     self.dirty.insert(nb.device.clone());
-                    self.map.insert(nb.device.clone(), nb);
+                    self.put(nb);
                     n += 1;
                 }
             }
@@ -643,6 +717,7 @@ impl Baselines {
             inv.device_of(flow.dest_mac, Some(k.dst_ip))
         };
         let ts = ev.ts.micros();
+        let mut scratch = std::mem::take(&mut self.scratch);
         for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
         {
             let Some(me) = me else {
@@ -651,26 +726,35 @@ impl Baselines {
             if me.router {
                 continue;
             }
-            let mut items: Vec<(&'static str, String)> = Vec::new();
+            scratch.clear();
+            let mut items = Items::default();
             // Country and AS of an external peer: baseline entries and alert evidence.
             let mut geo_ev: Vec<(&'static str, String)> = Vec::new();
             let internal = is_internal(peer_ip, &self.internal);
-            let peer_kind = if internal { "peers" } else { "external_peers" };
-            let peer_key = || match peer.filter(|p| !p.router && internal) {
-                Some(p) => format!("dev:{}", p.id),
-                None => format!("net:{}", Subnet::around(peer_ip)),
+            let peer_kind = if internal {
+                index::PEERS
+            } else {
+                index::EXTERNAL_PEERS
             };
+            let peer_key = match peer.filter(|p| !p.router && internal) {
+                Some(p) => KeyRef::Dev(&p.id),
+                None => KeyRef::Net(Subnet::around(peer_ip)),
+            };
+            let mut phi = false;
             match kind {
                 EventKind::Flow(_) => {
-                    items.push((peer_kind, peer_key()));
+                    items.push(peer_kind, Pending::Key(peer_key));
                     if let Some(g) = self.geo.as_ref().filter(|_| !internal) {
                         let info = g.lookup(peer_ip);
                         if let Some(c) = info.country_str() {
-                            items.push(("countries", c.to_string()));
+                            items.push_text(index::COUNTRIES, &mut scratch, |s| s.push_str(c));
                             geo_ev.push(("country", c.to_string()));
                         }
                         if let Some(n) = info.asn {
-                            items.push(("asns", format!("AS{n}")));
+                            items.push_text(index::ASNS, &mut scratch, |s| {
+                                use std::fmt::Write;
+                                let _ = write!(s, "AS{n}");
+                            });
                             geo_ev.push(("asn", format!("AS{n}")));
                             if let Some(o) = &info.as_org {
                                 geo_ev.push(("as_org", o.to_string()));
@@ -682,22 +766,32 @@ impl Baselines {
                         }
                     }
                     let proto = match k.proto {
-                        IpProto::TCP => "tcp",
-                        IpProto::UDP => "udp",
-                        IpProto::SCTP => "sctp",
-                        _ => "ip",
+                        IpProto::TCP => index::Proto::Tcp,
+                        IpProto::UDP => index::Proto::Udp,
+                        IpProto::SCTP => index::Proto::Sctp,
+                        _ => index::Proto::Ip,
                     };
-                    let port = if proto == "ip" {
+                    let port = if proto == index::Proto::Ip {
                         u16::from(k.proto.0)
                     } else {
                         k.dst_port
                     };
-                    let dir = if client { "out" } else { "in" };
-                    items.push(("services", format!("{proto}/{port}/{dir}")));
+                    items.push(
+                        index::SERVICES,
+                        Pending::Key(KeyRef::Service {
+                            proto,
+                            port,
+                            out: client,
+                        }),
+                    );
                 }
                 EventKind::Dicom(DicomEvent::Association(a)) => {
                     if let (Some(c), Some(d)) = (&a.calling_ae, &a.called_ae) {
-                        items.push(("dicom_pairs", format!("{c}>{d}")));
+                        items.push_text(index::DICOM_PAIRS, &mut scratch, |s| {
+                            s.push_str(c);
+                            s.push('>');
+                            s.push_str(d);
+                        });
                     }
                 }
                 EventKind::Dicom(DicomEvent::Command(c)) => {
@@ -708,7 +802,11 @@ impl Baselines {
                         .unwrap_or("-");
                     // Requests only: responses mirror them.
                     if c.command.ends_with("-RQ") {
-                        items.push(("dicom_sops", format!("{sop} {}", c.command)));
+                        items.push_text(index::DICOM_SOPS, &mut scratch, |s| {
+                            s.push_str(sop);
+                            s.push(' ');
+                            s.push_str(&c.command);
+                        });
                     }
                 }
                 EventKind::Hl7(h) => {
@@ -718,30 +816,45 @@ impl Baselines {
                     // The sender's view: the side that sent the message (ACKs included).
                     let sent_by_me = (h.direction == model::Direction::ToServer) == client;
                     if sent_by_me {
-                        items.push(("hl7_types", format!("{s}>{r} {t}")));
-                        if h.has_phi() {
-                            self.check_phi(me, peer_kind, peer_key(), ev, alerts, out);
-                        }
+                        items.push_text(index::HL7_TYPES, &mut scratch, |x| {
+                            x.push_str(s);
+                            x.push('>');
+                            x.push_str(r);
+                            x.push(' ');
+                            x.push_str(t);
+                        });
+                        phi = h.has_phi();
                     }
                 }
                 EventKind::Dns(d) if client && !d.qr => {
-                    for q in d.queries.iter().take(4) {
-                        items.push(("dns_names", q.rrname.to_ascii_lowercase()));
+                    for q in d.queries.iter().take(MAX_PENDING) {
+                        items.push_text(index::DNS_NAMES, &mut scratch, |s| {
+                            let a = s.len();
+                            s.push_str(&q.rrname);
+                            if let Some(t) = s.get_mut(a..) {
+                                t.make_ascii_lowercase();
+                            }
+                        });
                     }
                 }
                 EventKind::Tls(t) if client => {
                     if let Some(sni) = &t.sni {
-                        items.push(("tls_sni", sni.to_ascii_lowercase()));
+                        items.push_text(index::TLS_SNI, &mut scratch, |s| {
+                            let a = s.len();
+                            s.push_str(sni);
+                            if let Some(t) = s.get_mut(a..) {
+                                t.make_ascii_lowercase();
+                            }
+                        });
                     }
                 }
                 _ => {}
             }
-            for (kind, item) in items {
-                let extra = match kind {
-                    "external_peers" | "countries" | "asns" => geo_ev.as_slice(),
-                    _ => &[],
-                };
-                self.check(me, kind, item, extra, ev, ts, alerts, out);
+            if phi {
+                self.check_phi(me, peer_kind, peer_key, ev, alerts, out);
+            }
+            if items.n > 0 {
+                self.check(me, &items, &scratch, &geo_ev, ev, ts, alerts, out);
             }
             if let EventKind::Flow(f) = kind {
                 let bytes = f.bytes_toserver.saturating_add(f.bytes_toclient);
@@ -754,6 +867,7 @@ impl Baselines {
                 self.volume(me, bytes, end, ev, alerts, out);
             }
         }
+        self.scratch = scratch;
     }
 
     /// Adds a flow record's bytes to the device's hour (of its last packet); learns the
@@ -770,7 +884,7 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let Some(b) = self.map.get_mut(&me.id) else {
+        let Some(Slot { b, .. }) = self.map.get_mut(&me.id) else {
             return;
         };
         let hour = end_us.div_euclid(HOUR_US);
@@ -867,16 +981,16 @@ impl Baselines {
     fn check_phi(
         &mut self,
         me: &Device,
-        peer_kind: &'static str,
-        peer: String,
+        peer_kind: Kind,
+        peer: KeyRef<'_>,
         ev: &Event,
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let Some(b) = self.map.get(&me.id) else {
+        let Some(slot) = self.map.get(&me.id) else {
             return;
         };
-        if b.state == State::Learning || b.contains(peer_kind, &peer) {
+        if slot.b.state == State::Learning || slot.idx.contains(&self.seed, peer_kind, peer) {
             return;
         }
         alerts.raise(
@@ -885,19 +999,21 @@ impl Baselines {
                 flow: ev.flow.as_deref(),
                 rule: &self.phi_rule,
                 device: Some(alert_device(me)),
-                evidence: vec![("peer", peer), ("phi_present", "true".into())],
+                evidence: vec![("peer", peer.text()), ("phi_present", "true".into())],
             },
             out,
         );
     }
 
-    #[allow(clippy::too_many_arguments)] // reason: one deviation's whole context
+    /// Checks the entries one side of an event brings against the device's baseline
+    /// (created at its first entry): learns the new ones, or alerts on each.
+    #[allow(clippy::too_many_arguments)] // reason: one side's whole context
     fn check(
         &mut self,
         me: &Device,
-        kind: &'static str,
-        item: String,
-        extra: &[(&'static str, String)],
+        items: &Items<'_>,
+        scratch: &str,
+        geo_ev: &[(&'static str, String)],
         ev: &Event,
         ts: i64,
         alerts: &mut AlertEngine,
@@ -905,86 +1021,109 @@ impl Baselines {
     ) {
         if !self.map.contains_key(&me.id) {
             if self.map.len() >= self.cfg.max_devices.max(1) {
-                self.refused += 1;
+                // One refusal per entry, as each would have created it.
+                self.refused += items.n as u64;
                 return;
             }
             let learning_us = self.cfg.learning_us(&me.classification.class);
-            self.map
-                .insert(me.id.clone(), DeviceBaseline::new(&me.id, ts, learning_us));
+            self.put(DeviceBaseline::new(&me.id, ts, learning_us));
             self.dirty.insert(me.id.clone());
         }
         let max = self.cfg.max_items.max(1);
-        let Some(b) = self.map.get_mut(&me.id) else {
+        let Baselines {
+            cfg,
+            map,
+            seed,
+            dirty,
+            rules,
+            overflow_rule,
+            deviations,
+            ..
+        } = self;
+        let Some(Slot { b, idx }) = map.get_mut(&me.id) else {
             return;
         };
         if b.relearn_pending {
-            let learning_us = self.cfg.learning_us(&me.classification.class);
+            let learning_us = cfg.learning_us(&me.classification.class);
             b.relearn_pending = false;
             b.first_seen_us = ts;
             b.learn_until_us = ts.saturating_add(learning_us);
-            self.dirty.insert(me.id.clone());
+            dirty.insert(me.id.clone());
         }
         if b.state == State::Learning && ts >= b.learn_until_us {
             b.state = State::Enforcing;
-            self.dirty.insert(me.id.clone());
+            dirty.insert(me.id.clone());
         }
-        if b.contains(kind, &item) {
-            return;
-        }
-        if b.state == State::Learning {
-            match add(b, kind, item, max) {
-                Added::New => {
-                    self.dirty.insert(me.id.clone());
-                }
-                Added::Overflow => {
-                    self.dirty.insert(me.id.clone());
-                    let dev = alert_device(me);
-                    alerts.raise(
-                        Hit {
-                            ts: ev.ts,
-                            flow: ev.flow.as_deref(),
-                            rule: &self.overflow_rule,
-                            device: Some(dev),
-                            evidence: vec![
-                                ("kind", kind.to_string()),
-                                ("max_items", max.to_string()),
-                            ],
-                        },
-                        out,
-                    );
-                }
-                Added::Known | Added::Full => {}
+        for (k, p) in items.iter() {
+            let key = p.key(scratch);
+            if idx.contains(seed, k, key) {
+                continue;
             }
-            return;
-        }
-        // Enforcing or locked: a deviation.
-        self.deviations += 1;
-        let Some(rule) = self.rules.get(kind) else {
-            return;
-        };
-        let mut evidence = vec![
-            ("kind", kind.to_string()),
-            ("item", item),
-            (
-                "baseline_state",
-                match b.state {
-                    State::Locked => "locked",
-                    _ => "enforcing",
+            let kind = index::kind_name(k);
+            if b.state == State::Learning {
+                let before = b.sets.get(kind).map_or(0, HashSet::len);
+                match add(b, kind, key.text(), max) {
+                    Added::New => {
+                        dirty.insert(me.id.clone());
+                    }
+                    Added::Overflow => {
+                        dirty.insert(me.id.clone());
+                        let dev = alert_device(me);
+                        alerts.raise(
+                            Hit {
+                                ts: ev.ts,
+                                flow: ev.flow.as_deref(),
+                                rule: overflow_rule,
+                                device: Some(dev),
+                                evidence: vec![
+                                    ("kind", kind.to_string()),
+                                    ("max_items", max.to_string()),
+                                ],
+                            },
+                            out,
+                        );
+                    }
+                    Added::Known | Added::Full => {}
                 }
-                .to_string(),
-            ),
-        ];
-        evidence.extend(extra.iter().cloned());
-        alerts.raise(
-            Hit {
-                ts: ev.ts,
-                flow: ev.flow.as_deref(),
-                rule,
-                device: Some(alert_device(me)),
-                evidence,
-            },
-            out,
-        );
+                if (k == index::PEERS || k == index::EXTERNAL_PEERS) && before >= max {
+                    // The peers may have been summarised into /16s: index them again.
+                    *idx = Index::build(seed, &b.sets);
+                } else if b.sets.get(kind).map_or(0, HashSet::len) > before {
+                    idx.insert(seed, k, key);
+                }
+                continue;
+            }
+            // Enforcing or locked: a deviation.
+            *deviations += 1;
+            let Some(rule) = rules.get(kind) else {
+                continue;
+            };
+            let mut evidence = vec![
+                ("kind", kind.to_string()),
+                ("item", key.text()),
+                (
+                    "baseline_state",
+                    match b.state {
+                        State::Locked => "locked",
+                        _ => "enforcing",
+                    }
+                    .to_string(),
+                ),
+            ];
+            if matches!(k, index::EXTERNAL_PEERS | index::COUNTRIES | index::ASNS) {
+                evidence.extend(geo_ev.iter().cloned());
+            }
+            alerts.raise(
+                Hit {
+                    ts: ev.ts,
+                    flow: ev.flow.as_deref(),
+                    rule,
+                    device: Some(alert_device(me)),
+                    evidence,
+                },
+                out,
+            );
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 /// An address range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Subnet {
     pub addr: IpAddr,
     pub prefix: u8,

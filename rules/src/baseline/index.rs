@@ -1,0 +1,368 @@
+//! The per-event side of baselines: every entry of a device's sets in one hash table,
+//! keyed by a small key built from the event without allocating (a peer as a device id
+//! or a subnet, a service as protocol, port and direction, anything else as its text), so
+//! checking an event builds no `String`; the text of an entry is built only when it is new
+//! (learning) or raises an alert.
+//!
+//! The sets ([`super::DeviceBaseline::sets`]) stay the record (store, export, API); the
+//! index mirrors them and is rebuilt whenever a set is replaced. A key matches exactly
+//! when its text equals an entry's text: an entry becomes a structured key only when that
+//! key's text is the entry again (`net:10.1.2.0/24`, `tcp/443/out`), otherwise it stays
+//! text (an operator's `net:10.1.2.7/24`), and within a kind the event side builds only
+//! structured keys for peers and services and only text for the rest.
+
+use super::{ItemSet, KINDS};
+use crate::policy::Subnet;
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+
+/// A kind, as its position in [`KINDS`].
+pub(super) type Kind = u8;
+pub(super) const PEERS: Kind = 0;
+pub(super) const EXTERNAL_PEERS: Kind = 1;
+pub(super) const SERVICES: Kind = 2;
+pub(super) const DICOM_PAIRS: Kind = 3;
+pub(super) const DICOM_SOPS: Kind = 4;
+pub(super) const HL7_TYPES: Kind = 5;
+pub(super) const DNS_NAMES: Kind = 6;
+pub(super) const TLS_SNI: Kind = 7;
+pub(super) const COUNTRIES: Kind = 8;
+pub(super) const ASNS: Kind = 9;
+
+/// The name of a kind (`peers`, ...).
+pub(super) fn kind_name(k: Kind) -> &'static str {
+    KINDS.get(usize::from(k)).map_or("", |x| x.0)
+}
+
+pub(super) fn kind_of(name: &str) -> Option<Kind> {
+    KINDS
+        .iter()
+        .position(|x| x.0 == name)
+        .and_then(|i| Kind::try_from(i).ok())
+}
+
+fn is_peer(k: Kind) -> bool {
+    k == PEERS || k == EXTERNAL_PEERS
+}
+
+/// A service's transport, as its entry names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+    Ip,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+            Proto::Ip => "ip",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Proto> {
+        Some(match s {
+            "tcp" => Proto::Tcp,
+            "udp" => Proto::Udp,
+            "sctp" => Proto::Sctp,
+            "ip" => Proto::Ip,
+            _ => return None,
+        })
+    }
+}
+
+/// An entry as an event builds it (borrowed, no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum KeyRef<'a> {
+    /// `dev:ID`
+    Dev(&'a str),
+    /// `net:SUBNET`
+    Net(Subnet),
+    /// `PROTO/PORT/out` or `.../in`
+    Service { proto: Proto, port: u16, out: bool },
+    /// Anything else, as its text.
+    Text(&'a str),
+}
+
+impl<'a> KeyRef<'a> {
+    /// The entry's text, as the sets hold it.
+    pub(super) fn text(&self) -> String {
+        match self {
+            KeyRef::Dev(id) => format!("dev:{id}"),
+            KeyRef::Net(n) => format!("net:{n}"),
+            KeyRef::Service { proto, port, out } => {
+                format!(
+                    "{}/{port}/{}",
+                    proto.name(),
+                    if *out { "out" } else { "in" }
+                )
+            }
+            KeyRef::Text(t) => (*t).to_string(),
+        }
+    }
+
+    /// The key of an entry of kind `k`: structured only when its text is `s` again.
+    fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
+        if is_peer(k) {
+            if let Some(id) = s.strip_prefix("dev:") {
+                return KeyRef::Dev(id);
+            }
+            if let Some(n) = s.strip_prefix("net:") {
+                if let Ok(sub) = n.parse::<Subnet>() {
+                    let key = KeyRef::Net(sub);
+                    if key.text() == s {
+                        return key;
+                    }
+                }
+            }
+        } else if k == SERVICES {
+            let mut parts = s.split('/');
+            if let (Some(p), Some(port), Some(dir), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                let out = match dir {
+                    "out" => Some(true),
+                    "in" => Some(false),
+                    _ => None,
+                };
+                if let (Some(proto), Ok(port), Some(out)) = (Proto::parse(p), port.parse(), out) {
+                    let key = KeyRef::Service { proto, port, out };
+                    if key.text() == s {
+                        return key;
+                    }
+                }
+            }
+        }
+        KeyRef::Text(s)
+    }
+}
+
+/// An entry as the index holds it.
+#[derive(Clone, Debug)]
+enum Key {
+    Dev(Box<str>),
+    Net(Subnet),
+    Service { proto: Proto, port: u16, out: bool },
+    Text(Box<str>),
+}
+
+impl Key {
+    fn of(k: KeyRef<'_>) -> Key {
+        match k {
+            KeyRef::Dev(s) => Key::Dev(s.into()),
+            KeyRef::Net(n) => Key::Net(n),
+            KeyRef::Service { proto, port, out } => Key::Service { proto, port, out },
+            KeyRef::Text(s) => Key::Text(s.into()),
+        }
+    }
+
+    fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            Key::Dev(s) => KeyRef::Dev(s),
+            Key::Net(n) => KeyRef::Net(*n),
+            Key::Service { proto, port, out } => KeyRef::Service {
+                proto: *proto,
+                port: *port,
+                out: *out,
+            },
+            Key::Text(s) => KeyRef::Text(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    hash: u64,
+    kind: Kind,
+    key: Key,
+}
+
+/// One device's entries, all kinds together.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Index {
+    table: HashTable<Entry>,
+}
+
+impl Index {
+    /// The index of a device's sets (kinds that are not in [`KINDS`] are never looked up).
+    pub(super) fn build(rs: &RandomState, sets: &BTreeMap<String, ItemSet>) -> Index {
+        let mut ix = Index::default();
+        for (name, set) in sets {
+            let Some(k) = kind_of(name) else {
+                continue;
+            };
+            for item in set {
+                ix.insert(rs, k, KeyRef::parse(k, item));
+            }
+        }
+        ix
+    }
+
+    /// Adds an entry's text of kind `k`.
+    pub(super) fn insert_text(&mut self, rs: &RandomState, k: Kind, item: &str) {
+        self.insert(rs, k, KeyRef::parse(k, item));
+    }
+
+    /// Adds an entry built from an event.
+    pub(super) fn insert(&mut self, rs: &RandomState, k: Kind, key: KeyRef<'_>) {
+        if self.get(rs, k, key) {
+            return;
+        }
+        let hash = rs.hash_one((k, key));
+        self.table.insert_unique(
+            hash,
+            Entry {
+                hash,
+                kind: k,
+                key: Key::of(key),
+            },
+            |e| e.hash,
+        );
+    }
+
+    fn get(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
+        let hash = rs.hash_one((k, key));
+        self.table
+            .find(hash, |e| e.kind == k && e.key.as_ref() == key)
+            .is_some()
+    }
+
+    /// Whether an entry is in the baseline; peers also match their /24 and /16 summaries
+    /// (/96 and /64 for IPv6), as [`super::DeviceBaseline::contains`] does.
+    pub(super) fn contains(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
+        if self.get(rs, k, key) {
+            return true;
+        }
+        if let (true, KeyRef::Net(n)) = (is_peer(k), key) {
+            let ip = n.addr;
+            for p in [24u8, 16] {
+                let s = Subnet::new_masked(ip, if ip.is_ipv4() { p } else { p * 4 });
+                if self.get(rs, k, KeyRef::Net(s)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.table.clear();
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn sets(kind: &str, items: &[&str]) -> BTreeMap<String, ItemSet> {
+        let mut s = ItemSet::default();
+        for i in items {
+            s.insert((*i).to_string());
+        }
+        BTreeMap::from([(kind.to_string(), s)])
+    }
+
+    #[test]
+    fn structured_keys_only_for_canonical_text() {
+        // An entry becomes a structured key only when that key's text is the entry again, so
+        // a key built from an event matches exactly the entries whose text equals its own.
+        let net = |s: &str| KeyRef::Net(s.parse().unwrap_or(Subnet::around([0u8; 4].into())));
+        for (k, s, want) in [
+            (PEERS, "dev:pump-1", KeyRef::Dev("pump-1")),
+            (PEERS, "net:10.1.2.0/24", net("10.1.2.0/24")),
+            (EXTERNAL_PEERS, "net:2001:db8::/64", net("2001:db8::/64")),
+            // Host bits set: its own text, so a key (never equal to an event's masked one).
+            (PEERS, "net:10.1.2.7/24", net("10.1.2.7/24")),
+            (PEERS, "net:10.1.2.0/33", KeyRef::Text("net:10.1.2.0/33")),
+            (PEERS, "net: 10.1.2.0/24", KeyRef::Text("net: 10.1.2.0/24")),
+            (PEERS, "ip:10.1.2.7", KeyRef::Text("ip:10.1.2.7")),
+            (
+                SERVICES,
+                "tcp/443/out",
+                KeyRef::Service {
+                    proto: Proto::Tcp,
+                    port: 443,
+                    out: true,
+                },
+            ),
+            (SERVICES, "tcp/0443/out", KeyRef::Text("tcp/0443/out")),
+            (SERVICES, "tcp/443/out/x", KeyRef::Text("tcp/443/out/x")),
+            (SERVICES, "icmp/1/in", KeyRef::Text("icmp/1/in")),
+            (DNS_NAMES, "dev:x", KeyRef::Text("dev:x")),
+            (DNS_NAMES, "tcp/443/out", KeyRef::Text("tcp/443/out")),
+        ] {
+            let got = KeyRef::parse(k, s);
+            assert_eq!(got, want, "{s}");
+            if !matches!(got, KeyRef::Text(_)) {
+                assert_eq!(got.text(), s);
+            }
+        }
+    }
+
+    #[test]
+    fn index_agrees_with_the_sets() {
+        // Every key an event can build is found in the index exactly when the string lookup
+        // of `DeviceBaseline::contains` finds its text (summaries of peers included).
+        let rs = RandomState::default();
+        let stored = [
+            "dev:pump-1",
+            "net:10.1.2.0/24",
+            "net:10.9.0.0/16",
+            "net:10.3.3.3/24",
+            "ip:10.4.4.4",
+            "net:2001:db8:1::/96",
+        ];
+        let b = super::super::DeviceBaseline {
+            device: "d".into(),
+            state: super::super::State::Locked,
+            first_seen_us: 0,
+            learn_until_us: 0,
+            relearn_pending: false,
+            overflowed: false,
+            sets: sets("peers", &stored),
+            volume: None,
+            history: Vec::new(),
+        };
+        let ix = Index::build(&rs, &b.sets);
+        assert_eq!(ix.len(), stored.len());
+        let mut probes: Vec<KeyRef<'_>> = vec![
+            KeyRef::Dev("pump-1"),
+            KeyRef::Dev("pump-2"),
+            KeyRef::Dev("10.1.2.0/24"),
+        ];
+        for ip in [
+            "10.1.2.9", "10.1.3.1", "10.9.7.7", "10.3.3.3", "10.4.4.4", "10.8.0.1",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap_or([0u8; 4].into());
+            probes.push(KeyRef::Net(Subnet::around(ip)));
+        }
+        for ip in ["2001:db8:1::5", "2001:db8:2::5"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap_or([0u8; 4].into());
+            probes.push(KeyRef::Net(Subnet::around(ip)));
+        }
+        let mut seen = HashSet::new();
+        for p in probes {
+            let want = b.contains("peers", &p.text());
+            assert_eq!(ix.contains(&rs, PEERS, p), want, "{}", p.text());
+            assert!(
+                !ix.contains(&rs, EXTERNAL_PEERS, p),
+                "other kind: {}",
+                p.text()
+            );
+            seen.insert(want);
+        }
+        assert_eq!(seen.len(), 2, "probes both found and not found");
+    }
+}
