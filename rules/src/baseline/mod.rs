@@ -805,7 +805,7 @@ impl Baselines {
                         items.push_text(index::DICOM_SOPS, &mut scratch, |s| {
                             s.push_str(sop);
                             s.push(' ');
-                            s.push_str(&c.command);
+                            s.push_str(c.command);
                         });
                     }
                 }
