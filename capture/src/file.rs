@@ -453,7 +453,7 @@ const RELEASE_STEP: usize = 32 << 20;
 /// Map pages ahead of the walk in steps of this many bytes.
 const POPULATE_STEP: usize = 4 << 20;
 /// Prefetch this far ahead of the record being read.
-const PREFETCH_BYTES: usize = 4096;
+const PREFETCH_BYTES: usize = 8192;
 
 impl Mapped {
     /// Maps `file` when it is a classic pcap (not pcapng, not the "modified" format).

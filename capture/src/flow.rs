@@ -158,6 +158,8 @@ pub struct FlowTable<S> {
     slots: Vec<Option<Flow<S>>>,
     /// `links[i]` places `slots[i]` in its class's list.
     links: Vec<Link>,
+    /// Flows in the table (the index may also hold stale entries while it drains).
+    live: usize,
     free: Vec<u32>,
     lists: [List; NCLASS],
     pub limits: FlowLimits,
@@ -170,6 +172,7 @@ impl<S> FlowTable<S> {
             map: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             slots: Vec::new(),
             links: Vec::new(),
+            live: 0,
             free: Vec::new(),
             lists: [List {
                 head: NIL,
@@ -181,10 +184,10 @@ impl<S> FlowTable<S> {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.live
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.live == 0
     }
 
     /// Finds the flow of a packet seen as `key` (source = this packet's sender).
@@ -193,7 +196,14 @@ impl<S> FlowTable<S> {
         let (canon, _) = key.canonical();
         let idx = *self.map.get(&canon)?;
         let f = self.slots.get(idx as usize)?.as_ref()?;
-        let to_server = f.meta.key.src_ip == key.src_ip && f.meta.key.src_port == key.src_port;
+        // The slot must hold this flow (a draining table leaves stale index entries).
+        let to_server = if f.meta.key == *key {
+            true
+        } else if f.meta.key == key.reversed() {
+            false
+        } else {
+            return None;
+        };
         Some((idx, to_server))
     }
 
@@ -214,7 +224,7 @@ impl<S> FlowTable<S> {
         state: S,
         ended: &mut F,
     ) -> u32 {
-        while self.map.len() >= self.limits.max_flows.max(1) {
+        while self.live >= self.limits.max_flows.max(1) {
             match self.oldest() {
                 Some(victim) => {
                     if let Some(f) = self.remove(victim) {
@@ -254,6 +264,7 @@ impl<S> FlowTable<S> {
             }
         };
         self.map.insert(canon, idx);
+        self.live += 1;
         self.push_front(idx, class);
         self.stats.created += 1;
         idx
@@ -282,11 +293,18 @@ impl<S> FlowTable<S> {
 
     /// Removes a flow and returns it.
     pub fn remove(&mut self, idx: u32) -> Option<Flow<S>> {
-        self.unlink(idx);
-        let f = self.slots.get_mut(idx as usize)?.take()?;
+        let f = self.take(idx)?;
         let (canon, _) = f.meta.key.canonical();
         self.map.remove(&canon);
+        Some(f)
+    }
+
+    /// Takes a flow out of its slot and list, leaving its index entry (stale, see `find`).
+    fn take(&mut self, idx: u32) -> Option<Flow<S>> {
+        self.unlink(idx);
+        let f = self.slots.get_mut(idx as usize)?.take()?;
         self.free.push(idx);
+        self.live = self.live.saturating_sub(1);
         Some(f)
     }
 
@@ -323,15 +341,21 @@ impl<S> FlowTable<S> {
         max: usize,
         ended: &mut F,
     ) -> bool {
+        // The index entries are dropped all at once at the end, not one by one: a
+        // drain ends every flow, and lookups meanwhile check the slot they find.
         for _ in 0..max {
             let Some(idx) = self.oldest() else {
-                return false;
+                break;
             };
-            if let Some(f) = self.remove(idx) {
+            if let Some(f) = self.take(idx) {
                 ended(f, FlowEndReason::Shutdown);
             }
         }
-        self.oldest().is_some()
+        if self.live == 0 {
+            self.map.clear();
+            return false;
+        }
+        true
     }
 
     /// The least recently active flow of all classes.
