@@ -5,6 +5,7 @@
 //! adds files of the same shape, read after the shipped ones (a rule with an existing id
 //! replaces it; `weight: 0` disables it). Errors name the file, the line and the problem.
 
+use super::attrs::Attr;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -83,8 +84,8 @@ struct RuleDef {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
-    when: Vec<(String, Regex)>,
-    unless: Vec<(String, Regex)>,
+    when: Vec<(Attr, Regex)>,
+    unless: Vec<(Attr, Regex)>,
     /// The class it votes for (class rules) with `weight`.
     pub class: Option<String>,
     /// The OS it names (os rules).
@@ -121,7 +122,12 @@ pub const ATTRIBUTES: &[&str] = &[
 impl Rule {
     /// The attributes the rule's `when` tests.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
-        self.when.iter().map(|(n, _)| n.as_str())
+        self.when.iter().map(|(n, _)| n.name())
+    }
+
+    /// The attributes the rule's `when` tests, interned.
+    pub fn field_attrs(&self) -> impl Iterator<Item = Attr> + '_ {
+        self.when.iter().map(|(n, _)| *n)
     }
 
     /// Whether the rule matches a device whose attribute values `values(name)` returns.
@@ -130,8 +136,18 @@ impl Rule {
         F: Fn(&str) -> I,
         I: Iterator<Item = &'a str>,
     {
-        let any = |name: &str, re: &Regex| values(name).any(|v| re.is_match(v));
-        self.when.iter().all(|(n, re)| any(n, re)) && !self.unless.iter().any(|(n, re)| any(n, re))
+        self.matches_attr(|a| values(a.name()))
+    }
+
+    /// [`Rule::matches`] with the attribute interned (no string compares to find it).
+    pub fn matches_attr<'a, F, I>(&self, values: F) -> bool
+    where
+        F: Fn(Attr) -> I,
+        I: Iterator<Item = &'a str>,
+    {
+        let any = |a: Attr, re: &Regex| values(a).any(|v| re.is_match(v));
+        self.when.iter().all(|(n, re)| any(*n, re))
+            && !self.unless.iter().any(|(n, re)| any(*n, re))
     }
 }
 
@@ -141,9 +157,9 @@ pub struct Catalogue {
     pub criticality: HashMap<String, String>,
     pub os_rules: Vec<Rule>,
     pub rules: Vec<Rule>,
-    /// Every attribute some rule tests (in `when` or `unless`), with every pattern it is
-    /// tested with.
-    tested: HashMap<String, Vec<Regex>>,
+    /// Per attribute ([`Attr::index`]): every pattern some rule (in `when` or `unless`)
+    /// tests it with; empty when no rule tests it.
+    tested: Vec<Vec<Regex>>,
 }
 
 /// A catalogue file that could not be used.
@@ -179,16 +195,19 @@ fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, Ca
     let mut unless = Vec::new();
     for (list, src) in [(&mut when, &def.when), (&mut unless, &def.unless)] {
         for (name, pat) in src {
-            if !ATTRIBUTES.contains(&name.as_str()) {
-                return Err(err(format!(
-                    "rule {}: unknown attribute `{name}` (known: {})",
-                    def.id,
-                    ATTRIBUTES.join(", ")
-                )));
-            }
+            let attr = match Attr::from_name(name) {
+                Some(a) if ATTRIBUTES.contains(&name.as_str()) => a,
+                _ => {
+                    return Err(err(format!(
+                        "rule {}: unknown attribute `{name}` (known: {})",
+                        def.id,
+                        ATTRIBUTES.join(", ")
+                    )))
+                }
+            };
             let re = Regex::new(pat)
                 .map_err(|e| err(format!("rule {}: bad pattern for `{name}`: {e}", def.id)))?;
-            list.push((name.clone(), re));
+            list.push((attr, re));
         }
     }
     if when.is_empty() {
@@ -303,10 +322,10 @@ impl Catalogue {
                 .entry(c.to_string())
                 .or_insert_with(|| "medium".to_string());
         }
-        let mut tested: HashMap<String, Vec<Regex>> = HashMap::new();
+        let mut tested: Vec<Vec<Regex>> = vec![Vec::new(); Attr::ALL.len()];
         for r in os_rules.iter().chain(rules.iter()) {
             for (n, re) in r.when.iter().chain(r.unless.iter()) {
-                tested.entry(n.clone()).or_default().push(re.clone());
+                tested[n.index()].push(re.clone());
             }
         }
         Ok(Catalogue {
@@ -319,15 +338,25 @@ impl Catalogue {
 
     /// Whether some rule tests this attribute (a new value may change the class).
     pub fn tests(&self, attribute: &str) -> bool {
-        self.tested.contains_key(attribute)
+        Attr::from_name(attribute).is_some_and(|a| self.tests_attr(a))
+    }
+
+    /// [`Catalogue::tests`] of an interned attribute.
+    pub fn tests_attr(&self, a: Attr) -> bool {
+        self.tested.get(a.index()).is_some_and(|v| !v.is_empty())
     }
 
     /// Whether some rule tests this attribute with a pattern this value matches. A rule
     /// only asks whether any value of an attribute matches its pattern, so adding or
     /// dropping a value no pattern matches changes no rule's outcome (OS or class).
     pub fn pattern_matches(&self, attribute: &str, value: &str) -> bool {
+        Attr::from_name(attribute).is_some_and(|a| self.pattern_matches_attr(a, value))
+    }
+
+    /// [`Catalogue::pattern_matches`] of an interned attribute.
+    pub fn pattern_matches_attr(&self, a: Attr, value: &str) -> bool {
         self.tested
-            .get(attribute)
+            .get(a.index())
             .is_some_and(|res| res.iter().any(|re| re.is_match(value)))
     }
 

@@ -5,6 +5,7 @@
 //! the same record every time. Every string is capped when it is stored; every list is
 //! capped by [`super::InventoryConfig`].
 
+use super::attrs::{Attr, Attributes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -45,6 +46,12 @@ pub struct Classification {
     pub scores: BTreeMap<String, u32>,
 }
 
+fn best_of(vals: &[AttrValue]) -> Option<&str> {
+    vals.iter()
+        .max_by_key(|v| (v.confidence, v.count.min(1_000_000), v.last_seen_us))
+        .map(|v| v.value.as_str())
+}
+
 /// One device.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -65,7 +72,7 @@ pub struct Device {
     pub first_seen_us: i64,
     pub last_seen_us: i64,
     /// Attribute name -> values (several when evidence conflicts; none is overwritten).
-    pub attributes: BTreeMap<String, Vec<AttrValue>>,
+    pub attributes: Attributes,
     pub classification: Classification,
     /// DICOM modality (CT, MR, US...) for imaging modalities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,11 +88,12 @@ pub struct Device {
 impl Device {
     /// The best value of an attribute: highest confidence, then most recently seen.
     pub fn best(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .get(name)?
-            .iter()
-            .max_by_key(|v| (v.confidence, v.count.min(1_000_000), v.last_seen_us))
-            .map(|v| v.value.as_str())
+        best_of(self.attributes.get(name)?)
+    }
+
+    /// [`Device::best`] of an interned attribute.
+    pub fn best_attr(&self, a: Attr) -> Option<&str> {
+        best_of(self.attributes.get_attr(a)?)
     }
 
     /// Current IPs (most recent first is not kept: wire order of first sight).

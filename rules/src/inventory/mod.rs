@@ -16,6 +16,7 @@
 //! inventory every time, and a replay split in two with a restart in between gives the
 //! same inventory as one run.
 
+pub mod attrs;
 pub mod catalogue;
 pub mod device;
 mod observe;
@@ -23,10 +24,12 @@ pub mod oui;
 #[cfg(test)]
 mod tests;
 
+pub use attrs::{Attr, Attributes};
 pub use catalogue::{Catalogue, CatalogueError, CLASSES};
 pub use device::{AttrValue, Classification, Device, IpBinding};
 pub use oui::{lookup, Block, Vendor};
 
+use attrs::Name;
 use model::device::DeviceEvent;
 use model::{Event, EventKind, MacAddr, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -87,7 +90,7 @@ impl Default for InventoryConfig {
 }
 
 /// The attributes whose change makes a `device` event.
-const KEY_ATTRIBUTES: &[&str] = &["hostname", "model", "os", "software"];
+const KEY_ATTRIBUTES: &[Attr] = &[Attr::Hostname, Attr::Model, Attr::Os, Attr::Software];
 
 /// Counters of the inventory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -342,7 +345,7 @@ impl Inventory {
             };
             sync_sightings(d);
             let mut spans = Vec::new();
-            for v in d.attributes.get("os").into_iter().flatten() {
+            for v in d.attributes.get_attr(Attr::Os).into_iter().flatten() {
                 if let Some(r) = self.catalogue.os_rules.iter().find(|r| r.id == v.source) {
                     spans.push((v.source.clone(), evidence_span(d, r)));
                 }
@@ -350,7 +353,7 @@ impl Inventory {
             for (source, (f, l)) in spans {
                 if let Some(v) = d
                     .attributes
-                    .get_mut("os")
+                    .get_attr_mut(Attr::Os)
                     .and_then(|vals| vals.iter_mut().find(|v| v.source == source))
                 {
                     v.first_seen_us = f;
@@ -579,17 +582,14 @@ impl Inventory {
             ..Device::default()
         };
         if let Some(org) = v.org() {
-            d.attributes.insert(
-                "vendor".into(),
-                vec![AttrValue {
-                    value: org.to_string(),
-                    source: "oui".into(),
-                    first_seen_us: ts.micros(),
-                    last_seen_us: ts.micros(),
-                    count: 1,
-                    confidence: 90,
-                }],
-            );
+            d.attributes.entry(Attr::Vendor.into()).push(AttrValue {
+                value: org.to_string(),
+                source: "oui".into(),
+                first_seen_us: ts.micros(),
+                last_seen_us: ts.micros(),
+                count: 1,
+                confidence: 90,
+            });
         }
         let k = Key::mac(m);
         self.devices.insert(k, d);
@@ -725,17 +725,14 @@ impl Inventory {
             }
             d.attributes.retain(|_, v| !v.is_empty());
             let (f, l) = (d.first_seen_us, d.last_seen_us);
-            d.attributes.insert(
-                "role".into(),
-                vec![AttrValue {
-                    value: "router".into(),
-                    source: "inventory".into(),
-                    first_seen_us: f,
-                    last_seen_us: l,
-                    count: 1,
-                    confidence: 80,
-                }],
-            );
+            *d.attributes.entry(Attr::Role.into()) = vec![AttrValue {
+                value: "router".into(),
+                source: "inventory".into(),
+                first_seen_us: f,
+                last_seen_us: l,
+                count: 1,
+                confidence: 80,
+            }];
             self.stats.routers += 1;
             self.attrs_changed(*id, true);
         }
@@ -750,10 +747,17 @@ impl Inventory {
         self.removed.insert(*from);
         self.dirty.remove(from);
         self.stats.devices = self.devices.len() as u64;
-        for (name, vals) in f.attributes {
+        for (name, vals) in f.attributes.into_entries() {
             for v in vals {
                 let ts_last = Timestamp::from_secs_micros(0, v.last_seen_us);
-                self.add_attr(into, &name, &v.value, &v.source, v.confidence, ts_last);
+                self.add_attr(
+                    into,
+                    name.clone(),
+                    &v.value,
+                    &v.source,
+                    v.confidence,
+                    ts_last,
+                );
             }
         }
         if let Some(d) = self.devices.get_mut(into) {
@@ -782,16 +786,18 @@ impl Inventory {
         }
     }
 
-    /// Adds (or refreshes) one attribute value with its provenance.
+    /// Adds (or refreshes) one attribute value with its provenance. `name` is an [`Attr`]
+    /// on every hot path (no string compares to find the attribute); text is interned.
     fn add_attr(
         &mut self,
         id: &Key,
-        name: &str,
+        name: impl Into<Name>,
         value: &str,
         source: &str,
         confidence: u8,
         ts: Timestamp,
     ) {
+        let name: Name = name.into();
         let trimmed = value.trim();
         let max_len = self.cfg.max_string_len;
         let max_vals = self.cfg.max_values_per_attribute.max(1);
@@ -799,9 +805,14 @@ impl Inventory {
         let Some(d) = self.devices.get_mut(id) else {
             return;
         };
+        // The interned name, if any: only those can be tested by rules or reported.
+        let known = match &name {
+            Name::Known(a) => Some(*a),
+            Name::Other(_) => None,
+        };
         // One search for the attribute, also when the value is new to it.
-        let vals = match d.attributes.get_mut(name) {
-            Some(vals) => {
+        let vals = match d.attributes.slot(&name) {
+            Ok(vals) => {
                 // Fast path, no allocation: a value already known from this source. Stored
                 // values are capped and clean, so one equal to `trimmed` is what `cap`
                 // would make of it: no need to scan it for control characters first.
@@ -821,14 +832,13 @@ impl Inventory {
                 }
                 vals
             }
-            None => {
+            Err(at) => {
                 // (Rare: once per device and attribute.) Nothing is stored for a value
                 // that caps to nothing.
                 if cap(trimmed, max_len).is_empty() {
                     return;
                 }
-                // The name is allocated only for an attribute the device does not have.
-                d.attributes.entry(name.to_string()).or_default()
+                d.attributes.insert_at(at, name)
             }
         };
         // Borrowed when already clean: a newcomer to a full list is usually dropped, and
@@ -881,13 +891,15 @@ impl Inventory {
         // Rules ask whether any value matches a pattern: the class or OS can only move
         // when the value added (or the one it pushed out) matches a pattern on this
         // attribute; otherwise classifying again would give the same result.
-        let tested = self.catalogue.tests(name);
-        let reclassify = name == "modality"
-            || (tested
-                && (self.catalogue.pattern_matches(name, &value)
-                    || dropped
-                        .as_deref()
-                        .is_some_and(|v| self.catalogue.pattern_matches(name, v))));
+        let cat = &self.catalogue;
+        let reclassify = known.is_some_and(|a| {
+            a == Attr::Modality
+                || (cat.tests_attr(a)
+                    && (cat.pattern_matches_attr(a, &value)
+                        || dropped
+                            .as_deref()
+                            .is_some_and(|v| cat.pattern_matches_attr(a, v))))
+        });
         vals.push(AttrValue {
             value: value.into_owned(),
             source: source.to_string(),
@@ -898,7 +910,7 @@ impl Inventory {
         });
         self.dirty.insert(*id);
         // Only values some rule tests (or a reported key) can change class or key facts.
-        if reclassify || KEY_ATTRIBUTES.contains(&name) {
+        if reclassify || known.is_some_and(|a| KEY_ATTRIBUTES.contains(&a)) {
             self.attrs_changed(*id, reclassify);
         }
     }
@@ -942,11 +954,11 @@ impl Inventory {
         // OS first: class rules may test it.
         // No allocation per test: an iterator over the stored values (plus the OS just
         // derived, for class rules that test `os`).
-        let values = |name: &str, extra| attr_values(d, name, extra);
+        let values = |a: Attr, extra| attr_values(d, a, extra);
         // (os, rule id, first and last sight of the evidence it rests on)
         let mut os: Option<(String, String, i64, i64)> = None;
         for r in &self.catalogue.os_rules {
-            if r.matches(|n| values(n, None)) {
+            if r.matches_attr(|a| values(a, None)) {
                 if let Some(o) = &r.os {
                     let (f, l) = evidence_span(d, r);
                     os = Some((o.clone(), r.id.clone(), f, l));
@@ -955,12 +967,12 @@ impl Inventory {
             }
         }
         let os_val = os.as_ref().map(|(o, ..)| o.clone());
-        let with_os = |name: &str| values(name, os_val.as_deref());
+        let with_os = |a: Attr| values(a, os_val.as_deref());
         let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
         let mut votes: HashMap<String, Vec<String>> = HashMap::new();
         for r in &self.catalogue.rules {
             if let Some(c) = &r.class {
-                if r.matches(with_os) {
+                if r.matches_attr(with_os) {
                     *scores.entry(c.clone()).or_insert(0) += r.weight;
                     votes.entry(c.clone()).or_default().push(r.id.clone());
                 }
@@ -982,7 +994,7 @@ impl Inventory {
         };
         let evidence = votes.remove(&class).unwrap_or_default();
         let modality = if class == "imaging_modality" {
-            d.best("modality").map(str::to_string)
+            d.best_attr(Attr::Modality).map(str::to_string)
         } else {
             None
         };
@@ -1005,7 +1017,7 @@ impl Inventory {
         }
         if let Some((o, rule, f, l)) = os_attr {
             // Derived: its sightings are those of its evidence, whatever the event order.
-            let vals = d.attributes.entry("os".to_string()).or_default();
+            let vals = d.attributes.entry(Attr::Os.into());
             match vals.iter_mut().find(|x| x.value == o && x.source == rule) {
                 Some(x) => {
                     if (x.first_seen_us, x.last_seen_us) != (f, l) {
@@ -1035,7 +1047,7 @@ impl Inventory {
             modality: d.modality.clone(),
             keys: KEY_ATTRIBUTES
                 .iter()
-                .map(|k| d.best(k).map(str::to_string))
+                .map(|k| d.best_attr(*k).map(str::to_string))
                 .collect(),
         }
     }
@@ -1062,7 +1074,7 @@ impl Inventory {
                 }
                 for (i, k) in KEY_ATTRIBUTES.iter().enumerate() {
                     if p.keys.get(i) != now.keys.get(i) {
-                        c.push(*k);
+                        c.push(k.name());
                     }
                 }
                 ("changed", c)
@@ -1084,8 +1096,8 @@ impl Inventory {
 /// are the device's (brought up to date before the record is written).
 fn sync_sightings(d: &mut Device) {
     let (f, l) = (d.first_seen_us, d.last_seen_us);
-    for (name, source) in [("vendor", "oui"), ("role", "inventory")] {
-        if let Some(v) = d.attributes.get_mut(name) {
+    for (name, source) in [(Attr::Vendor, "oui"), (Attr::Role, "inventory")] {
+        if let Some(v) = d.attributes.get_attr_mut(name) {
             for x in v.iter_mut().filter(|x| x.source == source) {
                 x.first_seen_us = f;
                 x.last_seen_us = l;
@@ -1097,12 +1109,12 @@ fn sync_sightings(d: &mut Device) {
 /// The values of a device's attribute, plus `extra` for `os` (no allocation).
 fn attr_values<'a>(
     d: &'a Device,
-    name: &str,
+    name: Attr,
     extra: Option<&'a str>,
 ) -> impl Iterator<Item = &'a str> + 'a {
-    let extra = if name == "os" { extra } else { None };
+    let extra = if name == Attr::Os { extra } else { None };
     d.attributes
-        .get(name)
+        .get_attr(name)
         .into_iter()
         .flatten()
         .map(|x| x.value.as_str())
@@ -1122,8 +1134,8 @@ fn source_rank(s: &str) -> u8 {
 /// First and last sight of the attributes a rule tests, on a device.
 fn evidence_span(d: &Device, r: &catalogue::Rule) -> (i64, i64) {
     let (mut f, mut l) = (i64::MAX, i64::MIN);
-    for name in r.fields() {
-        for v in d.attributes.get(name).into_iter().flatten() {
+    for name in r.field_attrs() {
+        for v in d.attributes.get_attr(name).into_iter().flatten() {
             f = f.min(v.first_seen_us);
             l = l.max(v.last_seen_us);
         }
@@ -1150,10 +1162,10 @@ pub fn device_event(d: &Device, change: &'static str, changed: Vec<&'static str>
         mac: d.mac.clone(),
         ips: d.ip_list(),
         vendor: d.vendor.clone(),
-        model: d.best("model").map(str::to_string),
-        hostname: d.best("hostname").map(str::to_string),
-        os: d.best("os").map(str::to_string),
-        software: d.best("software").map(str::to_string),
+        model: d.best_attr(Attr::Model).map(str::to_string),
+        hostname: d.best_attr(Attr::Hostname).map(str::to_string),
+        os: d.best_attr(Attr::Os).map(str::to_string),
+        software: d.best_attr(Attr::Software).map(str::to_string),
         class,
         modality: d.modality.clone(),
         class_confidence: d.classification.confidence,

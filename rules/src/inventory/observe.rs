@@ -6,7 +6,7 @@
 //! (DHCP 67/547, DNS 53). Only hosts that sent a frame get a record (a flow's responder
 //! must have answered).
 
-use super::{Inventory, Key};
+use super::{Attr, Inventory, Key};
 use model::dicom::DicomEvent;
 use model::{Direction, Event, EventKind, FlowMeta, IpProto, Timestamp};
 
@@ -54,7 +54,7 @@ fn signature(
     buf.clear();
     sig.write(&mut buf);
     if let Ok(text) = std::str::from_utf8(&buf) {
-        inv.add_attr(id, "tcp_signature", text, source, confidence, ts);
+        inv.add_attr(id, Attr::TcpSignature, text, source, confidence, ts);
     }
     inv.scratch = buf;
 }
@@ -125,7 +125,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 let mut buf = [0u8; 10];
                 inv.add_attr(
                     &dst,
-                    "service",
+                    Attr::Service,
                     service_text(&mut buf, p, port),
                     "flow",
                     70,
@@ -133,7 +133,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 );
             }
             if f.key.proto == IpProto::UDP && port == 123 {
-                inv.add_attr(&dst, "role", "ntp_server", "flow", 70, ts);
+                inv.add_attr(&dst, Attr::Role, "ntp_server", "flow", 70, ts);
             }
         }
         (EventKind::Dhcp(d), f) => {
@@ -145,19 +145,19 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                     None => f.and_then(|f| inv.endpoint(f.src_mac, None, ts)),
                 };
                 let Some(id) = id else { return };
-                inv.add_attr(&id, "role", "dhcp_client", "dhcp", 80, ts);
+                inv.add_attr(&id, Attr::Role, "dhcp_client", "dhcp", 80, ts);
                 if let Some(h) = &d.hostname {
-                    inv.add_attr(&id, "hostname", h, "dhcp", 70, ts);
+                    inv.add_attr(&id, Attr::Hostname, h, "dhcp", 70, ts);
                 }
                 if let Some(fq) = &d.fqdn {
-                    inv.add_attr(&id, "hostname", fq, "dhcp_fqdn", 65, ts);
+                    inv.add_attr(&id, Attr::Hostname, fq, "dhcp_fqdn", 65, ts);
                 }
                 if let Some(v) = &d.vendor_class_identifier {
-                    inv.add_attr(&id, "dhcp_vendor_class", v, "dhcp", 80, ts);
+                    inv.add_attr(&id, Attr::DhcpVendorClass, v, "dhcp", 80, ts);
                 }
                 if !d.params.is_empty() {
                     let fp: Vec<String> = d.params.iter().map(|p| p.to_string()).collect();
-                    inv.add_attr(&id, "dhcp_fingerprint", &fp.join(","), "dhcp", 80, ts);
+                    inv.add_attr(&id, Attr::DhcpFingerprint, &fp.join(","), "dhcp", 80, ts);
                 }
                 if let (Some(ip), Some(f)) = (d.client_ip, f) {
                     // A renewing client uses its own address as source.
@@ -179,7 +179,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                         inv.endpoint(f.dest_mac, Some(f.key.dst_ip), ts)
                     };
                     if let Some(s) = server {
-                        inv.add_attr(&s, "role", "dhcp_server", "dhcp", 80, ts);
+                        inv.add_attr(&s, Attr::Role, "dhcp_server", "dhcp", 80, ts);
                     }
                 }
             }
@@ -194,7 +194,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 None
             };
             if let Some(s) = server {
-                inv.add_attr(&s, "role", "dns_server", "dns", 80, ts);
+                inv.add_attr(&s, Attr::Role, "dns_server", "dns", 80, ts);
             }
         }
         (EventKind::Mdns(d), Some(f)) => {
@@ -206,7 +206,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 for h in &d.hostnames {
                     inv.add_attr(
                         &id,
-                        "hostname",
+                        Attr::Hostname,
                         h.trim_end_matches(".local"),
                         "mdns",
                         50,
@@ -214,13 +214,13 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                     );
                 }
                 for s in &d.services {
-                    inv.add_attr(&id, "mdns_service", s, "mdns", 70, ts);
+                    inv.add_attr(&id, Attr::MdnsService, s, "mdns", 70, ts);
                 }
             }
             for (k, v) in &d.device {
                 let name = match *k {
-                    "model" | "md" | "ty" | "product" | "usb_MDL" => "model",
-                    "manufacturer" | "usb_MFG" => "manufacturer",
+                    "model" | "md" | "ty" | "product" | "usb_MDL" => Attr::Model,
+                    "manufacturer" | "usb_MFG" => Attr::Manufacturer,
                     _ => continue,
                 };
                 inv.add_attr(&id, name, v, "mdns", 60, ts);
@@ -231,11 +231,11 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 return;
             };
             if let Some(v) = &s.server {
-                inv.add_attr(&id, "ssdp_server", v, "ssdp", 60, ts);
-                inv.add_attr(&id, "software", v, "ssdp", 40, ts);
+                inv.add_attr(&id, Attr::SsdpServer, v, "ssdp", 60, ts);
+                inv.add_attr(&id, Attr::Software, v, "ssdp", 40, ts);
             }
             if let Some(v) = &s.user_agent {
-                inv.add_attr(&id, "user_agent", v, "ssdp", 50, ts);
+                inv.add_attr(&id, Attr::UserAgent, v, "ssdp", 50, ts);
             }
         }
         (EventKind::Tls(t), Some(f)) => {
@@ -243,19 +243,19 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             let (src, dst) = sides(inv, ev, f, answered);
             if let Some(c) = src {
                 if let Some(j) = &t.ja3 {
-                    inv.add_attr(&c, "ja3", &j.hash, "tls", 60, ts);
+                    inv.add_attr(&c, Attr::Ja3, &j.hash, "tls", 60, ts);
                 }
                 if let Some(j) = &t.ja4 {
-                    inv.add_attr(&c, "ja4", j, "tls", 60, ts);
+                    inv.add_attr(&c, Attr::Ja4, j, "tls", 60, ts);
                 }
                 if let Some(s) = &t.sni {
-                    inv.add_attr(&c, "tls_sni", s, "tls", 60, ts);
+                    inv.add_attr(&c, Attr::TlsSni, s, "tls", 60, ts);
                 }
             }
             if let Some(s) = dst {
-                inv.add_attr(&s, "role", "tls_server", "tls", 70, ts);
+                inv.add_attr(&s, Attr::Role, "tls_server", "tls", 70, ts);
                 if let Some(n) = &t.sni {
-                    inv.add_attr(&s, "dns_name", n, "tls_sni", 40, ts);
+                    inv.add_attr(&s, Attr::DnsName, n, "tls_sni", 40, ts);
                 }
             }
         }
@@ -263,20 +263,20 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             let answered = h.status.is_some();
             let (src, dst) = sides(inv, ev, f, answered);
             if let (Some(c), Some(ua)) = (src, &h.http_user_agent) {
-                inv.add_attr(&c, "user_agent", ua, "http", 70, ts);
+                inv.add_attr(&c, Attr::UserAgent, ua, "http", 70, ts);
             }
             if let Some(s) = dst {
-                inv.add_attr(&s, "role", "http_server", "http", 70, ts);
+                inv.add_attr(&s, Attr::Role, "http_server", "http", 70, ts);
                 if let Some(v) = &h.server {
-                    inv.add_attr(&s, "http_server", v, "http", 60, ts);
-                    inv.add_attr(&s, "software", v, "http_server", 30, ts);
+                    inv.add_attr(&s, Attr::HttpServer, v, "http", 60, ts);
+                    inv.add_attr(&s, Attr::Software, v, "http_server", 30, ts);
                 }
                 if let Some(n) = h
                     .hostname
                     .as_deref()
                     .filter(|n| n.parse::<std::net::IpAddr>().is_err())
                 {
-                    inv.add_attr(&s, "dns_name", n, "http_host", 40, ts);
+                    inv.add_attr(&s, Attr::DnsName, n, "http_host", 40, ts);
                 }
             }
         }
@@ -302,29 +302,29 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             let is_ack = mt.starts_with("ACK");
             if let Some(s) = &sender {
                 if let Some(a) = h.sending_application() {
-                    inv.add_attr(s, "hl7_application", a, "hl7", 70, ts);
+                    inv.add_attr(s, Attr::Hl7Application, a, "hl7", 70, ts);
                 }
                 if let Some(a) = h.sending_facility() {
-                    inv.add_attr(s, "hl7_facility", a, "hl7", 60, ts);
+                    inv.add_attr(s, Attr::Hl7Facility, a, "hl7", 60, ts);
                 }
                 if !is_ack {
-                    inv.add_attr(s, "role", "hl7_sender", "hl7", 70, ts);
+                    inv.add_attr(s, Attr::Role, "hl7_sender", "hl7", 70, ts);
                     if mt.starts_with("ORU") {
-                        inv.add_attr(s, "role", "hl7_sender_oru", "hl7", 70, ts);
+                        inv.add_attr(s, Attr::Role, "hl7_sender_oru", "hl7", 70, ts);
                     }
                 }
                 for e in h.device_evidence() {
                     if e.source.starts_with("OBX") || e.source.starts_with("PRT") {
-                        inv.add_attr(s, "hl7_device_id", e.value, "hl7", 50, ts);
+                        inv.add_attr(s, Attr::Hl7DeviceId, e.value, "hl7", 50, ts);
                     }
                 }
             }
             if let Some(r) = &receiver {
                 if let Some(a) = h.receiving_application() {
-                    inv.add_attr(r, "hl7_application", a, "hl7", 60, ts);
+                    inv.add_attr(r, Attr::Hl7Application, a, "hl7", 60, ts);
                 }
                 if !is_ack {
-                    inv.add_attr(r, "role", "hl7_receiver", "hl7", 70, ts);
+                    inv.add_attr(r, Attr::Role, "hl7_receiver", "hl7", 70, ts);
                 }
             }
         }
@@ -333,31 +333,31 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 return;
             };
             if let Some(v) = &l.system_name {
-                inv.add_attr(&id, "hostname", v, "lldp", 80, ts);
+                inv.add_attr(&id, Attr::Hostname, v, "lldp", 80, ts);
             }
             if let Some(v) = &l.system_description {
-                inv.add_attr(&id, "platform", v, "lldp", 70, ts);
-                inv.add_attr(&id, "software", v, "lldp", 50, ts);
+                inv.add_attr(&id, Attr::Platform, v, "lldp", 70, ts);
+                inv.add_attr(&id, Attr::Software, v, "lldp", 50, ts);
             }
             for c in &l.enabled_capabilities {
-                inv.add_attr(&id, "capability", c, "lldp", 80, ts);
+                inv.add_attr(&id, Attr::Capability, c, "lldp", 80, ts);
             }
             if let Some(m) = &l.med {
                 if let Some(v) = &m.model_name {
-                    inv.add_attr(&id, "model", v, "lldp_med", 90, ts);
+                    inv.add_attr(&id, Attr::Model, v, "lldp_med", 90, ts);
                 }
                 if let Some(v) = &m.manufacturer {
-                    inv.add_attr(&id, "manufacturer", v, "lldp_med", 90, ts);
+                    inv.add_attr(&id, Attr::Manufacturer, v, "lldp_med", 90, ts);
                 }
                 if let Some(v) = m
                     .software_revision
                     .as_ref()
                     .or(m.firmware_revision.as_ref())
                 {
-                    inv.add_attr(&id, "software", v, "lldp_med", 90, ts);
+                    inv.add_attr(&id, Attr::Software, v, "lldp_med", 90, ts);
                 }
                 if let Some(v) = &m.serial_number {
-                    inv.add_attr(&id, "serial_number", v, "lldp_med", 90, ts);
+                    inv.add_attr(&id, Attr::SerialNumber, v, "lldp_med", 90, ts);
                 }
             }
         }
@@ -366,14 +366,14 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 return;
             };
             if let Some(v) = &c.device_id {
-                inv.add_attr(&id, "hostname", v, "cdp", 80, ts);
+                inv.add_attr(&id, Attr::Hostname, v, "cdp", 80, ts);
             }
             if let Some(v) = &c.platform {
-                inv.add_attr(&id, "platform", v, "cdp", 80, ts);
-                inv.add_attr(&id, "model", v, "cdp", 70, ts);
+                inv.add_attr(&id, Attr::Platform, v, "cdp", 80, ts);
+                inv.add_attr(&id, Attr::Model, v, "cdp", 70, ts);
             }
             if let Some(v) = &c.software_version {
-                inv.add_attr(&id, "software", v, "cdp", 70, ts);
+                inv.add_attr(&id, Attr::Software, v, "cdp", 70, ts);
             }
             for cap in &c.capabilities {
                 let cap = if cap.contains("phone") {
@@ -381,7 +381,7 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 } else {
                     cap
                 };
-                inv.add_attr(&id, "capability", cap, "cdp", 80, ts);
+                inv.add_attr(&id, Attr::Capability, cap, "cdp", 80, ts);
             }
         }
         (EventKind::Arp(a), _) => {
@@ -394,25 +394,32 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         (EventKind::Telnet(t), Some(f)) => {
             let (src, dst) = sides(inv, ev, f, true);
             if let Some(s) = dst {
-                inv.add_attr(&s, "exposure", "telnet_server", "telnet", 80, ts);
+                inv.add_attr(&s, Attr::Exposure, "telnet_server", "telnet", 80, ts);
             }
             if t.cleartext_credentials {
                 for id in [src].into_iter().flatten() {
-                    inv.add_attr(&id, "exposure", "telnet_cleartext_login", "telnet", 80, ts);
+                    inv.add_attr(
+                        &id,
+                        Attr::Exposure,
+                        "telnet_cleartext_login",
+                        "telnet",
+                        80,
+                        ts,
+                    );
                 }
             }
         }
         (EventKind::Ftp(t), Some(f)) => {
             let (src, dst) = sides(inv, ev, f, true);
             if let Some(s) = &dst {
-                inv.add_attr(s, "exposure", "ftp_server", "ftp", 80, ts);
+                inv.add_attr(s, Attr::Exposure, "ftp_server", "ftp", 80, ts);
                 if let Some(b) = &t.banner {
-                    inv.add_attr(s, "software", b, "ftp_banner", 40, ts);
+                    inv.add_attr(s, Attr::Software, b, "ftp_banner", 40, ts);
                 }
             }
             if t.cleartext_credentials {
                 if let Some(c) = src {
-                    inv.add_attr(&c, "exposure", "ftp_cleartext_login", "ftp", 80, ts);
+                    inv.add_attr(&c, Attr::Exposure, "ftp_cleartext_login", "ftp", 80, ts);
                 }
             }
         }
@@ -421,19 +428,19 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             // The client offering SMBv1 is exposed; the server only if it spoke it.
             if s.smb1 {
                 if let Some(id) = src {
-                    inv.add_attr(&id, "exposure", "smb1_offered", "smb", 80, ts);
+                    inv.add_attr(&id, Attr::Exposure, "smb1_offered", "smb", 80, ts);
                 }
             }
             if s.smb1_negotiated {
                 if let Some(id) = dst {
-                    inv.add_attr(&id, "exposure", "smb1_server", "smb", 80, ts);
+                    inv.add_attr(&id, Attr::Exposure, "smb1_server", "smb", 80, ts);
                 }
             }
         }
         (EventKind::Snmp(s), Some(f)) if s.community_present => {
             let (src, _) = sides(inv, ev, f, false);
             if let Some(id) = src {
-                inv.add_attr(&id, "exposure", "snmp_community", "snmp", 80, ts);
+                inv.add_attr(&id, Attr::Exposure, "snmp_community", "snmp", 80, ts);
             }
         }
         // Anomalies and the rest: the flow record names the endpoints.
@@ -477,29 +484,29 @@ fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEven
             };
             if let Some(u) = &scu {
                 if let Some(ae) = &a.calling_ae {
-                    inv.add_attr(u, "dicom_ae", ae, "dicom", 80, ts);
+                    inv.add_attr(u, Attr::DicomAe, ae, "dicom", 80, ts);
                 }
                 if let Some(rq) = &a.request {
                     if let Some(v) = &rq.implementation_class_uid {
-                        inv.add_attr(u, "dicom_implementation_class_uid", v, "dicom", 80, ts);
+                        inv.add_attr(u, Attr::DicomImplementationClassUid, v, "dicom", 80, ts);
                     }
                     if let Some(v) = &rq.implementation_version_name {
-                        inv.add_attr(u, "dicom_implementation_version", v, "dicom", 80, ts);
-                        inv.add_attr(u, "software", v, "dicom", 50, ts);
+                        inv.add_attr(u, Attr::DicomImplementationVersion, v, "dicom", 80, ts);
+                        inv.add_attr(u, Attr::Software, v, "dicom", 50, ts);
                     }
                 }
             }
             if let (Some(p), true) = (&scp, accepted) {
                 if let Some(ae) = &a.called_ae {
-                    inv.add_attr(p, "dicom_ae", ae, "dicom", 70, ts);
+                    inv.add_attr(p, Attr::DicomAe, ae, "dicom", 70, ts);
                 }
                 if let Some(ac) = &a.accept {
                     if let Some(v) = &ac.implementation_class_uid {
-                        inv.add_attr(p, "dicom_implementation_class_uid", v, "dicom", 80, ts);
+                        inv.add_attr(p, Attr::DicomImplementationClassUid, v, "dicom", 80, ts);
                     }
                     if let Some(v) = &ac.implementation_version_name {
-                        inv.add_attr(p, "dicom_implementation_version", v, "dicom", 80, ts);
-                        inv.add_attr(p, "software", v, "dicom", 50, ts);
+                        inv.add_attr(p, Attr::DicomImplementationVersion, v, "dicom", 80, ts);
+                        inv.add_attr(p, Attr::Software, v, "dicom", 50, ts);
                     }
                 }
             }
@@ -547,7 +554,7 @@ fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEven
                 _ => return,
             };
             if let Some(s) = &sender {
-                inv.add_attr(s, "role", u_role, "dicom", 80, ts);
+                inv.add_attr(s, Attr::Role, u_role, "dicom", 80, ts);
                 if u_role == "dicom_store_scu" {
                     let modality =
                         c.dataset
@@ -560,26 +567,26 @@ fn observe_dicom(inv: &mut Inventory, ts: Timestamp, f: &FlowMeta, d: &DicomEven
                                     .map(|(_, m)| m.to_string())
                             });
                     if let Some(m) = modality {
-                        inv.add_attr(s, "modality", &m, "dicom", 70, ts);
+                        inv.add_attr(s, Attr::Modality, &m, "dicom", 70, ts);
                     }
                     if let Some(ds) = &c.dataset {
                         if let Some(v) = &ds.model_name {
-                            inv.add_attr(s, "model", v, "dicom_dataset", 60, ts);
+                            inv.add_attr(s, Attr::Model, v, "dicom_dataset", 60, ts);
                         }
                         if let Some(v) = &ds.manufacturer {
-                            inv.add_attr(s, "manufacturer", v, "dicom_dataset", 60, ts);
+                            inv.add_attr(s, Attr::Manufacturer, v, "dicom_dataset", 60, ts);
                         }
                         if let Some(v) = &ds.software_versions {
-                            inv.add_attr(s, "software", v, "dicom_dataset", 60, ts);
+                            inv.add_attr(s, Attr::Software, v, "dicom_dataset", 60, ts);
                         }
                         if let Some(v) = &ds.station_name {
-                            inv.add_attr(s, "hostname", v, "dicom_station_name", 40, ts);
+                            inv.add_attr(s, Attr::Hostname, v, "dicom_station_name", 40, ts);
                         }
                     }
                 }
             }
             if let Some(r) = &receiver {
-                inv.add_attr(r, "role", p_role, "dicom", 80, ts);
+                inv.add_attr(r, Attr::Role, p_role, "dicom", 80, ts);
             }
         }
     }
