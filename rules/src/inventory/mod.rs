@@ -175,6 +175,63 @@ fn cmp_keys(a: &Key, b: &Key) -> std::cmp::Ordering {
     }
 }
 
+/// Sightings of facts already applied to the records, not yet added to their counts and
+/// first/last times.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pending {
+    /// The facts were applied once (their values exist on the records).
+    applied: bool,
+    n: u64,
+    first: i64,
+    last: i64,
+}
+
+impl Pending {
+    /// True when the facts must be applied now (first sight); otherwise the sighting is
+    /// counted here.
+    fn note(&mut self, t: i64) -> bool {
+        if !self.applied {
+            self.applied = true;
+            return true;
+        }
+        if self.n == 0 {
+            (self.first, self.last) = (t, t);
+        } else {
+            self.first = self.first.min(t);
+            self.last = self.last.max(t);
+        }
+        self.n += 1;
+        false
+    }
+
+    /// The counted sightings (emptied): count and first/last time.
+    fn take(&mut self) -> Option<(u64, (i64, i64))> {
+        let r = (self.n > 0).then_some((self.n, (self.first, self.last)));
+        self.n = 0;
+        r
+    }
+}
+
+/// The header facts of one HL7 flow direction: who sends and receives, and the
+/// applications and facility they name. A feed repeats them in every message, so they
+/// are applied on first sight and afterwards only counted, then added to the records'
+/// counts and first/last sightings in one go when the batch is flushed: when the facts
+/// change, before a checkpoint takes the records, and before anything that could
+/// remove or move the values (eviction, folding an `ip:` record, a router's reset).
+/// The records then hold what applying every message would have left.
+#[derive(Clone, Debug)]
+struct Hl7Batch {
+    sender: Option<Key>,
+    receiver: Option<Key>,
+    sending_application: Option<String>,
+    sending_facility: Option<String>,
+    receiving_application: Option<String>,
+    /// Every message; messages other than ACKs; ORU messages.
+    all: Pending,
+    sent: Pending,
+    oru: Pending,
+}
+
 /// What a device looked like when last reported (to detect key changes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Reported {
@@ -203,6 +260,11 @@ pub struct Inventory {
     reclassify: Vec<Key>,
     /// Last message fingerprint per flow (see `observe::fingerprint`), bounded.
     memo: FastMap<u64, u64>,
+    /// HL7 header facts per flow and direction, applied on first sight and then counted
+    /// ([`Hl7Batch`]), bounded like `memo`.
+    hl7: FastMap<(u64, u8), Hl7Batch>,
+    /// Some HL7 batch holds sightings not yet applied to the records.
+    hl7_pending: bool,
     /// Reused to render values without allocating.
     scratch: Vec<u8>,
     pub stats: InventoryStats,
@@ -227,6 +289,23 @@ fn cap(s: &str, max: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// True when `s` has no control character (what [`cap`] would drop); ASCII without
+/// decoding characters.
+fn is_clean(s: &str) -> bool {
+    if s.is_ascii() {
+        !s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        !s.chars().any(char::is_control)
+    }
+}
+
+/// The order a full value list keeps by: `a` is worse than `b` when its confidence is
+/// lower, or equal with a greater text.
+fn worse(a: &AttrValue, b: &AttrValue) -> bool {
+    (std::cmp::Reverse(a.confidence), a.value.as_str())
+        > (std::cmp::Reverse(b.confidence), b.value.as_str())
 }
 
 fn ip_is_private(ip: IpAddr) -> bool {
@@ -261,6 +340,8 @@ impl Inventory {
             changed_attrs: Vec::new(),
             reclassify: Vec::new(),
             memo: FastMap::default(),
+            hl7: FastMap::default(),
+            hl7_pending: false,
             scratch: Vec::new(),
             stats: InventoryStats::default(),
         }
@@ -337,6 +418,7 @@ impl Inventory {
 
     /// Takes what changed since the last call: devices to write, ids to delete.
     pub fn take_changes(&mut self) -> (Vec<Device>, Vec<String>) {
+        self.flush_hl7();
         // Derived attributes take the sightings of their evidence as of now (the evidence's
         // first/last sight may have moved since the last classification).
         for id in self.dirty.iter() {
@@ -388,7 +470,96 @@ impl Inventory {
 
     /// True when something changed since the last [`Inventory::take_changes`].
     pub fn has_changes(&self) -> bool {
-        !self.dirty.is_empty() || !self.removed.is_empty()
+        !self.dirty.is_empty() || !self.removed.is_empty() || self.hl7_pending
+    }
+
+    /// Notes the header facts of one HL7 message of a flow direction: which of them
+    /// (every message's, a non-ACK's, an ORU's) must be applied now because they are new
+    /// to this batch; the others are counted in it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn hl7_note(
+        &mut self,
+        flow_id: u64,
+        dir: u8,
+        sender: Option<Key>,
+        receiver: Option<Key>,
+        h: &model::hl7::Hl7Event,
+        t: i64,
+        sent: bool,
+        oru: bool,
+    ) -> (bool, bool, bool) {
+        let k = (flow_id, dir);
+        let same = self.hl7.get(&k).is_some_and(|b| {
+            b.sender == sender
+                && b.receiver == receiver
+                && b.sending_application.as_deref() == h.sending_application()
+                && b.sending_facility.as_deref() == h.sending_facility()
+                && b.receiving_application.as_deref() == h.receiving_application()
+        });
+        if !same {
+            if let Some(mut b) = self.hl7.remove(&k) {
+                self.flush_batch(&mut b);
+            }
+            if self.hl7.len() >= 65_536 {
+                self.flush_hl7();
+                self.hl7.clear();
+            }
+            self.hl7.insert(
+                k,
+                Hl7Batch {
+                    sender,
+                    receiver,
+                    sending_application: h.sending_application().map(str::to_string),
+                    sending_facility: h.sending_facility().map(str::to_string),
+                    receiving_application: h.receiving_application().map(str::to_string),
+                    all: Pending::default(),
+                    sent: Pending::default(),
+                    oru: Pending::default(),
+                },
+            );
+        }
+        let Some(b) = self.hl7.get_mut(&k) else {
+            return (true, sent, oru);
+        };
+        let now = (b.all.note(t), sent && b.sent.note(t), oru && b.oru.note(t));
+        if now != (true, sent, oru) {
+            self.hl7_pending = true;
+        }
+        now
+    }
+
+    /// Adds one batch's counted sightings to the records.
+    fn flush_batch(&mut self, b: &mut Hl7Batch) {
+        let (every, sent, oru) = (b.all.take(), b.sent.take(), b.oru.take());
+        let f = observe::Hl7Facts {
+            sender: b.sender,
+            receiver: b.receiver,
+            sending_application: b.sending_application.as_deref(),
+            sending_facility: b.sending_facility.as_deref(),
+            receiving_application: b.receiving_application.as_deref(),
+        };
+        if let Some((n, span)) = every {
+            observe::hl7_every(self, &f, span, n);
+        }
+        if let Some((n, span)) = sent {
+            observe::hl7_sent(self, &f, span, n);
+        }
+        if let Some((n, span)) = oru {
+            observe::hl7_oru(self, &f, span, n);
+        }
+    }
+
+    /// Adds every batch's counted sightings to the records (the batches stay, applied).
+    fn flush_hl7(&mut self) {
+        if !self.hl7_pending {
+            return;
+        }
+        let mut batches = std::mem::take(&mut self.hl7);
+        for b in batches.values_mut() {
+            self.flush_batch(b);
+        }
+        self.hl7 = batches;
+        self.hl7_pending = false;
     }
 
     /// Observes one event; `device` events it causes are appended to `out`.
@@ -703,7 +874,12 @@ impl Inventory {
         let public_threshold = self.cfg.router_public_ip_threshold.max(1);
         if !strong && !d.router && (traffic_v4 > threshold || public_v4 > public_threshold) {
             // Too many addresses behind one MAC: a router. Its traffic-only addresses are
-            // hosts behind it, which get their own records from now on.
+            // hosts behind it, which get their own records from now on. (Counted HL7
+            // sightings first: the reset below drops what they would have refreshed.)
+            self.flush_hl7();
+            let Some(d) = self.devices.get_mut(id) else {
+                return;
+            };
             d.router = true;
             let gone: Vec<IpAddr> = d
                 .ips
@@ -740,6 +916,7 @@ impl Inventory {
 
     /// Moves what an `ip:` record learned into the MAC device that turned out to own it.
     fn fold(&mut self, from: &Key, into: &Key) {
+        self.flush_hl7();
         let Some(f) = self.devices.remove(from) else {
             return;
         };
@@ -797,11 +974,27 @@ impl Inventory {
         confidence: u8,
         ts: Timestamp,
     ) {
-        let name: Name = name.into();
+        let t = ts.micros();
+        self.add_attr_n(id, name.into(), value, source, confidence, (t, t), 1);
+    }
+
+    /// [`Inventory::add_attr`] for `n` sightings between `span.0` and `span.1` (capture
+    /// microseconds): what `n` calls at those times would leave.
+    #[allow(clippy::too_many_arguments)]
+    fn add_attr_n(
+        &mut self,
+        id: &Key,
+        name: Name,
+        value: &str,
+        source: &str,
+        confidence: u8,
+        span: (i64, i64),
+        n: u64,
+    ) {
         let trimmed = value.trim();
         let max_len = self.cfg.max_string_len;
         let max_vals = self.cfg.max_values_per_attribute.max(1);
-        let t = ts.micros();
+        let (first, last) = span;
         let Some(d) = self.devices.get_mut(id) else {
             return;
         };
@@ -811,57 +1004,62 @@ impl Inventory {
             Name::Other(_) => None,
         };
         // One search for the attribute, also when the value is new to it.
-        let vals = match d.attributes.slot(&name) {
-            Ok(vals) => {
-                // Fast path, no allocation: a value already known from this source. Stored
-                // values are capped and clean, so one equal to `trimmed` is what `cap`
-                // would make of it: no need to scan it for control characters first.
-                if trimmed.len() <= max_len {
-                    if let Some(v) = vals
-                        .iter_mut()
-                        .find(|v| v.value == trimmed && v.source == source)
-                    {
-                        v.count = v.count.saturating_add(1);
-                        if t > v.last_seen_us || t < v.first_seen_us {
-                            v.last_seen_us = v.last_seen_us.max(t);
-                            v.first_seen_us = v.first_seen_us.min(t);
-                            self.dirty.insert(*id);
-                        }
-                        return;
-                    }
-                }
-                vals
-            }
+        let (vals, fresh) = match d.attributes.slot(&name) {
+            Ok(vals) => (vals, false),
             Err(at) => {
                 // (Rare: once per device and attribute.) Nothing is stored for a value
                 // that caps to nothing.
                 if cap(trimmed, max_len).is_empty() {
                     return;
                 }
-                d.attributes.insert_at(at, name)
+                (d.attributes.insert_at(at, name), true)
             }
         };
-        // Borrowed when already clean: a newcomer to a full list is usually dropped, and
-        // then nothing is allocated.
-        let value: std::borrow::Cow<str> =
-            if trimmed.len() <= max_len && !trimmed.chars().any(char::is_control) {
-                std::borrow::Cow::Borrowed(trimmed)
-            } else {
-                std::borrow::Cow::Owned(cap(trimmed, max_len))
-            };
-        if value.is_empty() {
-            return;
+        // Stored values are capped and clean, so one equal to `trimmed` is what `cap`
+        // would make of it. One pass finds it (no allocation) and, for a full list, the
+        // value a newcomer would have to beat.
+        let clean = trimmed.len() <= max_len && is_clean(trimmed);
+        let mut found = None;
+        let mut worst: Option<usize> = None;
+        if clean && !fresh {
+            let full = vals.len() >= max_vals;
+            for (i, v) in vals.iter().enumerate() {
+                if v.value == trimmed && v.source == source {
+                    found = Some(i);
+                    break;
+                }
+                if full {
+                    // The last of equals, as `max_by` picks.
+                    worst = match worst {
+                        Some(w) if worse(&vals[w], v) => Some(w),
+                        _ => Some(i),
+                    };
+                }
+            }
         }
-        if let Some(v) = vals
-            .iter_mut()
-            .find(|v| v.value == *value && v.source == source)
-        {
+        // Not clean (rare): the capped text, looked for again.
+        let value: std::borrow::Cow<str> = if clean {
+            std::borrow::Cow::Borrowed(trimmed)
+        } else {
+            let c = cap(trimmed, max_len);
+            if c.is_empty() {
+                return;
+            }
+            found = vals.iter().position(|v| v.value == c && v.source == source);
+            if found.is_none() && vals.len() >= max_vals {
+                worst =
+                    (0..vals.len()).reduce(|w, i| if worse(&vals[w], &vals[i]) { w } else { i });
+            }
+            std::borrow::Cow::Owned(c)
+        };
+        if let Some(i) = found {
             // Min/max, not first arrival: workers' events reach the inventory in an order
             // that varies from run to run; the record must not.
-            v.count = v.count.saturating_add(1);
-            if t > v.last_seen_us || t < v.first_seen_us {
-                v.last_seen_us = v.last_seen_us.max(t);
-                v.first_seen_us = v.first_seen_us.min(t);
+            let v = &mut vals[i];
+            v.count = v.count.saturating_add(n);
+            if last > v.last_seen_us || first < v.first_seen_us {
+                v.last_seen_us = v.last_seen_us.max(last);
+                v.first_seen_us = v.first_seen_us.min(first);
                 self.dirty.insert(*id);
             }
             return;
@@ -871,17 +1069,13 @@ impl Inventory {
             // Full: keep the best values by a fixed order (confidence, then text), so the
             // kept set does not depend on the order events arrive in. The newcomer is
             // dropped when it is the worst.
-            let worst = vals
-                .iter()
-                .enumerate()
-                .max_by(|(_, a), (_, b)| {
-                    (std::cmp::Reverse(a.confidence), a.value.as_str())
-                        .cmp(&(std::cmp::Reverse(b.confidence), b.value.as_str()))
-                })
-                .map(|(i, v)| (i, v.confidence, v.value.as_str()));
             match worst {
-                Some((i, c, w))
-                    if (std::cmp::Reverse(confidence), &*value) < (std::cmp::Reverse(c), w) =>
+                Some(i)
+                    if (std::cmp::Reverse(confidence), &*value)
+                        < (
+                            std::cmp::Reverse(vals[i].confidence),
+                            vals[i].value.as_str(),
+                        ) =>
                 {
                     dropped = Some(vals.remove(i).value);
                 }
@@ -903,9 +1097,9 @@ impl Inventory {
         vals.push(AttrValue {
             value: value.into_owned(),
             source: source.to_string(),
-            first_seen_us: t,
-            last_seen_us: t,
-            count: 1,
+            first_seen_us: first,
+            last_seen_us: last,
+            count: n,
             confidence,
         });
         self.dirty.insert(*id);
@@ -921,6 +1115,7 @@ impl Inventory {
         if self.devices.len() < max {
             return;
         }
+        self.flush_hl7();
         let n = (max / 100).max(1);
         // Oldest first, ties by id text (a fixed order, whatever the map's).
         let mut by_age: Vec<(i64, String, Key)> = self

@@ -282,17 +282,6 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         }
         (EventKind::Dicom(d), Some(f)) => observe_dicom(inv, ev.ts, f, d),
         (EventKind::Hl7(h), Some(f)) => {
-            let mut parts: Vec<&str> = vec![
-                h.sending_application().unwrap_or(""),
-                h.sending_facility().unwrap_or(""),
-                h.receiving_application().unwrap_or(""),
-                h.message_type().unwrap_or(""),
-            ];
-            parts.extend(h.device_evidence().map(|e| e.value));
-            let fp = fingerprint(&parts, h.direction as u8);
-            if inv.repeat(f.flow_id, fp) {
-                return;
-            }
             let (src, dst) = sides(inv, ev, f, true);
             let (sender, receiver) = match h.direction {
                 Direction::ToServer => (src, dst),
@@ -300,31 +289,34 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             };
             let mt = h.message_type().unwrap_or("");
             let is_ack = mt.starts_with("ACK");
+            let is_oru = !is_ack && mt.starts_with("ORU");
+            // Header facts: applied when new to this flow direction, else counted (see
+            // `Hl7Batch`); the same records as applying each message.
+            let t = ts.micros();
+            let dir = h.direction as u8;
+            let (every, sent, oru) =
+                inv.hl7_note(f.flow_id, dir, sender, receiver, h, t, !is_ack, is_oru);
+            let b = Hl7Facts {
+                sender,
+                receiver,
+                sending_application: h.sending_application(),
+                sending_facility: h.sending_facility(),
+                receiving_application: h.receiving_application(),
+            };
+            if every {
+                hl7_every(inv, &b, (t, t), 1);
+            }
+            if sent {
+                hl7_sent(inv, &b, (t, t), 1);
+            }
+            if oru {
+                hl7_oru(inv, &b, (t, t), 1);
+            }
             if let Some(s) = &sender {
-                if let Some(a) = h.sending_application() {
-                    inv.add_attr(s, Attr::Hl7Application, a, "hl7", 70, ts);
-                }
-                if let Some(a) = h.sending_facility() {
-                    inv.add_attr(s, Attr::Hl7Facility, a, "hl7", 60, ts);
-                }
-                if !is_ack {
-                    inv.add_attr(s, Attr::Role, "hl7_sender", "hl7", 70, ts);
-                    if mt.starts_with("ORU") {
-                        inv.add_attr(s, Attr::Role, "hl7_sender_oru", "hl7", 70, ts);
-                    }
-                }
                 for e in h.device_evidence() {
                     if e.source.starts_with("OBX") || e.source.starts_with("PRT") {
                         inv.add_attr(s, Attr::Hl7DeviceId, e.value, "hl7", 50, ts);
                     }
-                }
-            }
-            if let Some(r) = &receiver {
-                if let Some(a) = h.receiving_application() {
-                    inv.add_attr(r, Attr::Hl7Application, a, "hl7", 60, ts);
-                }
-                if !is_ack {
-                    inv.add_attr(r, Attr::Role, "hl7_receiver", "hl7", 70, ts);
                 }
             }
         }
@@ -445,6 +437,47 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
         }
         // Anomalies and the rest: the flow record names the endpoints.
         _ => {}
+    }
+}
+
+/// The header facts of an HL7 message (or of a batch of them): see `Hl7Batch`.
+pub(super) struct Hl7Facts<'a> {
+    pub(super) sender: Option<Key>,
+    pub(super) receiver: Option<Key>,
+    pub(super) sending_application: Option<&'a str>,
+    pub(super) sending_facility: Option<&'a str>,
+    pub(super) receiving_application: Option<&'a str>,
+}
+
+/// Facts of every message: the applications each side names, the sender's facility.
+pub(super) fn hl7_every(inv: &mut Inventory, f: &Hl7Facts, span: (i64, i64), n: u64) {
+    if let Some(s) = &f.sender {
+        if let Some(a) = f.sending_application {
+            inv.add_attr_n(s, Attr::Hl7Application.into(), a, "hl7", 70, span, n);
+        }
+        if let Some(a) = f.sending_facility {
+            inv.add_attr_n(s, Attr::Hl7Facility.into(), a, "hl7", 60, span, n);
+        }
+    }
+    if let (Some(r), Some(a)) = (&f.receiver, f.receiving_application) {
+        inv.add_attr_n(r, Attr::Hl7Application.into(), a, "hl7", 60, span, n);
+    }
+}
+
+/// Facts of a message that is not an ACK: who sends, who receives.
+pub(super) fn hl7_sent(inv: &mut Inventory, f: &Hl7Facts, span: (i64, i64), n: u64) {
+    if let Some(s) = &f.sender {
+        inv.add_attr_n(s, Attr::Role.into(), "hl7_sender", "hl7", 70, span, n);
+    }
+    if let Some(r) = &f.receiver {
+        inv.add_attr_n(r, Attr::Role.into(), "hl7_receiver", "hl7", 70, span, n);
+    }
+}
+
+/// Facts of an ORU message: its sender sends results.
+pub(super) fn hl7_oru(inv: &mut Inventory, f: &Hl7Facts, span: (i64, i64), n: u64) {
+    if let Some(s) = &f.sender {
+        inv.add_attr_n(s, Attr::Role.into(), "hl7_sender_oru", "hl7", 70, span, n);
     }
 }
 

@@ -410,3 +410,83 @@ proptest::proptest! {
         proptest::prop_assert_eq!(Key::parse("00:11:22:33:44"), None);
     }
 }
+
+fn hl7_msg(t: i64, dir: model::Direction, mt: &str) -> Event {
+    let (snd, rcv) = match dir {
+        model::Direction::ToServer => ("GW", "ENGINE"),
+        model::Direction::ToClient => ("ENGINE", "GW"),
+    };
+    let mut h = model::hl7::Hl7Event::new(dir, "mllp");
+    h.set(model::hl7::Hl7Text::SendingApplication, Some(snd));
+    h.set(model::hl7::Hl7Text::SendingFacility, Some("GENHOSP"));
+    h.set(model::hl7::Hl7Text::ReceivingApplication, Some(rcv));
+    h.set(model::hl7::Hl7Text::MessageType, Some(mt));
+    Event {
+        ts: ts(t),
+        flow: Some(meta(
+            ("00:09:fb:00:00:10", "10.0.0.10", 40000),
+            ("00:09:fb:00:00:20", "10.0.0.20", 2575),
+            IpProto::TCP,
+        )),
+        kind: EventKind::Hl7(Box::new(h)),
+    }
+}
+
+#[test]
+fn hl7_header_facts_count_every_message() {
+    // A feed's header facts are applied once and then counted per flow direction; the
+    // records a checkpoint takes hold what applying every message leaves: each message
+    // counted, first and last sight, whether or not a checkpoint came in between.
+    let mut evs = Vec::new();
+    for i in 0..30 {
+        let mt = if i % 3 == 0 { "ORU^R01" } else { "ADT^A01" };
+        evs.push(hl7_msg(2 * i, model::Direction::ToServer, mt));
+        evs.push(hl7_msg(2 * i + 1, model::Direction::ToClient, "ACK^A01"));
+    }
+    let facts = |d: &Device, name: &str| -> Vec<(String, u64, i64, i64)> {
+        d.attributes
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.source == "hl7")
+            .map(|v| (v.value.clone(), v.count, v.first_seen_us, v.last_seen_us))
+            .collect()
+    };
+    let us = |s: i64| ts(s).micros();
+    let mut records = Vec::new();
+    for mid in [None, Some(17), Some(1)] {
+        let mut i = inv();
+        for (k, e) in evs.iter().enumerate() {
+            run(&mut i, std::slice::from_ref(e));
+            if Some(k) == mid {
+                let _ = i.take_changes();
+            }
+        }
+        assert!(i.has_changes(), "counted sightings are a change");
+        let (up, _) = i.take_changes();
+        let gw = up.iter().find(|d| d.id == "00:09:fb:00:00:10").unwrap();
+        let eng = up.iter().find(|d| d.id == "00:09:fb:00:00:20").unwrap();
+        assert_eq!(
+            facts(gw, "hl7_application"),
+            vec![("GW".to_string(), 60, us(0), us(59))]
+        );
+        assert_eq!(
+            facts(gw, "role"),
+            vec![
+                ("hl7_sender".to_string(), 30, us(0), us(58)),
+                ("hl7_sender_oru".to_string(), 10, us(0), us(54)),
+            ]
+        );
+        assert_eq!(
+            facts(eng, "role"),
+            vec![("hl7_receiver".to_string(), 30, us(0), us(58))]
+        );
+        assert_eq!(
+            facts(eng, "hl7_facility"),
+            vec![("GENHOSP".to_string(), 30, us(1), us(59))]
+        );
+        records.push(up);
+    }
+    assert_eq!(records[0], records[1]);
+    assert_eq!(records[0], records[2]);
+}
