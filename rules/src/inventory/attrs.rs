@@ -84,6 +84,11 @@ impl Attr {
     pub const fn index(self) -> usize {
         self as usize
     }
+
+    /// The attribute's bit in a set of attributes (a `u64`: fewer than 64 names).
+    pub const fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
 }
 
 /// An attribute name: interned, or text for a name outside [`Attr`] (never the text of
@@ -223,6 +228,14 @@ impl Attributes {
         self.entries
     }
 
+    /// The interned attributes that have a value, as [`Attr::bit`]s.
+    pub fn present(&self) -> u64 {
+        self.entries.iter().fold(0, |m, (n, v)| match n {
+            Name::Known(a) if !v.is_empty() => m | a.bit(),
+            _ => m,
+        })
+    }
+
     /// Whether the attribute has an entry.
     pub fn contains_key(&self, name: &str) -> bool {
         self.find_str(name).is_some()
@@ -337,6 +350,7 @@ mod tests {
             assert_eq!(Attr::from_name(a.name()), Some(*a));
         }
         assert_eq!(Attr::from_name("colour"), None);
+        assert!(Attr::ALL.len() <= 64, "attribute sets are u64 bit masks");
         // Every attribute a catalogue rule may test is interned.
         for n in super::super::catalogue::ATTRIBUTES {
             assert!(Attr::from_name(n).is_some(), "{n}");

@@ -6,7 +6,7 @@
 //! replaces it; `weight: 0` disables it). Errors name the file, the line and the problem.
 
 use super::attrs::Attr;
-use regex::Regex;
+use regex_automata::meta::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -84,6 +84,10 @@ struct RuleDef {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
+    /// The attributes `when` tests, as [`Attr::bit`]s: a device lacking one cannot match.
+    need: u64,
+    /// Index of `class` in [`CLASSES`].
+    class_ix: Option<usize>,
     when: Vec<(Attr, Regex)>,
     unless: Vec<(Attr, Regex)>,
     /// The class it votes for (class rules) with `weight`.
@@ -139,6 +143,17 @@ impl Rule {
         self.matches_attr(|a| values(a.name()))
     }
 
+    /// The index in [`CLASSES`] of the class the rule votes for.
+    pub fn class_index(&self) -> Option<usize> {
+        self.class_ix
+    }
+
+    /// Whether a device with values for the attributes in `present` ([`Attr::bit`]s) could
+    /// match: every attribute `when` tests has some value.
+    pub fn possible(&self, present: u64) -> bool {
+        self.need & !present == 0
+    }
+
     /// [`Rule::matches`] with the attribute interned (no string compares to find it).
     pub fn matches_attr<'a, F, I>(&self, values: F) -> bool
     where
@@ -185,6 +200,25 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
 }
 
+/// Compiles a catalogue pattern as the `regex` crate does (same syntax and matches),
+/// without the fully compiled DFA it adds for small patterns: the catalogue's ~200
+/// patterns are compiled at every start and only ever asked `is_match` on short values,
+/// which the lazy DFA answers as fast; building the full DFAs was half the start-up cost.
+fn pattern(p: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+    use regex_automata::{meta, util::syntax, MatchKind};
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(10 * (1 << 20)))
+                .hybrid_cache_capacity(2 * (1 << 20))
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(true)
+                .dfa(false),
+        )
+        .syntax(syntax::Config::new().utf8(true))
+        .build(p)
+}
+
 fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, CatalogueError> {
     let err = |problem: String| CatalogueError {
         file: file.to_string(),
@@ -205,7 +239,7 @@ fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, Ca
                     )))
                 }
             };
-            let re = Regex::new(pat)
+            let re = pattern(pat)
                 .map_err(|e| err(format!("rule {}: bad pattern for `{name}`: {e}", def.id)))?;
             list.push((attr, re));
         }
@@ -233,8 +267,15 @@ fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, Ca
             None => return Err(err(format!("rule {}: needs a `class`", def.id))),
         }
     }
+    let need = when.iter().fold(0u64, |m, (a, _)| m | a.bit());
+    let class_ix = def
+        .class
+        .as_deref()
+        .and_then(|c| CLASSES.iter().position(|x| *x == c));
     Ok(Rule {
         id: def.id,
+        need,
+        class_ix,
         when,
         unless,
         class: def.class,

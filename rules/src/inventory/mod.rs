@@ -1143,6 +1143,7 @@ impl Inventory {
 
     /// Recomputes a device's OS, class and modality from its attributes.
     fn classify(&mut self, id: &Key) {
+        let cat = &self.catalogue;
         let Some(d) = self.devices.get(id) else {
             return;
         };
@@ -1150,67 +1151,95 @@ impl Inventory {
         // No allocation per test: an iterator over the stored values (plus the OS just
         // derived, for class rules that test `os`).
         let values = |a: Attr, extra| attr_values(d, a, extra);
-        // (os, rule id, first and last sight of the evidence it rests on)
-        let mut os: Option<(String, String, i64, i64)> = None;
-        for r in &self.catalogue.os_rules {
-            if r.matches_attr(|a| values(a, None)) {
+        // (os rule, first and last sight of the evidence it rests on)
+        let mut os: Option<(&catalogue::Rule, &str, i64, i64)> = None;
+        // Rules testing an attribute the device has no value for are skipped unseen.
+        let present = d.attributes.present();
+        for r in &cat.os_rules {
+            if r.possible(present) && r.matches_attr(|a| values(a, None)) {
                 if let Some(o) = &r.os {
                     let (f, l) = evidence_span(d, r);
-                    os = Some((o.clone(), r.id.clone(), f, l));
+                    os = Some((r, o.as_str(), f, l));
                     break;
                 }
             }
         }
-        let os_val = os.as_ref().map(|(o, ..)| o.clone());
-        let with_os = |a: Attr| values(a, os_val.as_deref());
-        let mut scores: std::collections::BTreeMap<String, u32> = Default::default();
-        let mut votes: HashMap<String, Vec<String>> = HashMap::new();
-        for r in &self.catalogue.rules {
-            if let Some(c) = &r.class {
-                if r.matches_attr(with_os) {
-                    *scores.entry(c.clone()).or_insert(0) += r.weight;
-                    votes.entry(c.clone()).or_default().push(r.id.clone());
+        let os_val = os.map(|(_, o, ..)| o);
+        let with_os = |a: Attr| values(a, os_val);
+        // Votes per class (index in CLASSES), and the rules that voted; no text is
+        // allocated unless the outcome differs from the record's.
+        let mut scores = [0u32; CLASSES.len()];
+        let mut voters: Vec<(usize, &catalogue::Rule)> = Vec::new();
+        let present = present | os_val.map_or(0, |_| Attr::Os.bit());
+        for r in &cat.rules {
+            if let Some(c) = r.class_index() {
+                if r.possible(present) && r.matches_attr(with_os) {
+                    scores[c] += r.weight;
+                    voters.push((c, r));
                 }
             }
         }
-        let mut ranked: Vec<(&String, &u32)> = scores.iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        // Highest score first, ties by class name.
+        let mut ranked: Vec<(u32, &str)> = CLASSES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| voters.iter().any(|(c, _)| c == i))
+            .map(|(i, c)| (scores[i], *c))
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
         let (class, conf) = match ranked.first() {
-            Some((c, s)) if **s >= self.cfg.min_class_score => {
-                let second = ranked.get(1).map(|x| *x.1).unwrap_or(0);
-                let margin = (**s - second) as f64 / **s as f64;
-                let strength = (**s as f64 / 100.0).min(1.0);
-                (
-                    (*c).clone(),
-                    (100.0 * (0.5 * strength + 0.5 * margin)).round() as u8,
-                )
+            Some(&(s, c)) if s >= self.cfg.min_class_score => {
+                let second = ranked.get(1).map(|x| x.0).unwrap_or(0);
+                let margin = (s - second) as f64 / s as f64;
+                let strength = (s as f64 / 100.0).min(1.0);
+                (c, (100.0 * (0.5 * strength + 0.5 * margin)).round() as u8)
             }
-            _ => ("unknown".to_string(), 0),
+            _ => ("unknown", 0),
         };
-        let evidence = votes.remove(&class).unwrap_or_default();
+        let won = CLASSES.iter().position(|c| *c == class);
+        let evidence = || {
+            voters
+                .iter()
+                .filter(move |(c, _)| Some(*c) == won)
+                .map(|(_, r)| r.id.as_str())
+        };
         let modality = if class == "imaging_modality" {
-            d.best_attr(Attr::Modality).map(str::to_string)
+            d.best_attr(Attr::Modality)
         } else {
             None
         };
-        let crit = self.catalogue.criticality_of(&class).to_string();
-        let os_attr = os;
+        let crit = cat.criticality_of(class);
+        let old = &d.classification;
+        let same = old.class == class
+            && old.confidence == conf
+            && old.evidence.iter().map(String::as_str).eq(evidence())
+            && old.scores.len() == ranked.len()
+            && ranked.iter().all(|(s, c)| old.scores.get(*c) == Some(s))
+            && d.modality.as_deref() == modality
+            && d.criticality == crit;
+        let new = (!same).then(|| {
+            (
+                Classification {
+                    class: class.to_string(),
+                    confidence: conf,
+                    evidence: evidence().map(str::to_string).collect(),
+                    scores: ranked.iter().map(|(s, c)| (c.to_string(), *s)).collect(),
+                },
+                modality.map(str::to_string),
+                crit.to_string(),
+            )
+        });
+        let os_attr = os.map(|(r, o, f, l)| (r.id.as_str(), o, f, l));
         let Some(d) = self.devices.get_mut(id) else {
             return;
         };
-        let new = Classification {
-            class,
-            confidence: conf,
-            evidence,
-            scores,
-        };
-        if d.classification != new || d.modality != modality || d.criticality != crit {
-            d.classification = new;
-            d.modality = modality;
-            d.criticality = crit;
+        if let Some((c, m, k)) = new {
+            d.classification = c;
+            d.modality = m;
+            d.criticality = k;
             self.dirty.insert(*id);
         }
-        if let Some((o, rule, f, l)) = os_attr {
+        if let Some((rule, o, f, l)) = os_attr {
             // Derived: its sightings are those of its evidence, whatever the event order.
             let vals = d.attributes.entry(Attr::Os.into());
             match vals.iter_mut().find(|x| x.value == o && x.source == rule) {
@@ -1223,8 +1252,8 @@ impl Inventory {
                 }
                 None => {
                     vals.push(AttrValue {
-                        value: o,
-                        source: rule,
+                        value: o.to_string(),
+                        source: rule.to_string(),
                         first_seen_us: f,
                         last_seen_us: l,
                         count: 1,
