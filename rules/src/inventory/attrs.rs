@@ -277,15 +277,15 @@ impl Attributes {
     }
 }
 
+/// What indexing gives for an absent attribute.
+static NO_VALUES: Vec<AttrValue> = Vec::new();
+
 impl std::ops::Index<&str> for Attributes {
     type Output = Vec<AttrValue>;
 
-    /// Panics when absent, as a map's index does.
+    /// The values of an attribute; none (an empty list, never a panic) when absent.
     fn index(&self, name: &str) -> &Vec<AttrValue> {
-        match self.get(name) {
-            Some(v) => v,
-            None => panic!("no attribute `{name}`"),
-        }
+        self.get(name).unwrap_or(&NO_VALUES)
     }
 }
 

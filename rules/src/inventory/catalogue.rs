@@ -204,7 +204,7 @@ fn line_of(text: &str, needle: &str) -> Option<usize> {
 /// without the fully compiled DFA it adds for small patterns: the catalogue's ~200
 /// patterns are compiled at every start and only ever asked `is_match` on short values,
 /// which the lazy DFA answers as fast; building the full DFAs was half the start-up cost.
-fn pattern(p: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+fn pattern(p: &str) -> Result<Regex, String> {
     use regex_automata::{meta, util::syntax, MatchKind};
     meta::Builder::new()
         .configure(
@@ -217,6 +217,7 @@ fn pattern(p: &str) -> Result<Regex, regex_automata::meta::BuildError> {
         )
         .syntax(syntax::Config::new().utf8(true))
         .build(p)
+        .map_err(|e| e.to_string())
 }
 
 fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, CatalogueError> {
