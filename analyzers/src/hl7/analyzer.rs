@@ -794,6 +794,8 @@ fn phi_index_matches_table() {
 struct Builder {
     ev: Box<Hl7Event>,
     d: Delimiters,
+    /// `d.shown_as_is()`, once per message.
+    as_is: bool,
     obx5: bool,
     has_pid: bool,
     /// Reused rendering buffer.
@@ -804,6 +806,12 @@ struct Builder {
 
 fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
     f.filter(|f| !f.is_empty())
+}
+
+/// A header segment and, when it is valid UTF-8, the same bytes as text.
+struct Header<'a> {
+    seg: &'a [u8],
+    text: Option<&'a str>,
 }
 
 /// Text room reserved per message beyond its header's length: the header's rendered
@@ -838,20 +846,29 @@ impl Builder {
             items.push(Item::Anomaly(ENCODING_CHARACTERS_INVALID));
         }
         let d = declared.delimiters;
+        let as_is = d.shown_as_is();
+        // The header as text, checked once: a field that needs no decoding is a slice of
+        // it (delimiters are ASCII, so they never cut a UTF-8 sequence).
+        let seg_text = std::str::from_utf8(seg).ok();
         let mut ev = Box::new(Hl7Event::new(ctx.dir, ctx.framing));
         ev.reserve_text(seg.len().min(ctx.lim.max_message_bytes) + TEXT_SPARE);
         ev.bytes = wire_len as u64;
         ev.field_separator = char::from(d.field);
-        ev.set_lossy(
-            Hl7Text::EncodingCharacters,
-            declared
-                .encoding_characters
-                .get(..8)
-                .unwrap_or(declared.encoding_characters),
-        );
+        let enc_len = declared.encoding_characters.len().min(8);
+        match seg_text.and_then(|t| t.get(4..4 + enc_len)) {
+            Some(t) => ev.set(Hl7Text::EncodingCharacters, Some(t)),
+            None => ev.set_lossy(
+                Hl7Text::EncodingCharacters,
+                declared
+                    .encoding_characters
+                    .get(..enc_len)
+                    .unwrap_or_default(),
+            ),
+        }
         let mut b = Builder {
             ev,
             d,
+            as_is,
             obx5: false,
             has_pid: false,
             scratch,
@@ -860,7 +877,7 @@ impl Builder {
         };
         let mut capped = false;
         // pieces[k] is MSH-(k+1) for k >= 1 (MSH-1 is the separator itself).
-        let pieces = wire::fields_at(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
+        let pieces = wire::field_ranges_at(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
         // MSH-9 is piece 8.
         if pieces[4].is_none() {
             items.push(Item::Anomaly(MSH_TOO_SHORT));
@@ -872,7 +889,11 @@ impl Builder {
                 18 => 8,
                 _ => return None,
             };
-            nonempty(pieces.get(slot).copied().flatten())
+            pieces.get(slot).copied().flatten().filter(|(a, e)| e > a)
+        };
+        let text = Header {
+            seg,
+            text: seg_text,
         };
         for (n, f) in [
             (3, Hl7Text::SendingApplication),
@@ -880,38 +901,76 @@ impl Builder {
             (5, Hl7Text::ReceivingApplication),
             (6, Hl7Text::ReceivingFacility),
         ] {
-            if let Some(v) = field(n) {
-                b.put(ctx, f, v, &mut capped);
+            if let Some(r) = field(n) {
+                b.put_range(ctx, f, &text, r, &mut capped);
             }
         }
-        if let Some(f9) = field(9) {
-            let mut comps = wire::split_opt(f9, d.component);
-            let c1 = comps.next().unwrap_or_default();
-            let c2 = comps.next().unwrap_or_default();
-            let c3 = comps.next().unwrap_or_default();
-            // MSH-9.1^MSH-9.2 rendered as one text.
+        if let Some((a9, e9)) = field(9) {
+            let f9 = seg.get(a9..e9).unwrap_or_default();
+            // Component ends: MSH-9.1 is f9[..e1], MSH-9.2 f9[e1 + 1..e2], MSH-9.3 after.
+            let comp_end = |from: usize| -> usize {
+                match (f9.get(from..), d.component) {
+                    (Some(rest), Some(c)) => {
+                        from + rest.iter().position(|x| *x == c).unwrap_or(rest.len())
+                    }
+                    _ => f9.len(),
+                }
+            };
+            let e1 = comp_end(0);
+            let e2 = if e1 < f9.len() { comp_end(e1 + 1) } else { e1 };
+            let e3 = if e2 < f9.len() { comp_end(e2 + 1) } else { e2 };
+            let c1 = f9.get(..e1).unwrap_or_default();
+            let c2 = f9.get(e1 + 1..e2).unwrap_or_default();
+            let c3 = f9.get(e2 + 1..e3).unwrap_or_default();
             let cap = ctx.lim.max_field_bytes;
-            b.scratch.clear();
-            capped |= wire::render_field(c1, &d, cap, &mut b.scratch);
-            if !c2.is_empty() {
-                b.scratch.push(b'^');
-                capped |= wire::render_field(c2, &d, cap, &mut b.scratch);
+            // MSH-9.1^MSH-9.2: when neither needs decoding nor cutting, it is the header's
+            // own bytes (the component separator shown as itself is `^`).
+            let plain = |c: &[u8]| wire::plain_len(c, &d, as_is, cap).is_some_and(|(_, cut)| !cut);
+            let end = if c2.is_empty() { e1 } else { e2 };
+            match seg_text
+                .filter(|_| plain(c1) && plain(c2))
+                .and_then(|t| t.get(a9..a9 + end))
+            {
+                Some(t) => b.ev.set(Hl7Text::MessageType, Some(t)),
+                None => {
+                    b.scratch.clear();
+                    capped |= wire::render_field(c1, &d, cap, &mut b.scratch);
+                    if !c2.is_empty() {
+                        b.scratch.push(b'^');
+                        capped |= wire::render_field(c2, &d, cap, &mut b.scratch);
+                    }
+                    b.ev.set_lossy(Hl7Text::MessageType, &b.scratch);
+                }
             }
-            b.ev.set_lossy(Hl7Text::MessageType, &b.scratch);
             if !c3.is_empty() {
-                b.put(ctx, Hl7Text::MessageStructure, c3, &mut capped);
+                let a3 = a9 + e2 + 1;
+                b.put_range(
+                    ctx,
+                    Hl7Text::MessageStructure,
+                    &text,
+                    (a3, a3 + c3.len()),
+                    &mut capped,
+                );
             }
         }
         for (n, f) in [(10, Hl7Text::ControlId), (11, Hl7Text::ProcessingId)] {
-            if let Some(v) = field(n) {
-                b.put(ctx, f, v, &mut capped);
+            if let Some(r) = field(n) {
+                b.put_range(ctx, f, &text, r, &mut capped);
             }
         }
-        if let Some(v) = field(12).and_then(|f| nonempty(wire::split_opt(f, d.component).next())) {
-            b.put(ctx, Hl7Text::Version, v, &mut capped);
+        if let Some((a, e)) = field(12) {
+            // MSH-12.1.
+            let f = seg.get(a..e).unwrap_or_default();
+            let n = d
+                .component
+                .and_then(|c| f.iter().position(|x| *x == c))
+                .unwrap_or(f.len());
+            if n > 0 {
+                b.put_range(ctx, Hl7Text::Version, &text, (a, a + n), &mut capped);
+            }
         }
-        if let Some(v) = field(18) {
-            b.put(ctx, Hl7Text::Charset, v, &mut capped);
+        if let Some(r) = field(18) {
+            b.put_range(ctx, Hl7Text::Charset, &text, r, &mut capped);
         }
         b.ev.push_segment(SegmentId(*b"MSH"));
         // MSH-3 and MSH-4 are already rendered (same cap) as the sending application and
@@ -934,16 +993,53 @@ impl Builder {
 
     /// Renders `field` (escapes decoded, capped) as text fact `f`.
     fn put(&mut self, ctx: &Ctx<'_>, f: Hl7Text, field: &[u8], capped: &mut bool) {
+        let cap = ctx.lim.max_field_bytes;
+        if let Some((n, cut)) = wire::plain_len(field, &self.d, self.as_is, cap) {
+            *capped |= cut;
+            self.ev.set_lossy(f, field.get(..n).unwrap_or(field));
+            return;
+        }
         self.scratch.clear();
         *capped |= wire::render_field(field, &self.d, ctx.lim.max_field_bytes, &mut self.scratch);
         self.ev.set_lossy(f, &self.scratch);
     }
 
+    /// Renders header field `h.seg[a..e]` as text fact `f`: a slice of the checked header
+    /// text when it needs no decoding.
+    fn put_range(
+        &mut self,
+        ctx: &Ctx<'_>,
+        f: Hl7Text,
+        h: &Header<'_>,
+        (a, e): (usize, usize),
+        capped: &mut bool,
+    ) {
+        let field = h.seg.get(a..e).unwrap_or_default();
+        let cap = ctx.lim.max_field_bytes;
+        if let Some((n, cut)) = wire::plain_len(field, &self.d, self.as_is, cap) {
+            *capped |= cut;
+            match h.text.and_then(|t| t.get(a..a + n)) {
+                Some(t) => self.ev.set(f, Some(t)),
+                None => self.ev.set_lossy(f, field.get(..n).unwrap_or(field)),
+            }
+            return;
+        }
+        self.put(ctx, f, field, capped);
+    }
+
     fn evidence(&mut self, ctx: &Ctx<'_>, source: &'static str, f: &[u8], capped: &mut bool) {
         // Render into scratch space first: repeats (every OBX of a device) cost no allocation.
-        self.scratch.clear();
-        let cut = wire::render_field(f, &self.d, ctx.lim.max_field_bytes, &mut self.scratch);
-        if self.ev.has_device_evidence(source, &self.scratch) {
+        let cap = ctx.lim.max_field_bytes;
+        let (value, cut) = match wire::plain_len(f, &self.d, self.as_is, cap) {
+            // Shown as sent: no rendering, no copy.
+            Some((n, cut)) => (f.get(..n).unwrap_or(f), cut),
+            None => {
+                self.scratch.clear();
+                let cut = wire::render_field(f, &self.d, cap, &mut self.scratch);
+                (self.scratch.as_slice(), cut)
+            }
+        };
+        if self.ev.has_device_evidence(source, value) {
             return;
         }
         *capped |= cut;
@@ -951,7 +1047,7 @@ impl Builder {
             *capped = true;
             return;
         }
-        self.ev.push_device_evidence(source, &self.scratch);
+        self.ev.push_device_evidence(source, value);
     }
 
     /// Adds a segment after the MSH.

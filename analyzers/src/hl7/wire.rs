@@ -257,61 +257,74 @@ pub fn fields(seg: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> + '_ {
 }
 
 /// Fields `idx` (ascending; numbered as [`fields`] numbers them) of a segment in one pass,
-/// skipping eight bytes at a time past words that hold no separator of interest: the hot
+/// counting separators 16 bytes at a time past blocks that hold none of interest: the hot
 /// path for OBX, which needs only fields 5 and 18 of every observation.
 pub fn fields_at<const N: usize>(seg: &[u8], sep: u8, idx: [usize; N]) -> [Option<&[u8]>; N] {
+    field_ranges_at(seg, sep, idx).map(|r| r.and_then(|(a, b)| seg.get(a..b)))
+}
+
+/// Like [`fields_at`], as byte ranges `(start, end)` of `seg`.
+pub fn field_ranges_at<const N: usize>(
+    seg: &[u8],
+    sep: u8,
+    idx: [usize; N],
+) -> [Option<(usize, usize)>; N] {
     let mut out = [None; N];
-    let mut want = 0usize;
-    // Separators seen so far (= number of the field that starts after the last one).
+    // Separators before `pos`: `pos` is the start of field `seen` once a separator was
+    // just passed (or at 0).
     let mut seen = 0usize;
-    let mut start = 0usize;
-    let pos = SepPositions::new(seg, sep);
-    let mut base = 0usize;
-    while let Some(&target) = idx.get(want) {
-        if base >= seg.len() {
-            break;
-        }
-        let mut m = pos.word_mask(base);
-        // One high bit per matching byte: a multiply sums them (count_ones is a long
-        // bit-twiddling sequence on baseline x86-64, which lacks POPCNT).
-        let c = ((m >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
-        if seen + c < target {
-            // The field we want starts after this word.
-            seen += c;
-            base += 8;
-            continue;
-        }
-        while m != 0 {
-            let p = base + m.trailing_zeros() as usize / 8;
-            m &= m - 1;
-            seen += 1;
-            // Separator `seen` ends field `seen - 1` and starts field `seen`.
-            while let Some(&t) = idx.get(want) {
-                if t + 1 != seen {
-                    break;
+    let mut pos = 0usize;
+    for (slot, &target) in out.iter_mut().zip(idx.iter()) {
+        while seen < target {
+            // Whole blocks that cannot hold separator number `target` are counted, not
+            // searched (the count compiles to a vector compare, a mask and a bit count).
+            if let Some(block) = seg.get(pos..pos + BLOCK) {
+                let c = count_eq(block, sep);
+                if seen + c < target {
+                    seen += c;
+                    pos += BLOCK;
+                    continue;
                 }
-                if let Some(slot) = out.get_mut(want) {
-                    *slot = seg.get(start..p);
-                }
-                want += 1;
             }
-            start = p + 1;
-        }
-        base += 8;
-    }
-    // The last field has no separator after it.
-    while let Some(&t) = idx.get(want) {
-        if t > seen {
-            break;
-        }
-        if t == seen {
-            if let Some(slot) = out.get_mut(want) {
-                *slot = seg.get(start..);
+            // Separator number `target` is in the next block (or the short tail): walk to it.
+            let rest = seg.get(pos..).unwrap_or_default();
+            let mut at = None;
+            for (k, x) in rest.iter().enumerate() {
+                if *x == sep {
+                    seen += 1;
+                    if seen == target {
+                        at = Some(k);
+                        break;
+                    }
+                }
+            }
+            match at {
+                Some(k) => pos += k + 1,
+                None => break,
             }
         }
-        want += 1;
+        if seen != target {
+            // Fewer fields than `target` (idx is ascending: so are the rest).
+            break;
+        }
+        let rest = seg.get(pos..).unwrap_or_default();
+        let end = pos + rest.iter().position(|x| *x == sep).unwrap_or(rest.len());
+        *slot = Some((pos.min(seg.len()), end.min(seg.len())));
     }
     out
+}
+
+/// Block size of the separator count in [`field_ranges_at`].
+const BLOCK: usize = 16;
+
+/// How many bytes of a block are `b` (written so that it vectorises on baseline x86-64).
+#[inline(always)]
+fn count_eq(block: &[u8], b: u8) -> usize {
+    let mut c = 0u8;
+    for &x in block.iter().take(BLOCK) {
+        c += u8::from(x == b);
+    }
+    usize::from(c)
 }
 
 /// Positions of `sep` in a segment, found eight bytes at a time (SWAR): fields are short,
@@ -394,16 +407,41 @@ pub fn split_opt(field: &[u8], sep: Option<u8>) -> impl Iterator<Item = &[u8]> +
     fields(field, sep.unwrap_or(CR))
 }
 
+impl Delimiters {
+    /// True when the declared component, repetition and subcomponent separators are shown
+    /// as themselves (`^`, `~`, `&`, or absent): a field without an escape character then
+    /// renders as its own bytes.
+    pub fn shown_as_is(&self) -> bool {
+        self.component.is_none_or(|c| c == b'^')
+            && self.repetition.is_none_or(|c| c == b'~')
+            && self.subcomponent.is_none_or(|c| c == b'&')
+    }
+}
+
+/// When [`render_field`] would write `field`'s own bytes (delimiters `shown_as_is`, no
+/// escape character in it): how many of them it keeps under `cap`, and whether it cut.
+/// `None` when the field needs decoding.
+#[inline]
+pub fn plain_len(
+    field: &[u8],
+    d: &Delimiters,
+    shown_as_is: bool,
+    cap: usize,
+) -> Option<(usize, bool)> {
+    if shown_as_is && d.escape.is_none_or(|e| !contains_byte(field, e)) {
+        Some((field.len().min(cap), field.len() > cap))
+    } else {
+        None
+    }
+}
+
 /// Renders a field as text: escape sequences decoded, the declared component,
 /// repetition and subcomponent separators shown as `^`, `~` and `&`. At most `cap` bytes
 /// are written; returns whether the text was cut.
 pub fn render_field(field: &[u8], d: &Delimiters, cap: usize, out: &mut Vec<u8>) -> bool {
     let start = out.len();
     // Fast path: separators shown as themselves and no escape sequence to decode.
-    let identity = d.component.is_none_or(|c| c == b'^')
-        && d.repetition.is_none_or(|c| c == b'~')
-        && d.subcomponent.is_none_or(|c| c == b'&');
-    if identity && d.escape.is_none_or(|e| !contains_byte(field, e)) {
+    if d.shown_as_is() && d.escape.is_none_or(|e| !contains_byte(field, e)) {
         out.extend_from_slice(field.get(..cap).unwrap_or(field));
         return field.len() > cap;
     }
