@@ -812,6 +812,9 @@ fn nonempty(f: Option<&[u8]>) -> Option<&[u8]> {
 struct Header<'a> {
     seg: &'a [u8],
     text: Option<&'a str>,
+    /// Delimiters shown as themselves and no escape character after MSH-2: every field
+    /// renders as its own bytes.
+    plain: bool,
 }
 
 /// Text room reserved per message beyond its header's length: the header's rendered
@@ -891,9 +894,15 @@ impl Builder {
             };
             pieces.get(slot).copied().flatten().filter(|(a, e)| e > a)
         };
+        let after_enc = seg
+            .get(4 + declared.encoding_characters.len()..)
+            .unwrap_or_default();
         let text = Header {
             seg,
             text: seg_text,
+            plain: as_is
+                && d.escape
+                    .is_none_or(|e| memchr::memchr(e, after_enc).is_none()),
         };
         for (n, f) in [
             (3, Hl7Text::SendingApplication),
@@ -925,7 +934,9 @@ impl Builder {
             let cap = ctx.lim.max_field_bytes;
             // MSH-9.1^MSH-9.2: when neither needs decoding nor cutting, it is the header's
             // own bytes (the component separator shown as itself is `^`).
-            let plain = |c: &[u8]| wire::plain_len(c, &d, as_is, cap).is_some_and(|(_, cut)| !cut);
+            let plain = |c: &[u8]| {
+                c.len() <= cap && (text.plain || wire::plain_len(c, &d, as_is, cap).is_some())
+            };
             let end = if c2.is_empty() { e1 } else { e2 };
             match seg_text
                 .filter(|_| plain(c1) && plain(c2))
@@ -1016,7 +1027,12 @@ impl Builder {
     ) {
         let field = h.seg.get(a..e).unwrap_or_default();
         let cap = ctx.lim.max_field_bytes;
-        if let Some((n, cut)) = wire::plain_len(field, &self.d, self.as_is, cap) {
+        let plain = if h.plain {
+            Some((field.len().min(cap), field.len() > cap))
+        } else {
+            wire::plain_len(field, &self.d, self.as_is, cap)
+        };
+        if let Some((n, cut)) = plain {
             *capped |= cut;
             match h.text.and_then(|t| t.get(a..a + n)) {
                 Some(t) => self.ev.set(f, Some(t)),

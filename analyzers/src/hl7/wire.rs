@@ -276,17 +276,25 @@ pub fn field_ranges_at<const N: usize>(
     let mut pos = 0usize;
     for (slot, &target) in out.iter_mut().zip(idx.iter()) {
         while seen < target {
-            // Whole blocks that cannot hold separator number `target` are counted, not
-            // searched (the count compiles to a vector compare, a mask and a bit count).
-            if let Some(block) = seg.get(pos..pos + BLOCK) {
+            // Whole blocks of 32, then 16 bytes that cannot hold separator number `target`
+            // are counted, not searched (a count compiles to vector compares, a mask and a
+            // bit count).
+            if let Some(Ok(block)) = seg.get(pos..pos + 32).map(<&[u8; 32]>::try_from) {
                 let c = count_eq(block, sep);
                 if seen + c < target {
                     seen += c;
-                    pos += BLOCK;
+                    pos += 32;
                     continue;
                 }
             }
-            // Separator number `target` is in the next block (or the short tail): walk to it.
+            if let Some(Ok(block)) = seg.get(pos..pos + 16).map(<&[u8; 16]>::try_from) {
+                let c = count_eq(block, sep);
+                if seen + c < target {
+                    seen += c;
+                    pos += 16;
+                }
+            }
+            // Separator number `target` is in the next 16 bytes (or the short tail): walk to it.
             let rest = seg.get(pos..).unwrap_or_default();
             let mut at = None;
             for (k, x) in rest.iter().enumerate() {
@@ -314,14 +322,12 @@ pub fn field_ranges_at<const N: usize>(
     out
 }
 
-/// Block size of the separator count in [`field_ranges_at`].
-const BLOCK: usize = 16;
-
-/// How many bytes of a block are `b` (written so that it vectorises on baseline x86-64).
+/// How many bytes of a block are `b` (written so that it compiles to vector compares, a
+/// mask and a bit count on baseline x86-64).
 #[inline(always)]
-fn count_eq(block: &[u8], b: u8) -> usize {
+fn count_eq<const W: usize>(block: &[u8; W], b: u8) -> usize {
     let mut c = 0u8;
-    for &x in block.iter().take(BLOCK) {
+    for &x in block {
         c += u8::from(x == b);
     }
     usize::from(c)
