@@ -17,7 +17,7 @@
 use model::alert::{AlertDevice, AlertEvent, AlertMetadata, ACTION_ALLOWED, GID};
 use model::{Event, EventKind, FlowMeta, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// `[alerts]` in the configuration file.
@@ -100,7 +100,7 @@ struct Window {
 /// The engine; owned by the writer thread.
 pub struct AlertEngine {
     cfg: AlertConfig,
-    windows: HashMap<(String, u32), Window, foldhash::fast::RandomState>,
+    windows: hashbrown::HashMap<(String, u32), Window, foldhash::fast::RandomState>,
     tokens: f64,
     refilled_us: Option<i64>,
     last_sweep_us: i64,
@@ -114,7 +114,7 @@ impl AlertEngine {
         AlertEngine {
             tokens: f64::from(cfg.max_per_minute),
             cfg,
-            windows: HashMap::default(),
+            windows: hashbrown::HashMap::default(),
             refilled_us: None,
             last_sweep_us: i64::MIN,
             dropping: false,
@@ -133,58 +133,32 @@ impl AlertEngine {
 
     /// Builds the alert event of a hit (evidence capped).
     fn event(&self, h: Hit<'_>, count: u64) -> Event {
-        let r = h.rule;
-        let mut evidence = h.evidence;
-        evidence.truncate(self.cfg.max_evidence_facts);
-        for (_, v) in evidence.iter_mut() {
-            cap_in_place(v, self.cfg.max_evidence_len);
-        }
-        Event {
-            ts: h.ts,
-            flow: h.flow.map(|f| Box::new(f.clone())),
-            kind: EventKind::Alert(Box::new(AlertEvent {
-                action: ACTION_ALLOWED,
-                gid: GID,
-                signature_id: r.signature_id,
-                rev: r.rev,
-                signature: r.signature.clone(),
-                category: r.category.clone(),
-                severity: r.severity,
-                metadata: AlertMetadata {
-                    mitre_technique_id: r.reference.iter().cloned().collect(),
-                },
-                rule: r.id.clone(),
-                device: h.device,
-                evidence,
-                count,
-            })),
-        }
+        event(&self.cfg, h, count)
     }
 
     /// Takes one hit: written now, folded into its window, or dropped by the rate limit.
     pub fn raise(&mut self, h: Hit<'_>, out: &mut Vec<Event>) {
         let now = h.ts.micros();
         self.sweep(now, out);
-        let key = (
-            h.device.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
-            h.rule.signature_id,
-        );
         let win = self.window_us();
-        if let Some(w) = self.windows.get_mut(&key) {
+        let id = h.device.as_ref().map_or("", |d| d.id.as_str());
+        let wk = WindowKey(id, h.rule.signature_id);
+        if let Some(w) = self.windows.get_mut(&wk) {
             if now.saturating_sub(w.start_us) < win {
                 w.repeats = w.repeats.saturating_add(1);
                 self.stats.folded += 1;
-                let ev = self.event(h, 0);
-                if let Some(w) = self.windows.get_mut(&key) {
-                    w.last = Some(Box::new(ev));
+                match &mut w.last {
+                    Some(ev) => refill(&self.cfg, ev, h),
+                    None => w.last = Some(Box::new(event(&self.cfg, h, 0))),
                 }
                 return;
             }
             // The window closed: its follow-up first, then this hit opens a new one.
-            if let Some(w) = self.windows.remove(&key) {
+            if let Some(w) = self.windows.remove(&wk) {
                 self.follow_up(w, out);
             }
         }
+        let key = (id.to_string(), h.rule.signature_id);
         if self.windows.len() >= self.cfg.max_tracked.max(1) {
             self.sweep_all(now, out);
         }
@@ -298,6 +272,85 @@ impl AlertEngine {
     /// Dedup windows open now.
     pub fn tracked(&self) -> usize {
         self.windows.len()
+    }
+}
+
+/// The alert event of a hit (evidence capped).
+fn event(cfg: &AlertConfig, h: Hit<'_>, count: u64) -> Event {
+    let r = h.rule;
+    let evidence = capped(cfg, h.evidence);
+    Event {
+        ts: h.ts,
+        flow: h.flow.map(|f| Box::new(f.clone())),
+        kind: EventKind::Alert(Box::new(AlertEvent {
+            action: ACTION_ALLOWED,
+            gid: GID,
+            signature_id: r.signature_id,
+            rev: r.rev,
+            signature: r.signature.clone(),
+            category: r.category.clone(),
+            severity: r.severity,
+            metadata: AlertMetadata {
+                mitre_technique_id: r.reference.iter().cloned().collect(),
+            },
+            rule: r.id.clone(),
+            device: h.device,
+            evidence,
+            count,
+        })),
+    }
+}
+
+/// Evidence cut to `max_evidence_facts`, each value to `max_evidence_len` bytes.
+fn capped(
+    cfg: &AlertConfig,
+    mut evidence: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    evidence.truncate(cfg.max_evidence_facts);
+    for (_, v) in evidence.iter_mut() {
+        cap_in_place(v, cfg.max_evidence_len);
+    }
+    evidence
+}
+
+/// Makes `ev` what [`event`] builds for `h` with a count of 0, reusing its allocations
+/// (a folded repeat replaces the window's last one; most of it is the same rule's).
+fn refill(cfg: &AlertConfig, ev: &mut Event, h: Hit<'_>) {
+    let EventKind::Alert(a) = &mut ev.kind else {
+        *ev = event(cfg, h, 0);
+        return;
+    };
+    let r = h.rule;
+    ev.ts = h.ts;
+    match (&mut ev.flow, h.flow) {
+        (Some(b), Some(f)) => b.as_mut().clone_from(f),
+        (slot, f) => *slot = f.map(|f| Box::new(f.clone())),
+    }
+    a.action = ACTION_ALLOWED;
+    a.gid = GID;
+    a.signature_id = r.signature_id;
+    a.rev = r.rev;
+    a.signature.clone_from(&r.signature);
+    a.category.clone_from(&r.category);
+    a.severity = r.severity;
+    if !a.metadata.mitre_technique_id.iter().eq(r.reference.iter()) {
+        a.metadata = AlertMetadata {
+            mitre_technique_id: r.reference.iter().cloned().collect(),
+        };
+    }
+    a.rule.clone_from(&r.id);
+    a.device = h.device;
+    a.evidence = capped(cfg, h.evidence);
+    a.count = 0;
+}
+
+/// A window's key, borrowed (looks a window up without copying the device id).
+#[derive(Hash)]
+struct WindowKey<'a>(&'a str, u32);
+
+impl hashbrown::Equivalent<(String, u32)> for WindowKey<'_> {
+    fn equivalent(&self, k: &(String, u32)) -> bool {
+        self.0 == k.0 && self.1 == k.1
     }
 }
 

@@ -107,6 +107,26 @@ impl<'a> KeyRef<'a> {
         }
     }
 
+    /// Whether the entry's text is `s` (written into a stack buffer: no allocation).
+    fn text_is(&self, s: &str) -> bool {
+        use std::fmt::Write;
+        let mut w = StackText::default();
+        let ok = match self {
+            KeyRef::Dev(id) => write!(w, "dev:{id}"),
+            KeyRef::Net(n) => write!(w, "net:{n}"),
+            KeyRef::Service { proto, port, out } => {
+                write!(
+                    w,
+                    "{}/{port}/{}",
+                    proto.name(),
+                    if *out { "out" } else { "in" }
+                )
+            }
+            KeyRef::Text(t) => w.write_str(t),
+        };
+        ok.is_ok() && w.as_bytes() == s.as_bytes()
+    }
+
     /// The key of an entry of kind `k`: structured only when its text is `s` again.
     fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
         if is_peer(k) {
@@ -116,7 +136,7 @@ impl<'a> KeyRef<'a> {
             if let Some(n) = s.strip_prefix("net:") {
                 if let Ok(sub) = n.parse::<Subnet>() {
                     let key = KeyRef::Net(sub);
-                    if key.text() == s {
+                    if key.text_is(s) {
                         return key;
                     }
                 }
@@ -133,7 +153,7 @@ impl<'a> KeyRef<'a> {
                 };
                 if let (Some(proto), Ok(port), Some(out)) = (Proto::parse(p), port.parse(), out) {
                     let key = KeyRef::Service { proto, port, out };
-                    if key.text() == s {
+                    if key.text_is(s) {
                         return key;
                     }
                 }
@@ -143,35 +163,103 @@ impl<'a> KeyRef<'a> {
     }
 }
 
+/// Text up to 64 bytes written on the stack (longer: an error).
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Bytes of text kept inside an entry (device ids, most names): no pointer to follow
+/// on a lookup, no allocation; longer text is boxed.
+const INLINE: usize = 30;
+
+#[derive(Clone, Debug)]
+enum Bytes {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Bytes {
+    fn new(s: &str) -> Bytes {
+        let b = s.as_bytes();
+        let mut buf = [0u8; INLINE];
+        match (buf.get_mut(..b.len()), u8::try_from(b.len())) {
+            (Some(dst), Ok(len)) => {
+                dst.copy_from_slice(b);
+                Bytes::Inline { len, buf }
+            }
+            _ => Bytes::Heap(b.into()),
+        }
+    }
+
+    fn get(&self) -> &[u8] {
+        match self {
+            Bytes::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or(&[]),
+            Bytes::Heap(b) => b,
+        }
+    }
+}
+
 /// An entry as the index holds it.
 #[derive(Clone, Debug)]
 enum Key {
-    Dev(Box<str>),
+    Dev(Bytes),
     Net(Subnet),
     Service { proto: Proto, port: u16, out: bool },
-    Text(Box<str>),
+    Text(Bytes),
 }
 
 impl Key {
     fn of(k: KeyRef<'_>) -> Key {
         match k {
-            KeyRef::Dev(s) => Key::Dev(s.into()),
+            KeyRef::Dev(s) => Key::Dev(Bytes::new(s)),
             KeyRef::Net(n) => Key::Net(n),
             KeyRef::Service { proto, port, out } => Key::Service { proto, port, out },
-            KeyRef::Text(s) => Key::Text(s.into()),
+            KeyRef::Text(s) => Key::Text(Bytes::new(s)),
         }
     }
 
-    fn as_ref(&self) -> KeyRef<'_> {
-        match self {
-            Key::Dev(s) => KeyRef::Dev(s),
-            Key::Net(n) => KeyRef::Net(*n),
-            Key::Service { proto, port, out } => KeyRef::Service {
-                proto: *proto,
-                port: *port,
-                out: *out,
-            },
-            Key::Text(s) => KeyRef::Text(s),
+    /// Whether this is the key `k` (the same variant and value).
+    fn is(&self, k: KeyRef<'_>) -> bool {
+        match (self, k) {
+            (Key::Dev(a), KeyRef::Dev(b)) | (Key::Text(a), KeyRef::Text(b)) => {
+                a.get() == b.as_bytes()
+            }
+            (Key::Net(a), KeyRef::Net(b)) => *a == b,
+            (
+                Key::Service { proto, port, out },
+                KeyRef::Service {
+                    proto: p,
+                    port: q,
+                    out: o,
+                },
+            ) => *proto == p && *port == q && *out == o,
+            _ => false,
         }
     }
 }
@@ -229,7 +317,7 @@ impl Index {
     fn get(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
         let hash = rs.hash_one((k, key));
         self.table
-            .find(hash, |e| e.kind == k && e.key.as_ref() == key)
+            .find(hash, |e| e.hash == hash && e.kind == k && e.key.is(key))
             .is_some()
     }
 
@@ -364,5 +452,34 @@ mod tests {
             seen.insert(want);
         }
         assert_eq!(seen.len(), 2, "probes both found and not found");
+    }
+
+    #[test]
+    fn short_and_long_text_match_exactly() {
+        // Text kept inside the entry (up to 30 bytes) and boxed (longer) both match only the
+        // same bytes: not a prefix, not an extension, not the same text of another kind.
+        let rs = RandomState::default();
+        let short = "pacs.hosp.example";
+        let long = "a-rather-long-name.imaging.hosp.example";
+        let edge = "x".repeat(INLINE);
+        let mut ix = Index::default();
+        for t in [short, long, edge.as_str()] {
+            ix.insert_text(&rs, DNS_NAMES, t);
+        }
+        for t in [short, long, edge.as_str()] {
+            assert!(ix.contains(&rs, DNS_NAMES, KeyRef::Text(t)), "{t}");
+            assert!(!ix.contains(&rs, TLS_SNI, KeyRef::Text(t)), "{t}");
+        }
+        let longer = format!("{edge}x");
+        for t in [
+            "pacs.hosp.exampl",
+            "pacs.hosp.example.",
+            &long[1..],
+            &edge[1..],
+            &longer,
+        ] {
+            assert!(!ix.contains(&rs, DNS_NAMES, KeyRef::Text(t)), "{t}");
+        }
+        assert_eq!(ix.len(), 3);
     }
 }
