@@ -274,7 +274,17 @@ pub fn field_ranges_at<const N: usize>(
     // just passed (or at 0).
     let mut seen = 0usize;
     let mut pos = 0usize;
+    // End of the last field found: the separator after it starts the next field.
+    let mut last_end = None;
     for (slot, &target) in out.iter_mut().zip(idx.iter()) {
+        if let Some(e) = last_end.filter(|_| target == seen + 1) {
+            if e >= seg.len() {
+                break;
+            }
+            // The next field (MSH-3, -4, -5...): no second walk over the one just found.
+            seen = target;
+            pos = e + 1;
+        }
         while seen < target {
             // Whole blocks of 32, then 16 bytes that cannot hold separator number `target`
             // are counted, not searched (a count compiles to vector compares, a mask and a
@@ -318,6 +328,7 @@ pub fn field_ranges_at<const N: usize>(
         let rest = seg.get(pos..).unwrap_or_default();
         let end = pos + rest.iter().position(|x| *x == sep).unwrap_or(rest.len());
         *slot = Some((pos.min(seg.len()), end.min(seg.len())));
+        last_end = Some(end);
     }
     out
 }
