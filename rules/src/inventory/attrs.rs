@@ -129,6 +129,7 @@ impl From<&str> for Name {
 
 impl Ord for Name {
     /// Text order; two interned names compare by their enum order, which is the same.
+    #[inline]
     fn cmp(&self, o: &Name) -> Ordering {
         match (self, o) {
             (Name::Known(a), Name::Known(b)) => a.cmp(b),
@@ -143,45 +144,94 @@ impl PartialOrd for Name {
     }
 }
 
+/// One attribute: its values, and (not part of the record) which of them a newcomer to
+/// the full list would have to beat, when known.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: Name,
+    values: Vec<AttrValue>,
+    worst: Option<usize>,
+}
+
+impl Entry {
+    fn new(name: Name, values: Vec<AttrValue>) -> Entry {
+        Entry {
+            name,
+            values,
+            worst: None,
+        }
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Entry) -> bool {
+        self.name == o.name && self.values == o.values
+    }
+}
+
+impl Eq for Entry {}
+
 /// Attribute name -> values (several when evidence conflicts), in name text order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attributes {
-    entries: Vec<(Name, Vec<AttrValue>)>,
+    entries: Vec<Entry>,
+}
+
+/// An attribute's values on the update path, with the cached index of the worst value
+/// of a full list (`None`: not known; whoever changes the list's values resets it).
+pub(crate) struct Slot<'a> {
+    pub(crate) values: &'a mut Vec<AttrValue>,
+    pub(crate) worst: &'a mut Option<usize>,
 }
 
 impl Attributes {
+    #[inline]
     fn find(&self, name: &Name) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(n, _)| n.cmp(name))
+        if let Name::Known(a) = name {
+            // Interned: compare enum values only (text order for every interned pair);
+            // a text name sorts among them by its text.
+            return self.entries.binary_search_by(|e| match &e.name {
+                Name::Known(b) => b.cmp(a),
+                Name::Other(t) => (**t).cmp(a.name()),
+            });
+        }
+        self.entries.binary_search_by(|e| e.name.cmp(name))
     }
 
     /// Position of a text name, without allocating for a name outside [`Attr`].
     fn find_str(&self, name: &str) -> Option<usize> {
         match Attr::from_name(name) {
             Some(a) => self.find(&Name::Known(a)).ok(),
-            None => self.entries.iter().position(|(n, _)| n.as_str() == name),
+            None => self.entries.iter().position(|e| e.name.as_str() == name),
         }
+    }
+
+    fn values_at(&mut self, i: usize) -> &mut Vec<AttrValue> {
+        let e = &mut self.entries[i];
+        e.worst = None;
+        &mut e.values
     }
 
     /// The values of an attribute.
     pub fn get(&self, name: &str) -> Option<&Vec<AttrValue>> {
-        self.find_str(name).map(|i| &self.entries[i].1)
+        self.find_str(name).map(|i| &self.entries[i].values)
     }
 
     /// The values of an attribute, to change them.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Vec<AttrValue>> {
-        self.find_str(name).map(|i| &mut self.entries[i].1)
+        self.find_str(name).map(|i| self.values_at(i))
     }
 
     /// The values of an interned attribute (no string compares).
     pub fn get_attr(&self, a: Attr) -> Option<&Vec<AttrValue>> {
-        self.find(&Name::Known(a)).ok().map(|i| &self.entries[i].1)
+        self.find(&Name::Known(a))
+            .ok()
+            .map(|i| &self.entries[i].values)
     }
 
     /// The values of an interned attribute, to change them.
     pub fn get_attr_mut(&mut self, a: Attr) -> Option<&mut Vec<AttrValue>> {
-        self.find(&Name::Known(a))
-            .ok()
-            .map(|i| &mut self.entries[i].1)
+        self.find(&Name::Known(a)).ok().map(|i| self.values_at(i))
     }
 
     /// The values of an attribute, created empty if absent.
@@ -189,49 +239,59 @@ impl Attributes {
         let i = match self.find(&name) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (name, Vec::new()));
+                self.entries.insert(i, Entry::new(name, Vec::new()));
                 i
             }
         };
-        &mut self.entries[i].1
+        self.values_at(i)
     }
 
     /// Looks an attribute up, or says where it would go (see [`Attributes::insert_at`]):
     /// one search for both.
-    pub(crate) fn slot(&mut self, name: &Name) -> Result<&mut Vec<AttrValue>, usize> {
+    pub(crate) fn slot(&mut self, name: &Name) -> Result<Slot<'_>, usize> {
         match self.find(name) {
-            Ok(i) => Ok(&mut self.entries[i].1),
+            Ok(i) => {
+                let e = &mut self.entries[i];
+                Ok(Slot {
+                    values: &mut e.values,
+                    worst: &mut e.worst,
+                })
+            }
             Err(i) => Err(i),
         }
     }
 
     /// Inserts an attribute at the position [`Attributes::slot`] gave for it.
-    pub(crate) fn insert_at(&mut self, at: usize, name: Name) -> &mut Vec<AttrValue> {
-        self.entries.insert(at, (name, Vec::new()));
-        &mut self.entries[at].1
+    pub(crate) fn insert_at(&mut self, at: usize, name: Name) -> Slot<'_> {
+        self.entries.insert(at, Entry::new(name, Vec::new()));
+        let e = &mut self.entries[at];
+        Slot {
+            values: &mut e.values,
+            worst: &mut e.worst,
+        }
     }
 
     /// Sets an attribute's values; returns the previous ones.
     pub fn insert(&mut self, name: String, values: Vec<AttrValue>) -> Option<Vec<AttrValue>> {
         let name = Name::of(&name);
         match self.find(&name) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, values)),
+            Ok(i) => Some(std::mem::replace(self.values_at(i), values)),
             Err(i) => {
-                self.entries.insert(i, (name, values));
+                self.entries.insert(i, Entry::new(name, values));
                 None
             }
         }
     }
 
     /// The entries, for moving them into another record.
-    pub(crate) fn into_entries(self) -> Vec<(Name, Vec<AttrValue>)> {
-        self.entries
+    pub(crate) fn into_entries(self) -> impl Iterator<Item = (Name, Vec<AttrValue>)> {
+        self.entries.into_iter().map(|e| (e.name, e.values))
     }
 
     /// The interned attributes that have a value, as [`Attr::bit`]s.
     pub fn present(&self) -> u64 {
-        self.entries.iter().fold(0, |m, (n, v)| match n {
-            Name::Known(a) if !v.is_empty() => m | a.bit(),
+        self.entries.iter().fold(0, |m, e| match e.name {
+            Name::Known(a) if !e.values.is_empty() => m | a.bit(),
             _ => m,
         })
     }
@@ -253,27 +313,33 @@ impl Attributes {
 
     /// (name, values) in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Vec<AttrValue>)> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v))
+        self.entries.iter().map(|e| (e.name.as_str(), &e.values))
     }
 
     /// Names in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(n, _)| n.as_str())
+        self.entries.iter().map(|e| e.name.as_str())
     }
 
     /// Values lists in name order.
     pub fn values(&self) -> impl Iterator<Item = &Vec<AttrValue>> {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries.iter().map(|e| &e.values)
     }
 
     /// Values lists in name order, to change them.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Vec<AttrValue>> {
-        self.entries.iter_mut().map(|(_, v)| v)
+        self.entries.iter_mut().map(|e| {
+            e.worst = None;
+            &mut e.values
+        })
     }
 
     /// Keeps the attributes `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Vec<AttrValue>) -> bool) {
-        self.entries.retain_mut(|(n, v)| keep(n.as_str(), v));
+        self.entries.retain_mut(|e| {
+            e.worst = None;
+            keep(e.name.as_str(), &mut e.values)
+        });
     }
 }
 
@@ -303,7 +369,10 @@ impl From<BTreeMap<String, Vec<AttrValue>>> for Attributes {
     fn from(m: BTreeMap<String, Vec<AttrValue>>) -> Self {
         // Already in text order: no search per entry.
         Attributes {
-            entries: m.into_iter().map(|(n, v)| (Name::of(&n), v)).collect(),
+            entries: m
+                .into_iter()
+                .map(|(n, v)| Entry::new(Name::of(&n), v))
+                .collect(),
         }
     }
 }

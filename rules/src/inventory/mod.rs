@@ -291,6 +291,17 @@ fn cap(s: &str, max: usize) -> String {
     out
 }
 
+/// `str::trim`, without decoding characters when both ends are printable ASCII (then
+/// there is no whitespace to trim: every whitespace character is either ASCII at most
+/// a space, or not ASCII).
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if (0x21..0x7f).contains(f) && (0x21..0x7f).contains(l) => s,
+        _ => s.trim(),
+    }
+}
+
 /// True when `s` has no control character (what [`cap`] would drop); ASCII without
 /// decoding characters.
 fn is_clean(s: &str) -> bool {
@@ -991,7 +1002,7 @@ impl Inventory {
         span: (i64, i64),
         n: u64,
     ) {
-        let trimmed = value.trim();
+        let trimmed = trim(value);
         let max_len = self.cfg.max_string_len;
         let max_vals = self.cfg.max_values_per_attribute.max(1);
         let (first, last) = span;
@@ -1004,8 +1015,8 @@ impl Inventory {
             Name::Other(_) => None,
         };
         // One search for the attribute, also when the value is new to it.
-        let (vals, fresh) = match d.attributes.slot(&name) {
-            Ok(vals) => (vals, false),
+        let (slot, fresh) = match d.attributes.slot(&name) {
+            Ok(slot) => (slot, false),
             Err(at) => {
                 // (Rare: once per device and attribute.) Nothing is stored for a value
                 // that caps to nothing.
@@ -1015,14 +1026,40 @@ impl Inventory {
                 (d.attributes.insert_at(at, name), true)
             }
         };
+        let vals = slot.values;
+        let full = vals.len() >= max_vals;
+        let clean = trimmed.len() <= max_len && is_clean(trimmed);
+        // A full list whose worst value is known (a feed of ever-new values, like device
+        // ids relayed by a gateway, meets this again and again): a newcomer worse than it
+        // is dropped, unless it is a value already kept. Values with its confidence that
+        // are kept are better, so none of them is equal to it: only the others are
+        // compared, and a list of one confidence needs no text compare but this one.
+        if let (true, true, Some(w)) = (clean, full, *slot.worst) {
+            if let Some(wv) = vals.get(w) {
+                if (std::cmp::Reverse(confidence), trimmed)
+                    > (std::cmp::Reverse(wv.confidence), wv.value.as_str())
+                {
+                    let kept = vals.iter_mut().find(|v| {
+                        v.confidence != confidence && v.value == trimmed && v.source == source
+                    });
+                    if let Some(v) = kept {
+                        v.count = v.count.saturating_add(n);
+                        if last > v.last_seen_us || first < v.first_seen_us {
+                            v.last_seen_us = v.last_seen_us.max(last);
+                            v.first_seen_us = v.first_seen_us.min(first);
+                            self.dirty.insert(*id);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
         // Stored values are capped and clean, so one equal to `trimmed` is what `cap`
         // would make of it. One pass finds it (no allocation) and, for a full list, the
         // value a newcomer would have to beat.
-        let clean = trimmed.len() <= max_len && is_clean(trimmed);
         let mut found = None;
         let mut worst: Option<usize> = None;
         if clean && !fresh {
-            let full = vals.len() >= max_vals;
             for (i, v) in vals.iter().enumerate() {
                 if v.value == trimmed && v.source == source {
                     found = Some(i);
@@ -1046,7 +1083,7 @@ impl Inventory {
                 return;
             }
             found = vals.iter().position(|v| v.value == c && v.source == source);
-            if found.is_none() && vals.len() >= max_vals {
+            if found.is_none() && full {
                 worst =
                     (0..vals.len()).reduce(|w, i| if worse(&vals[w], &vals[i]) { w } else { i });
             }
@@ -1064,8 +1101,10 @@ impl Inventory {
             }
             return;
         }
+        // The list changes below (or the newcomer is dropped and `worst` stays right).
+        *slot.worst = worst;
         let mut dropped: Option<String> = None;
-        if vals.len() >= max_vals {
+        if full {
             // Full: keep the best values by a fixed order (confidence, then text), so the
             // kept set does not depend on the order events arrive in. The newcomer is
             // dropped when it is the worst.
@@ -1078,10 +1117,12 @@ impl Inventory {
                         ) =>
                 {
                     dropped = Some(vals.remove(i).value);
+                    *slot.worst = None;
                 }
                 _ => return,
             }
         }
+        *slot.worst = None;
         // Rules ask whether any value matches a pattern: the class or OS can only move
         // when the value added (or the one it pushed out) matches a pattern on this
         // attribute; otherwise classifying again would give the same result.

@@ -490,3 +490,58 @@ fn hl7_header_facts_count_every_message() {
     assert_eq!(records[0], records[1]);
     assert_eq!(records[0], records[2]);
 }
+
+proptest::proptest! {
+    #[test]
+    fn full_value_lists_keep_the_best_whatever_the_order(
+        picks in proptest::collection::vec((0usize..14, 1i64..100), 0..80),
+        max in 1usize..5,
+        reverse in proptest::bool::ANY,
+    ) {
+        // A full list keeps the `max` best values by (confidence, then text), each with
+        // every sighting counted and its first/last time, in any arrival order: what a
+        // plain model says (the update path's cached worst value and one-pass search
+        // must not change it). A value's confidence and source depend on it alone.
+        let vals = ["a", "b", "c", "d", "e", "f", "g", "h", " i ", "j\u{7}", "k", "ä", "m", "n"];
+        let conf = |i: usize| [50u8, 60, 70][i % 3];
+        let src = |i: usize| ["x", "y"][i % 2];
+        let cfg = InventoryConfig { max_values_per_attribute: max, ..InventoryConfig::default() };
+        let mut inv = Inventory::new(cfg, Catalogue::load(None).unwrap());
+        let id = Key::mac(mac(WS));
+        run(&mut inv, &[flow(0, (WS, "10.0.0.2", 50000), (PUMP, "10.0.0.1", 443), true)]);
+        let mut order = picks.clone();
+        if reverse {
+            order.reverse();
+        }
+        for (i, t) in &order {
+            inv.add_attr(&id, "hl7_device_id", vals[*i], src(*i), conf(*i), ts(*t));
+        }
+        // The model: stored text is trimmed and cleaned, then the best `max` are kept.
+        let mut model: std::collections::BTreeMap<(std::cmp::Reverse<u8>, String), (String, u64, i64, i64)> =
+            Default::default();
+        for (i, t) in &picks {
+            let text = cap(vals[*i].trim(), 160);
+            let e = model
+                .entry((std::cmp::Reverse(conf(*i)), text))
+                .or_insert((src(*i).to_string(), 0, i64::MAX, i64::MIN));
+            e.1 += 1;
+            e.2 = e.2.min(ts(*t).micros());
+            e.3 = e.3.max(ts(*t).micros());
+        }
+        let want: Vec<(u8, String, String, u64, i64, i64)> = model
+            .into_iter()
+            .take(max)
+            .map(|((c, v), (s, n, f, l))| (c.0, v, s, n, f, l))
+            .collect();
+        let d = inv.get(WS).unwrap();
+        let mut got: Vec<(u8, String, String, u64, i64, i64)> = d
+            .attributes
+            .get("hl7_device_id")
+            .into_iter()
+            .flatten()
+            .map(|v| (v.confidence, v.value.clone(), v.source.clone(), v.count, v.first_seen_us, v.last_seen_us))
+            .collect();
+        got.sort_by(|a, b| (std::cmp::Reverse(a.0), &a.1).cmp(&(std::cmp::Reverse(b.0), &b.1)));
+        proptest::prop_assert_eq!(got, want);
+    }
+}
