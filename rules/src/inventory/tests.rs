@@ -517,8 +517,9 @@ proptest::proptest! {
             inv.add_attr(&id, "hl7_device_id", vals[*i], src(*i), conf(*i), ts(*t));
         }
         // The model: stored text is trimmed and cleaned, then the best `max` are kept.
-        let mut model: std::collections::BTreeMap<(std::cmp::Reverse<u8>, String), (String, u64, i64, i64)> =
-            Default::default();
+        // (confidence, text) -> (source, count, first, last)
+        type Model = std::collections::BTreeMap<(std::cmp::Reverse<u8>, String), (String, u64, i64, i64)>;
+        let mut model = Model::default();
         for (i, t) in &picks {
             let text = cap(vals[*i].trim(), 160);
             let e = model
