@@ -1061,8 +1061,16 @@ impl Baselines {
             }
             let kind = index::kind_name(k);
             if b.state == State::Learning {
-                let before = b.sets.get(kind).map_or(0, HashSet::len);
-                match add(b, kind, key.text(), max) {
+                if b.overflowed {
+                    // `add` refuses every entry once the cap was reached: nothing changes.
+                    continue;
+                }
+                // At the cap, `add` summarises peers into /16s first.
+                let summarise = (k == index::PEERS || k == index::EXTERNAL_PEERS)
+                    && b.sets.get(kind).map_or(0, HashSet::len) >= max;
+                let added = add(b, kind, key.text(), max);
+                let new = added == Added::New;
+                match added {
                     Added::New => {
                         dirty.insert(me.id.clone());
                     }
@@ -1085,10 +1093,10 @@ impl Baselines {
                     }
                     Added::Known | Added::Full => {}
                 }
-                if (k == index::PEERS || k == index::EXTERNAL_PEERS) && before >= max {
-                    // The peers may have been summarised into /16s: index them again.
+                if summarise {
+                    // The peers were summarised into /16s: index them again.
                     *idx = Index::build(seed, &b.sets);
-                } else if b.sets.get(kind).map_or(0, HashSet::len) > before {
+                } else if new {
                     idx.insert(seed, k, key);
                 }
                 continue;
