@@ -17,9 +17,9 @@
 
 use model::{Event, EventKind, Timestamp};
 use rules::baseline::{Baselines, State};
-use rules::inventory::Inventory;
+use rules::inventory::{Attr, Inventory};
 use rules::policy::Subnet;
-use rules::risk::{self, RiskConfig, DEVIATION, EXPOSURE};
+use rules::risk::{self, RiskConfig, DEVIATION};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -72,13 +72,15 @@ impl RiskRunner {
             }
             return;
         };
-        let src = |inv: &Inventory| {
-            inv.device_of(f.src_mac, Some(f.key.src_ip))
-                .map(|d| d.id.clone())
-        };
-        let dst = |inv: &Inventory| {
-            inv.device_of(f.dest_mac, Some(f.key.dst_ip))
-                .map(|d| d.id.clone())
+        // Noted on the devices the inventory finds for the endpoints, by key: no id text.
+        let (src, dst) = (
+            (f.src_mac, Some(f.key.src_ip)),
+            (f.dest_mac, Some(f.key.dst_ip)),
+        );
+        let both = |inv: &mut Inventory, value: &str, source: &str| {
+            for (mac, ip) in [src, dst] {
+                inv.note_endpoint(mac, ip, Attr::Exposure, value, source, ts);
+            }
         };
         match &e.kind {
             EventKind::Flow(_) => {
@@ -87,15 +89,11 @@ impl RiskRunner {
                     return;
                 }
                 // Only the internal side is a device of ours.
-                let id = if si { src(inv) } else { dst(inv) };
-                if let Some(id) = id {
-                    inv.note(&id, EXPOSURE, "internet_peer", "flow", ts);
-                }
+                let (mac, ip) = if si { src } else { dst };
+                inv.note_endpoint(mac, ip, Attr::Exposure, "internet_peer", "flow", ts);
             }
             EventKind::Hl7(h) if h.cleartext && h.has_phi() => {
-                for id in [src(inv), dst(inv)].into_iter().flatten() {
-                    inv.note(&id, EXPOSURE, "cleartext_phi", "hl7", ts);
-                }
+                both(inv, "cleartext_phi", "hl7");
             }
             EventKind::Dicom(model::dicom::DicomEvent::Association(a)) => {
                 let moved_data = a.commands.keys().any(|c| !c.starts_with("C-ECHO"));
@@ -105,25 +103,17 @@ impl RiskRunner {
                     .and_then(|r| r.user_identity.as_ref())
                     .is_some_and(|u| u.kind == 2 && u.secondary_field_present);
                 if moved_data {
-                    for id in [src(inv), dst(inv)].into_iter().flatten() {
-                        inv.note(&id, EXPOSURE, "cleartext_phi", "dicom", ts);
-                    }
+                    both(inv, "cleartext_phi", "dicom");
                 }
                 if passcode {
-                    for id in [src(inv), dst(inv)].into_iter().flatten() {
-                        inv.note(&id, EXPOSURE, "dicom_cleartext_passcode", "dicom", ts);
-                    }
+                    both(inv, "dicom_cleartext_passcode", "dicom");
                 }
             }
             EventKind::Tls(t) if t.server_handshake.is_some() && old_tls(&t.version) => {
-                for id in [src(inv), dst(inv)].into_iter().flatten() {
-                    inv.note(&id, EXPOSURE, "old_tls", "tls", ts);
-                }
+                both(inv, "old_tls", "tls");
             }
             EventKind::Http(h) if h.cleartext_credentials => {
-                for id in [src(inv), dst(inv)].into_iter().flatten() {
-                    inv.note(&id, EXPOSURE, "http_cleartext_login", "http", ts);
-                }
+                both(inv, "http_cleartext_login", "http");
             }
             EventKind::Alert(a) => self.deviation(inv, a, ts),
             _ => {}

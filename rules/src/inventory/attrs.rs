@@ -420,6 +420,9 @@ mod tests {
         }
         assert_eq!(Attr::from_name("colour"), None);
         assert!(Attr::ALL.len() <= 64, "attribute sets are u64 bit masks");
+        // The risk stage notes its facts by these.
+        assert_eq!(Attr::Exposure.name(), crate::risk::EXPOSURE);
+        assert_eq!(Attr::Deviation.name(), crate::risk::DEVIATION);
         // Every attribute a catalogue rule may test is interned.
         for n in super::super::catalogue::ATTRIBUTES {
             assert!(Attr::from_name(n).is_some(), "{n}");

@@ -961,6 +961,38 @@ impl Inventory {
         }
     }
 
+    /// [`Inventory::note`] on the device [`Inventory::device_of`] finds for an endpoint,
+    /// by interned name: no id text made or parsed on the way. False when none is known.
+    pub fn note_endpoint(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        name: Attr,
+        value: &str,
+        source: &str,
+        ts: Timestamp,
+    ) -> bool {
+        match self.key_of(mac, ip) {
+            Some(k) => {
+                self.add_attr(&k, name, value, source, 80, ts);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The key of the device [`Inventory::device_of`] finds.
+    fn key_of(&self, mac: Option<MacAddr>, ip: Option<IpAddr>) -> Option<Key> {
+        if let Some(m) = mac {
+            let k = Key::mac(m);
+            if self.devices.get(&k).is_some_and(|d| !d.router) {
+                return Some(k);
+            }
+        }
+        let k = *self.by_ip.get(&ip?)?;
+        self.devices.contains_key(&k).then_some(k)
+    }
+
     /// Sets a device's risk posture; marks it changed only when it differs.
     pub fn set_risk(&mut self, id: &str, p: crate::risk::Posture) {
         let Some(k) = Key::parse(id) else {
