@@ -209,6 +209,12 @@ pub struct OutputConfig {
     pub eve_rotate_bytes: u64,
     /// Rotated EVE files kept (`FILE.1` .. `FILE.N`); the oldest is deleted. At least 1.
     pub eve_rotate_keep: usize,
+    /// Run the analysis stage (inventory, rules, baselines, risk) on a thread of its own
+    /// ahead of the writer, instead of in the writer thread just before each batch is
+    /// written. Its own thread overlaps analysis with EVE and SIEM serialisation (more
+    /// event throughput when cores are spare); in the writer it costs less CPU (each
+    /// event is read while still in cache, one queue fewer).
+    pub analysis_thread: bool,
 }
 
 impl Default for OutputConfig {
@@ -223,6 +229,7 @@ impl Default for OutputConfig {
             syslog: Vec::new(),
             eve_rotate_bytes: 0,
             eve_rotate_keep: 5,
+            analysis_thread: false,
         }
     }
 }

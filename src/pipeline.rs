@@ -257,41 +257,44 @@ pub type WriterResult = (
 /// How often the writer hands buffered events to the output and flushes it.
 const EVE_FLUSH_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Writes events as EVE lines; returns counts by event type. With an exporter, derives
-/// the application metrics from the events (this thread sees each once, off the packet
-/// path) and publishes them about once a second and at the end.
-/// Every event also goes to each output sink (SIEM feeds), which never blocks; sinks are
-/// closed (bounded in time) when the queue ends.
-/// The analysis stage ahead of the writer: the inventory observes every event, the
-/// policy rules and baselines evaluate it, and the derived events (`device`, `alert`)
-/// follow their batch. It runs on its own thread so that it overlaps with EVE
-/// serialisation instead of adding to it; the order of events is kept.
-fn analysis_loop(
-    rx: Receiver<Vec<Event>>,
-    tx: Sender<Vec<Event>>,
-    mut inventory: Option<InventoryRunner>,
-    mut policy: Option<PolicyRunner>,
-    mut risk: Option<RiskRunner>,
+/// The analysis stage: the inventory observes every event, the policy rules and
+/// baselines evaluate it, the risk posture follows, and the derived events (`device`,
+/// `alert`) are appended to their batch (the order of events is kept).
+pub(crate) struct Analysis {
+    inventory: Option<InventoryRunner>,
+    policy: Option<PolicyRunner>,
+    risk: Option<RiskRunner>,
     alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
     side: SideInputs,
-) {
-    let mut closed = false;
-    while !closed {
-        // Read before the queue: every event before the mark is in the queue by now.
-        let mark = side.clock.as_ref().and_then(|c| c.min());
-        // A tick even when idle: checkpoints and rule reloads do not wait for traffic.
-        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
-            Ok(evs) => evs,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                closed = true;
-                Vec::new()
-            }
-        };
+}
+
+impl Analysis {
+    /// The workers' capture-time mark, read before taking a batch off the queue (every
+    /// event before it is then in the queue).
+    fn mark(&self) -> Option<Timestamp> {
+        self.side.clock.as_ref().and_then(|c| c.min())
+    }
+
+    /// Runs the stage on one batch; `queue_empty` says no batch waits behind it,
+    /// `closed` that the input ended.
+    fn process(
+        &mut self,
+        evs: &mut Vec<Event>,
+        mark: Option<Timestamp>,
+        queue_empty: bool,
+        closed: bool,
+    ) {
+        let Analysis {
+            inventory,
+            policy,
+            risk,
+            alerts_dropped,
+            side,
+        } = self;
         let mut derived: Vec<Event> = Vec::new();
         if let Some(p) = policy.as_mut() {
             // Each event: the inventory first, then the rules, which need its classes.
-            for e in &evs {
+            for e in evs.iter() {
                 if let Some(inv) = inventory.as_mut() {
                     inv.observe(std::slice::from_ref(e), &mut derived);
                 }
@@ -304,7 +307,7 @@ fn analysis_loop(
             if closed || side.clock.is_none() {
                 // Every event is in: the latest activity time is now.
                 p.sweep(None, &mut derived);
-            } else if rx.is_empty() {
+            } else if queue_empty {
                 p.sweep(mark, &mut derived);
             }
             p.tick();
@@ -314,7 +317,7 @@ fn analysis_loop(
             }
             alerts_dropped.store(p.dropped(), std::sync::atomic::Ordering::Relaxed);
         } else if let Some(inv) = inventory.as_mut() {
-            inv.observe(&evs, &mut derived);
+            inv.observe(evs, &mut derived);
         }
         if let (Some(r), Some(inv)) = (risk.as_mut(), inventory.as_mut()) {
             for e in evs.iter().chain(derived.iter()) {
@@ -327,18 +330,45 @@ fn analysis_loop(
             inv.tick();
         }
         evs.append(&mut derived);
+    }
+
+    fn finish(&mut self) {
+        if let Some(inv) = self.inventory.as_mut() {
+            inv.finish();
+        }
+    }
+}
+
+/// The analysis stage on its own thread, ahead of the writer.
+fn analysis_loop(rx: Receiver<Vec<Event>>, tx: Sender<Vec<Event>>, mut a: Analysis) {
+    let mut closed = false;
+    while !closed {
+        let mark = a.mark();
+        // A tick even when idle: checkpoints and rule reloads do not wait for traffic.
+        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
+            Ok(evs) => evs,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                closed = true;
+                Vec::new()
+            }
+        };
+        a.process(&mut evs, mark, rx.is_empty(), closed);
         // An empty batch still goes through: it is the writer's idle tick.
         if tx.send(evs).is_err() {
             break;
         }
     }
-    if let Some(inv) = inventory.as_mut() {
-        inv.finish();
-    }
+    a.finish();
 }
 
 /// Writes events as EVE lines; returns counts by event type. With an exporter, derives
-/// the application metrics from the events and publishes them about once a second.
+/// the application metrics from the events (this thread sees each once, off the packet
+/// path) and publishes them about once a second and at the end. Every event also goes
+/// to each output sink (SIEM feeds), which never blocks; sinks are closed (bounded in
+/// time) when the queue ends. With `analysis` (the default placement, see
+/// `output.analysis_thread`), each batch goes through the analysis stage first, in this
+/// thread, while its events are still in cache.
 fn writer_loop(
     rx: Receiver<Vec<Event>>,
     mut out: Box<dyn Write + Send>,
@@ -346,6 +376,7 @@ fn writer_loop(
     metrics: Option<(Arc<Exporter>, usize)>,
     alerts_dropped: Arc<std::sync::atomic::AtomicU64>,
     mut sinks: Vec<Box<dyn EventSink>>,
+    mut analysis: Option<Analysis>,
 ) -> WriterResult {
     let mut counts = std::collections::BTreeMap::new();
     let mut buf = Vec::with_capacity(1 << 16);
@@ -358,7 +389,8 @@ fn writer_loop(
     while !closed {
         // A tick even when idle: live events reach the file within about a second, and an
         // EVE file asked to reopen (SIGHUP) does so without waiting for the next event.
-        let evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
+        let mark = analysis.as_ref().and_then(Analysis::mark);
+        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
             Ok(evs) => evs,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
@@ -366,6 +398,9 @@ fn writer_loop(
                 Vec::new()
             }
         };
+        if let Some(a) = analysis.as_mut() {
+            a.process(&mut evs, mark, rx.is_empty(), closed);
+        }
         for e in &evs {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
             e.write_eve(&host, &mut buf);
@@ -410,6 +445,9 @@ fn writer_loop(
             }
             last_flush = Instant::now();
         }
+    }
+    if let Some(a) = analysis.as_mut() {
+        a.finish();
     }
     if res.is_ok() {
         res = out.write_all(&buf).and_then(|_| out.flush());
@@ -931,22 +969,30 @@ pub(crate) fn spawn_writer(
         None => None,
     };
     let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    // With an inventory or rules, an analysis thread runs ahead of the writer.
-    let (rx, analysis) = if inv.is_some() || pol.is_some() {
-        let (tx2, rx2) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
-        let d = dropped.clone();
-        let h = std::thread::Builder::new()
-            .name("ww-analysis".into())
-            .spawn(move || analysis_loop(rx, tx2, inv, pol, risk, d, side))
-            .map_err(|e| e.to_string())?;
-        (rx2, Some(h))
-    } else {
-        (rx, None)
+    // With an inventory or rules, the analysis stage runs in the writer thread, or on a
+    // thread of its own ahead of it.
+    let stage = (inv.is_some() || pol.is_some()).then(|| Analysis {
+        inventory: inv,
+        policy: pol,
+        risk,
+        alerts_dropped: dropped.clone(),
+        side,
+    });
+    let (rx, analysis, inline) = match stage {
+        Some(a) if cfg.output.analysis_thread => {
+            let (tx2, rx2) = bounded::<Vec<Event>>(cfg.output.queue_batches.max(1));
+            let h = std::thread::Builder::new()
+                .name("ww-analysis".into())
+                .spawn(move || analysis_loop(rx, tx2, a))
+                .map_err(|e| e.to_string())?;
+            (rx2, Some(h), None)
+        }
+        inline => (rx, None, inline),
     };
     std::thread::Builder::new()
         .name("ww-writer".into())
         .spawn(move || {
-            let r = writer_loop(rx, eve, host, m, dropped, sinks);
+            let r = writer_loop(rx, eve, host, m, dropped, sinks, inline);
             // The analysis thread ended before the writer's queue closed.
             if let Some(h) = analysis {
                 let _ = h.join();

@@ -160,6 +160,29 @@ fn policy_scenario_fires_exactly_the_injected_violations() {
 }
 
 #[test]
+fn analysis_on_its_own_thread_writes_the_same_eve() {
+    // The analysis stage (inventory, rules) gives the same EVE, alerts and device events
+    // included, whether it runs in the writer thread (the default) or on its own thread.
+    let dir = common::tempdir("policy-placement");
+    let cfg = common::long_timeouts_config(&dir, 1);
+    let threaded = dir.join("threaded.toml");
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &threaded,
+        format!("{base}\n[output]\nanalysis_thread = true\n"),
+    )
+    .unwrap();
+    let pcap = capture(&dir, "violations.pcap", true);
+    let inline = common::replay(Some(&cfg), std::slice::from_ref(&pcap));
+    let own = common::replay(Some(&threaded), &[pcap]);
+    assert_eq!(inline.code, 0, "{}", inline.stderr);
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert_eq!(alerts(&inline).len(), 5);
+    assert!(inline.eve.contains(r#""event_type":"device""#));
+    assert_eq!(inline.eve, own.eve);
+}
+
+#[test]
 fn broken_operator_policy_stops_start_with_file_line_and_problem() {
     // An unknown class in an operator rule: exit code 2 and a message naming the file,
     // the line and the class.
