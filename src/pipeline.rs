@@ -275,13 +275,13 @@ impl Analysis {
         self.side.clock.as_ref().and_then(|c| c.min())
     }
 
-    /// Runs the stage on one batch; `queue_empty` says no batch waits behind it,
-    /// `closed` that the input ended.
+    /// Runs the stage on one batch taken off `queue` after reading `mark`; `closed`: the
+    /// input ended.
     fn process(
         &mut self,
         evs: &mut Vec<Event>,
         mark: Option<Timestamp>,
-        queue_empty: bool,
+        queue: &Receiver<Vec<Event>>,
         closed: bool,
     ) {
         let Analysis {
@@ -307,7 +307,8 @@ impl Analysis {
             if closed || side.clock.is_none() {
                 // Every event is in: the latest activity time is now.
                 p.sweep(None, &mut derived);
-            } else if queue_empty {
+            } else if queue.is_empty() {
+                // Checked after this batch's events, as the silence sweep's contract wants.
                 p.sweep(mark, &mut derived);
             }
             p.tick();
@@ -353,7 +354,7 @@ fn analysis_loop(rx: Receiver<Vec<Event>>, tx: Sender<Vec<Event>>, mut a: Analys
                 Vec::new()
             }
         };
-        a.process(&mut evs, mark, rx.is_empty(), closed);
+        a.process(&mut evs, mark, &rx, closed);
         // An empty batch still goes through: it is the writer's idle tick.
         if tx.send(evs).is_err() {
             break;
@@ -399,7 +400,7 @@ fn writer_loop(
             }
         };
         if let Some(a) = analysis.as_mut() {
-            a.process(&mut evs, mark, rx.is_empty(), closed);
+            a.process(&mut evs, mark, &rx, closed);
         }
         for e in &evs {
             *counts.entry(e.kind.event_type()).or_insert(0) += 1;
