@@ -340,20 +340,25 @@ impl Analysis {
     }
 }
 
+/// The next batch of events, waiting at most [`EVE_FLUSH_TICK`] (an empty batch then: a
+/// tick, so checkpoints, rule reloads and EVE flushes never wait for traffic); true once
+/// every sender is gone.
+fn next_batch(rx: &Receiver<Vec<Event>>) -> (Vec<Event>, bool) {
+    match rx.recv_timeout(EVE_FLUSH_TICK) {
+        Ok(evs) => (evs, false),
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => (Vec::new(), false),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => (Vec::new(), true),
+    }
+}
+
 /// The analysis stage on its own thread, ahead of the writer.
 fn analysis_loop(rx: Receiver<Vec<Event>>, tx: Sender<Vec<Event>>, mut a: Analysis) {
     let mut closed = false;
     while !closed {
         let mark = a.mark();
         // A tick even when idle: checkpoints and rule reloads do not wait for traffic.
-        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
-            Ok(evs) => evs,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                closed = true;
-                Vec::new()
-            }
-        };
+        let (mut evs, end) = next_batch(&rx);
+        closed = end;
         a.process(&mut evs, mark, &rx, closed);
         // An empty batch still goes through: it is the writer's idle tick.
         if tx.send(evs).is_err() {
@@ -391,14 +396,8 @@ fn writer_loop(
         // A tick even when idle: live events reach the file within about a second, and an
         // EVE file asked to reopen (SIGHUP) does so without waiting for the next event.
         let mark = analysis.as_ref().and_then(Analysis::mark);
-        let mut evs = match rx.recv_timeout(EVE_FLUSH_TICK) {
-            Ok(evs) => evs,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Vec::new(),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                closed = true;
-                Vec::new()
-            }
-        };
+        let (mut evs, end) = next_batch(&rx);
+        closed = end;
         if let Some(a) = analysis.as_mut() {
             a.process(&mut evs, mark, &rx, closed);
         }
@@ -433,14 +432,13 @@ fn writer_loop(
                 last_publish = Instant::now();
             }
         }
+        // Full slices went out above; what is left goes on the tick.
         let tick = last_flush.elapsed() >= EVE_FLUSH_TICK;
-        if buf.len() >= 1 << 15 || tick {
+        if tick {
             if let Err(e) = out.write_all(&buf) {
                 res = Err(e);
             }
             buf.clear();
-        }
-        if tick {
             if let Err(e) = out.flush() {
                 res = Err(e);
             }

@@ -24,6 +24,21 @@ pub struct AttrValue {
     pub confidence: u8,
 }
 
+impl AttrValue {
+    /// Counts `n` more sightings between `first` and `last` (min/max, not arrival order:
+    /// workers' events arrive in an order that varies from run to run, the record must
+    /// not); true when the first or last sighting moved (the record needs saving).
+    pub fn seen(&mut self, n: u64, first: i64, last: i64) -> bool {
+        self.count = self.count.saturating_add(n);
+        if last > self.last_seen_us || first < self.first_seen_us {
+            self.last_seen_us = self.last_seen_us.max(last);
+            self.first_seen_us = self.first_seen_us.min(first);
+            return true;
+        }
+        false
+    }
+}
+
 /// An IP address of the device and how it is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpBinding {

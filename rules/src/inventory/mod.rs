@@ -1074,13 +1074,8 @@ impl Inventory {
                     let kept = vals.iter_mut().find(|v| {
                         v.confidence != confidence && v.value == trimmed && v.source == source
                     });
-                    if let Some(v) = kept {
-                        v.count = v.count.saturating_add(n);
-                        if last > v.last_seen_us || first < v.first_seen_us {
-                            v.last_seen_us = v.last_seen_us.max(last);
-                            v.first_seen_us = v.first_seen_us.min(first);
-                            self.dirty.insert(*id);
-                        }
+                    if kept.is_some_and(|v| v.seen(n, first, last)) {
+                        self.dirty.insert(*id);
                     }
                     return;
                 }
@@ -1122,13 +1117,7 @@ impl Inventory {
             std::borrow::Cow::Owned(c)
         };
         if let Some(i) = found {
-            // Min/max, not first arrival: workers' events reach the inventory in an order
-            // that varies from run to run; the record must not.
-            let v = &mut vals[i];
-            v.count = v.count.saturating_add(n);
-            if last > v.last_seen_us || first < v.first_seen_us {
-                v.last_seen_us = v.last_seen_us.max(last);
-                v.first_seen_us = v.first_seen_us.min(first);
+            if vals.get_mut(i).is_some_and(|v| v.seen(n, first, last)) {
                 self.dirty.insert(*id);
             }
             return;
