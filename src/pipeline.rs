@@ -307,9 +307,12 @@ impl Analysis {
             if closed || side.clock.is_none() {
                 // Every event is in: the latest activity time is now.
                 p.sweep(None, &mut derived);
-            } else if queue.is_empty() {
+            } else if let (true, Some(m)) = (queue.is_empty(), mark) {
                 // Checked after this batch's events, as the silence sweep's contract wants.
-                p.sweep(mark, &mut derived);
+                // No sweep before every worker has a mark: the latest activity seen is the
+                // fastest worker's time, and a device whose events sit in a slower
+                // worker's batch would look quiet, then back, when they arrive.
+                p.sweep(Some(m), &mut derived);
             }
             p.tick();
             if closed {
