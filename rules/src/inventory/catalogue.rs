@@ -90,6 +90,10 @@ pub struct Rule {
     class_ix: Option<usize>,
     when: Vec<(Attr, Regex)>,
     unless: Vec<(Attr, Regex)>,
+    /// `when` and `unless` as indices into [`Catalogue::patterns`] (set by the catalogue
+    /// when it is built): see [`Catalogue::rule_matches`].
+    when_ix: Vec<u16>,
+    unless_ix: Vec<u16>,
     /// The class it votes for (class rules) with `weight`.
     pub class: Option<String>,
     /// The OS it names (os rules).
@@ -173,8 +177,42 @@ pub struct Catalogue {
     pub os_rules: Vec<Rule>,
     pub rules: Vec<Rule>,
     /// Per attribute ([`Attr::index`]): every pattern some rule (in `when` or `unless`)
-    /// tests it with; empty when no rule tests it.
-    tested: Vec<Vec<Regex>>,
+    /// tests it with, with its index in the catalogue's pattern numbering; empty when no
+    /// rule tests it.
+    tested: Vec<Vec<(u16, Regex)>>,
+    /// Number of patterns of all rules: the width of a [`MatchSet`].
+    patterns: usize,
+}
+
+/// Which of the catalogue's patterns some value matches: a bit per pattern index (see
+/// [`Catalogue::matching`]). A device's set is the union over its values, and a rule
+/// matches the device when every `when` pattern is in it and no `unless` pattern is
+/// ([`Catalogue::rule_matches`]): what testing each value against each rule's patterns
+/// gives, since each pattern tests one attribute.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatchSet(Vec<u64>);
+
+impl MatchSet {
+    /// Empties the set for a catalogue of `patterns` patterns (keeps its allocation).
+    pub fn reset(&mut self, patterns: usize) {
+        self.0.clear();
+        self.0.resize(patterns.div_ceil(64), 0);
+    }
+
+    /// Adds pattern indices.
+    pub fn add(&mut self, ix: &[u16]) {
+        for &i in ix {
+            let i = usize::from(i);
+            if let Some(w) = self.0.get_mut(i / 64) {
+                *w |= 1 << (i % 64);
+            }
+        }
+    }
+
+    fn has(&self, i: u16) -> bool {
+        let i = usize::from(i);
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
 }
 
 /// A catalogue file that could not be used.
@@ -279,6 +317,8 @@ fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, Ca
         class_ix,
         when,
         unless,
+        when_ix: Vec::new(),
+        unless_ix: Vec::new(),
         class: def.class,
         os: def.os,
         weight: def.weight.unwrap_or(0),
@@ -364,17 +404,36 @@ impl Catalogue {
                 .entry(c.to_string())
                 .or_insert_with(|| "medium".to_string());
         }
-        let mut tested: Vec<Vec<Regex>> = vec![Vec::new(); Attr::ALL.len()];
-        for r in os_rules.iter().chain(rules.iter()) {
-            for (n, re) in r.when.iter().chain(r.unless.iter()) {
-                tested[n.index()].push(re.clone());
+        // One index per pattern of a rule's `when` or `unless`.
+        let mut tested: Vec<Vec<(u16, Regex)>> = vec![Vec::new(); Attr::ALL.len()];
+        let mut patterns = 0usize;
+        for r in os_rules.iter_mut().chain(rules.iter_mut()) {
+            let mut ix = |n: Attr, re: &Regex| -> Result<u16, CatalogueError> {
+                let i = u16::try_from(patterns).map_err(|_| CatalogueError {
+                    file: "catalogue".into(),
+                    line: None,
+                    problem: format!("more than {} patterns", u16::MAX),
+                })?;
+                patterns += 1;
+                tested[n.index()].push((i, re.clone()));
+                Ok(i)
+            };
+            let mut w = Vec::with_capacity(r.when.len());
+            for (n, re) in &r.when {
+                w.push(ix(*n, re)?);
             }
+            let mut u = Vec::with_capacity(r.unless.len());
+            for (n, re) in &r.unless {
+                u.push(ix(*n, re)?);
+            }
+            (r.when_ix, r.unless_ix) = (w, u);
         }
         Ok(Catalogue {
             criticality,
             os_rules,
             rules,
             tested,
+            patterns,
         })
     }
 
@@ -399,7 +458,32 @@ impl Catalogue {
     pub fn pattern_matches_attr(&self, a: Attr, value: &str) -> bool {
         self.tested
             .get(a.index())
-            .is_some_and(|res| res.iter().any(|re| re.is_match(value)))
+            .is_some_and(|res| res.iter().any(|(_, re)| re.is_match(value)))
+    }
+
+    /// Number of patterns (the width of a [`MatchSet`]).
+    pub fn patterns(&self) -> usize {
+        self.patterns
+    }
+
+    /// The indices of the patterns on attribute `a` that `value` matches (empty when
+    /// none does or no rule tests `a`). The inventory remembers the answer per distinct
+    /// value ([`MatchSet`]), so each pattern runs once per value, not once per rule and
+    /// classification.
+    pub fn matching(&self, a: Attr, value: &str) -> Vec<u16> {
+        self.tested
+            .get(a.index())
+            .into_iter()
+            .flatten()
+            .filter(|(_, re)| re.is_match(value))
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
+    /// Whether `r` matches a device whose values match the patterns in `set` (the union
+    /// of [`Catalogue::matching`] over its values): what [`Rule::matches_attr`] answers.
+    pub fn rule_matches(&self, r: &Rule, set: &MatchSet) -> bool {
+        r.when_ix.iter().all(|i| set.has(*i)) && !r.unless_ix.iter().any(|i| set.has(*i))
     }
 
     /// The criticality of a class.
@@ -468,5 +552,107 @@ mod tests {
         assert!(c.rules.iter().all(|r| r.id != "vendor.baxter"));
         let c = Catalogue::from_texts(&shipped).unwrap();
         assert!(c.rules.iter().any(|r| r.id == "vendor.baxter"));
+    }
+
+    /// Values of the tested attributes as the benchmark workload and real devices give
+    /// them: most match some rule, some match none.
+    const POOL: &[(Attr, &str)] = &[
+        (Attr::Vendor, "Baxter International"),
+        (Attr::Vendor, "B.Braun Melsungen"),
+        (Attr::Vendor, "Philips Healthcare PCCI"),
+        (
+            Attr::Vendor,
+            "Philips Medical Systems - Cardiac and Monitoring Systems (CM",
+        ),
+        (Attr::Vendor, "GE Healthcare"),
+        (Attr::Vendor, "Draeger Medical Systems"),
+        (Attr::Vendor, "Siemens Healthcare Diagnostics"),
+        (Attr::Vendor, "Cisco Systems"),
+        (Attr::Vendor, "Dell"),
+        (Attr::Vendor, "Zebra Technologies"),
+        (Attr::Hostname, "PUMP-0077"),
+        (Attr::Hostname, "PRN-0031"),
+        (Attr::Hostname, "SEP001122334455"),
+        (Attr::Os, "windows"),
+        (Attr::Os, "embedded_linux"),
+        (Attr::Os, "rtos"),
+        (Attr::DhcpVendorClass, "udhcp 1.24.2"),
+        (Attr::DhcpVendorClass, "MSFT 5.0"),
+        (
+            Attr::DhcpVendorClass,
+            "Cisco Systems, Inc. IP Phone CP-8845",
+        ),
+        (Attr::UserAgent, "PumpAgent/4.2 (RTOS; DrugLibrarySync)"),
+        (
+            Attr::UserAgent,
+            "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; ModalityConsole)",
+        ),
+        (Attr::UserAgent, "Cisco-CP8845/14.1"),
+        (Attr::UserAgent, "PrinterFW/3.0"),
+        (Attr::HttpServer, "nginx"),
+        (Attr::SsdpServer, "Linux/3.10 UPnP/1.0 Printer/1.0"),
+        (Attr::MdnsService, "_ipp._tcp.local"),
+        (Attr::Model, "LaserJet M607"),
+        (Attr::Platform, "Cisco IP Phone 8845"),
+        (Attr::Capability, "telephone"),
+        (Attr::Capability, "bridge"),
+        (Attr::Capability, "router"),
+        (Attr::DicomAe, "PACS_0001"),
+        (Attr::DicomAe, "CT_PHILIP99"),
+        (Attr::Hl7Application, "PACS"),
+        (Attr::Hl7Application, "LIS"),
+        (Attr::Hl7Application, "CNTRL"),
+        (Attr::TlsSni, "firmware.pumpvendor.example"),
+        (
+            Attr::TcpSignature,
+            "4:128+0:0:1460:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0",
+        ),
+        (
+            Attr::TcpSignature,
+            "4:64+0:0:1460:mss*4,6:mss,sok,ts,nop,ws:df,id+:0",
+        ),
+        (Attr::TcpSignature, "4:64+0:0:1460:8192,0:mss:df,id+:0"),
+        (Attr::Service, "tcp/104"),
+        (Attr::Service, "tcp/2575"),
+        (Attr::Service, "tcp/9100"),
+        (Attr::Service, "udp/53"),
+        (Attr::Role, "dicom_store_scu"),
+        (Attr::Role, "dicom_store_scp"),
+        (Attr::Role, "dicom_mwl_scu"),
+        (Attr::Role, "hl7_sender_oru"),
+        (Attr::Role, "hl7_receiver"),
+        (Attr::Role, "dns_server"),
+        (Attr::Role, "router"),
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn match_sets_answer_as_rules_test_values(
+            pick in proptest::sample::subsequence(POOL.to_vec(), 0..POOL.len()),
+            extra in proptest::collection::vec((0..POOL.len(), "\\PC{0,12}"), 0..3),
+        ) {
+            // A rule's answer from the union of its values' pattern sets is the answer of
+            // testing every value against the rule's own patterns, for every rule.
+            let c = Catalogue::load(None).unwrap();
+            let mut vals: Vec<(Attr, String)> =
+                pick.iter().map(|(a, v)| (*a, v.to_string())).collect();
+            vals.extend(extra.iter().map(|(i, v)| (POOL[*i].0, v.clone())));
+            let mut set = MatchSet::default();
+            set.reset(c.patterns());
+            for (a, v) in &vals {
+                set.add(&c.matching(*a, v));
+            }
+            let values = |a: Attr| vals.iter().filter(move |(x, _)| *x == a).map(|(_, v)| v.as_str());
+            let mut matched = 0;
+            for r in c.os_rules.iter().chain(c.rules.iter()) {
+                let want = r.matches_attr(values);
+                proptest::prop_assert_eq!(c.rule_matches(r, &set), want, "rule {}", r.id);
+                matched += usize::from(want);
+            }
+            // The full pool matches rules (the comparison above is not vacuous).
+            if pick.len() == POOL.len() {
+                proptest::prop_assert!(matched > 10, "{}", matched);
+            }
+        }
     }
 }

@@ -19,13 +19,14 @@
 pub mod attrs;
 pub mod catalogue;
 pub mod device;
+mod matches;
 mod observe;
 pub mod oui;
 #[cfg(test)]
 mod tests;
 
 pub use attrs::{Attr, Attributes};
-pub use catalogue::{Catalogue, CatalogueError, CLASSES};
+pub use catalogue::{Catalogue, CatalogueError, MatchSet, CLASSES};
 pub use device::{AttrValue, Classification, Device, IpBinding};
 pub use oui::{lookup, Block, Vendor};
 
@@ -267,6 +268,10 @@ pub struct Inventory {
     hl7_pending: bool,
     /// Reused to render values without allocating.
     scratch: Vec<u8>,
+    /// The catalogue patterns each distinct value matches ([`matches::MatchMemo`]).
+    matched: matches::MatchMemo,
+    /// Reused by [`Inventory::classify`]: the patterns a device's values match.
+    match_set: MatchSet,
     pub stats: InventoryStats,
 }
 
@@ -354,6 +359,8 @@ impl Inventory {
             hl7: FastMap::default(),
             hl7_pending: false,
             scratch: Vec::new(),
+            matched: matches::MatchMemo::default(),
+            match_set: MatchSet::default(),
             stats: InventoryStats::default(),
         }
     }
@@ -1147,14 +1154,12 @@ impl Inventory {
         // Rules ask whether any value matches a pattern: the class or OS can only move
         // when the value added (or the one it pushed out) matches a pattern on this
         // attribute; otherwise classifying again would give the same result.
-        let cat = &self.catalogue;
+        let (cat, memo) = (&self.catalogue, &mut self.matched);
         let reclassify = known.is_some_and(|a| {
             a == Attr::Modality
                 || (cat.tests_attr(a)
-                    && (cat.pattern_matches_attr(a, &value)
-                        || dropped
-                            .as_deref()
-                            .is_some_and(|v| cat.pattern_matches_attr(a, v))))
+                    && (memo.any(cat, a, &value)
+                        || dropped.as_deref().is_some_and(|v| memo.any(cat, a, v))))
         });
         vals.push(AttrValue {
             value: value.into_owned(),
@@ -1205,20 +1210,27 @@ impl Inventory {
 
     /// Recomputes a device's OS, class and modality from its attributes.
     fn classify(&mut self, id: &Key) {
-        let cat = &self.catalogue;
+        let (cat, memo, set) = (&self.catalogue, &mut self.matched, &mut self.match_set);
         let Some(d) = self.devices.get(id) else {
             return;
         };
+        // The patterns the device's values match, each value's looked up once (no
+        // pattern runs for a value seen before, on this device or another).
+        set.reset(cat.patterns());
+        let present = d.attributes.present();
+        for a in Attr::ALL {
+            if present & a.bit() != 0 && cat.tests_attr(*a) {
+                for v in d.attributes.get_attr(*a).into_iter().flatten() {
+                    set.add(memo.get(cat, *a, &v.value));
+                }
+            }
+        }
         // OS first: class rules may test it.
-        // No allocation per test: an iterator over the stored values (plus the OS just
-        // derived, for class rules that test `os`).
-        let values = |a: Attr, extra| attr_values(d, a, extra);
         // (os rule, first and last sight of the evidence it rests on)
         let mut os: Option<(&catalogue::Rule, &str, i64, i64)> = None;
         // Rules testing an attribute the device has no value for are skipped unseen.
-        let present = d.attributes.present();
         for r in &cat.os_rules {
-            if r.possible(present) && r.matches_attr(|a| values(a, None)) {
+            if r.possible(present) && cat.rule_matches(r, set) {
                 if let Some(o) = &r.os {
                     let (f, l) = evidence_span(d, r);
                     os = Some((r, o.as_str(), f, l));
@@ -1227,7 +1239,10 @@ impl Inventory {
             }
         }
         let os_val = os.map(|(_, o, ..)| o);
-        let with_os = |a: Attr| values(a, os_val);
+        // Class rules see the OS just derived as one more `os` value.
+        if let Some(o) = os_val {
+            set.add(memo.get(cat, Attr::Os, o));
+        }
         // Votes per class (index in CLASSES), and the rules that voted; no text is
         // allocated unless the outcome differs from the record's.
         let mut scores = [0u32; CLASSES.len()];
@@ -1235,7 +1250,7 @@ impl Inventory {
         let present = present | os_val.map_or(0, |_| Attr::Os.bit());
         for r in &cat.rules {
             if let Some(c) = r.class_index() {
-                if r.possible(present) && r.matches_attr(with_os) {
+                if r.possible(present) && cat.rule_matches(r, set) {
                     scores[c] += r.weight;
                     voters.push((c, r));
                 }
@@ -1390,21 +1405,6 @@ fn sync_sightings(d: &mut Device) {
             }
         }
     }
-}
-
-/// The values of a device's attribute, plus `extra` for `os` (no allocation).
-fn attr_values<'a>(
-    d: &'a Device,
-    name: Attr,
-    extra: Option<&'a str>,
-) -> impl Iterator<Item = &'a str> + 'a {
-    let extra = if name == Attr::Os { extra } else { None };
-    d.attributes
-        .get_attr(name)
-        .into_iter()
-        .flatten()
-        .map(|x| x.value.as_str())
-        .chain(extra)
 }
 
 /// How authoritative an IP binding's source is.
