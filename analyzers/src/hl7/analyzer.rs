@@ -1114,8 +1114,15 @@ impl Builder {
         } else {
             match &id {
                 b"OBX" => {
-                    let [value, equipment] = wire::fields_at(seg, sep, [5, 18]);
-                    self.obx5 |= nonempty(value).is_some();
+                    // OBX-5 only matters until one is seen: later observations need OBX-18.
+                    let equipment = if self.obx5 {
+                        let [equipment] = wire::fields_at(seg, sep, [18]);
+                        equipment
+                    } else {
+                        let [value, equipment] = wire::fields_at(seg, sep, [5, 18]);
+                        self.obx5 = nonempty(value).is_some();
+                        equipment
+                    };
                     if let Some(f) = nonempty(equipment) {
                         self.evidence(ctx, "OBX-18", f, &mut capped);
                     }

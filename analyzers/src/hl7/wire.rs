@@ -237,6 +237,65 @@ fn zero_bytes(x: u64) -> u64 {
     !(y | x | LO7)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The 8-byte word of `buf` at `at` as a little-endian number, and how many of its bytes
+/// are `buf`'s: past the end, bytes are `pad` (choose one that matches nothing).
+#[inline(always)]
+fn word_at(buf: &[u8], at: usize, pad: u8) -> u64 {
+    if let Some(w) = buf.get(at..at + 8) {
+        return u64::from_le_bytes(w.try_into().unwrap_or([pad; 8]));
+    }
+    let mut w = [pad; 8];
+    for (d, s) in w.iter_mut().zip(buf.get(at..).unwrap_or_default()) {
+        *d = *s;
+    }
+    u64::from_le_bytes(w)
+}
+
+/// One high bit per byte of `buf[at..at + 8]` equal to the byte repeated in `splat`
+/// (bytes past the end never match).
+#[inline(always)]
+fn match_word(buf: &[u8], at: usize, splat: u64) -> u64 {
+    let len = buf.len();
+    if at + 8 > len && len >= 8 && at < len {
+        // A short tail of a long buffer: the last eight bytes (overlapping what was
+        // already seen), the seen bytes' matches shifted out.
+        let w = word_at(buf, len - 8, 0);
+        return zero_bytes(w ^ splat) >> (8 * (at + 8 - len));
+    }
+    zero_bytes(word_at(buf, at, !(splat as u8)) ^ splat)
+}
+
+/// Number of high bits in a [`zero_bytes`]-style mask (at most one per byte).
+#[inline(always)]
+fn count_marks(m: u64) -> usize {
+    ((m >> 7).wrapping_mul(ONES) >> 56) as usize
+}
+
+/// Offset of the `n`th (from 1) byte `b` (repeated in `splat`) at or after `from`, eight
+/// bytes at a time; `Err(found)` when there are fewer than `n`.
+#[inline]
+fn nth_byte(buf: &[u8], from: usize, splat: u64, n: usize) -> Result<usize, usize> {
+    let mut at = from;
+    let mut left = n;
+    while at < buf.len() {
+        let mut m = match_word(buf, at, splat);
+        if m != 0 {
+            let c = count_marks(m);
+            if c >= left {
+                for _ in 1..left {
+                    m &= m - 1;
+                }
+                return Ok(at + (m.trailing_zeros() / 8) as usize);
+            }
+            left -= c;
+        }
+        at += 8;
+    }
+    Err(n - left)
+}
+
 /// Offset of the last segment terminator in `buf` (where complete segments end).
 pub fn last_terminator(buf: &[u8]) -> Option<usize> {
     memchr::memrchr2(CR, LF, buf)
@@ -270,6 +329,7 @@ pub fn field_ranges_at<const N: usize>(
     idx: [usize; N],
 ) -> [Option<(usize, usize)>; N] {
     let mut out = [None; N];
+    let splat = u64::from(sep) * ONES;
     // Separators before `pos`: `pos` is the start of field `seen` once a separator was
     // just passed (or at 0).
     let mut seen = 0usize;
@@ -304,29 +364,24 @@ pub fn field_ranges_at<const N: usize>(
                     pos += 16;
                 }
             }
-            // Separator number `target` is in the next 16 bytes (or the short tail): walk to it.
-            let rest = seg.get(pos..).unwrap_or_default();
-            let mut at = None;
-            for (k, x) in rest.iter().enumerate() {
-                if *x == sep {
-                    seen += 1;
-                    if seen == target {
-                        at = Some(k);
-                        break;
-                    }
+            // Separator number `target` is in the next 16 bytes (or the short tail): find it
+            // eight bytes at a time.
+            match nth_byte(seg, pos, splat, target - seen) {
+                Ok(k) => {
+                    seen = target;
+                    pos = k + 1;
                 }
-            }
-            match at {
-                Some(k) => pos += k + 1,
-                None => break,
+                Err(found) => {
+                    seen += found;
+                    break;
+                }
             }
         }
         if seen != target {
             // Fewer fields than `target` (idx is ascending: so are the rest).
             break;
         }
-        let rest = seg.get(pos..).unwrap_or_default();
-        let end = pos + rest.iter().position(|x| *x == sep).unwrap_or(rest.len());
+        let end = nth_byte(seg, pos, splat, 1).unwrap_or(seg.len());
         *slot = Some((pos.min(seg.len()), end.min(seg.len())));
         last_end = Some(end);
     }
