@@ -1093,21 +1093,13 @@ impl Builder {
         let mut capped = false;
         if let Some(i) = phi_index(&id) {
             self.has_pid |= i == 0;
-            let mut bits = 0u128;
-            for (k, f) in wire::fields(seg, sep).enumerate().skip(1) {
-                if f.is_empty() {
-                    continue;
-                }
-                if k < 128 {
-                    bits |= 1 << k;
-                } else {
-                    capped = true;
-                }
-                if i == 0 && k == 3 && !self.hmac_done {
-                    self.hmac_done = true;
-                    if let Some(mac) = ctx.hmac {
-                        self.ev.patient_id_hmac = Some(keyed_hash(mac, f, &self.d));
-                    }
+            let (bits, beyond) = wire::nonempty_fields(seg, sep);
+            capped |= beyond;
+            // The first non-empty PID-3 is hashed, when a key is configured.
+            if i == 0 && bits & (1 << 3) != 0 && !self.hmac_done {
+                self.hmac_done = true;
+                if let (Some(mac), [Some(f)]) = (ctx.hmac, wire::fields_at(seg, sep, [3])) {
+                    self.ev.patient_id_hmac = Some(keyed_hash(mac, f, &self.d));
                 }
             }
             self.ev.add_phi_bits(i, bits);

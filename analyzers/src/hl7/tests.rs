@@ -1114,4 +1114,18 @@ proptest! {
         let want: Vec<&[u8]> = seg.split(|b| *b == b'|').collect();
         prop_assert_eq!(got, want);
     }
+
+    #[test]
+    fn nonempty_fields_agree_with_fields(seg in proptest::collection::vec(prop_oneof![Just(b'|'), Just(b'|'), Just(b'|'), any::<u8>()], 0..400)) {
+        // The one-pass PHI field scan marks exactly the non-empty fields 1..=127 that
+        // iterating every field finds, and flags a non-empty field numbered past 127.
+        let mut bits = 0u128;
+        let mut beyond = false;
+        for (k, f) in wire::fields(&seg, b'|').enumerate().skip(1) {
+            if !f.is_empty() {
+                if k < 128 { bits |= 1 << k } else { beyond = true }
+            }
+        }
+        prop_assert_eq!(wire::nonempty_fields(&seg, b'|'), (bits, beyond));
+    }
 }

@@ -118,6 +118,22 @@ fn can_delimit(b: u8) -> bool {
 /// Reads MSH-1 and MSH-2 (or BHS/FHS-1 and -2) of a header segment `seg` (which starts
 /// with its three-letter id).
 pub fn parse_delimiters(seg: &[u8]) -> Result<DeclaredDelimiters<'_>, HeaderError> {
+    // The usual declaration, `MSH|^~\&|` (or only `MSH|^~\&` at the segment's end): what
+    // the general path below finds for it, without the checks.
+    if let Some(rest) = seg.get(3..) {
+        if rest.starts_with(b"|^~\\&|") || rest == b"|^~\\&" {
+            return Ok(DeclaredDelimiters {
+                delimiters: Delimiters::DEFAULT,
+                encoding_characters: rest.get(1..5).unwrap_or_default(),
+                issues: EncodingIssues::default(),
+            });
+        }
+    }
+    parse_delimiters_general(seg)
+}
+
+/// [`parse_delimiters`] without its fast path (tests compare the two).
+fn parse_delimiters_general(seg: &[u8]) -> Result<DeclaredDelimiters<'_>, HeaderError> {
     let field = *seg.get(3).ok_or(HeaderError::TooShort)?;
     if !can_delimit(field) {
         return Err(HeaderError::BadFieldSeparator);
@@ -294,6 +310,43 @@ fn nth_byte(buf: &[u8], from: usize, splat: u64, n: usize) -> Result<usize, usiz
         at += 8;
     }
     Err(n - left)
+}
+
+/// Which fields of a segment (numbered as [`fields`] numbers them, from 1) are not
+/// empty: bit k for field k up to 127, and whether a later one is not empty either. One
+/// pass over the separators, eight bytes at a time (PHI segments are reported this way).
+pub fn nonempty_fields(seg: &[u8], sep: u8) -> (u128, bool) {
+    let splat = u64::from(sep) * ONES;
+    let mut bits = 0u128;
+    let mut beyond = false;
+    let mut mark = |k: usize| {
+        if k < 128 {
+            bits |= 1 << k;
+        } else {
+            beyond = true;
+        }
+    };
+    // Separators seen, and where the last one is: field `k` starts just after it.
+    let mut k = 0usize;
+    let mut prev = None;
+    let mut at = 0;
+    while at < seg.len() {
+        let mut m = match_word(seg, at, splat);
+        while m != 0 {
+            let p = at + (m.trailing_zeros() / 8) as usize;
+            if prev.is_some_and(|q| p > q + 1) {
+                mark(k);
+            }
+            k += 1;
+            prev = Some(p);
+            m &= m - 1;
+        }
+        at += 8;
+    }
+    if prev.is_some_and(|q| seg.len() > q + 1) {
+        mark(k);
+    }
+    (bits, beyond)
 }
 
 /// Offset of the last segment terminator in `buf` (where complete segments end).
@@ -690,4 +743,26 @@ pub fn probe(data: &[u8]) -> ProbeResult {
 /// Iterates positions of CR/LF in `buf` (used by tests and the unframed splitter).
 pub fn terminators(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
     memchr2_iter(CR, LF, buf)
+}
+
+#[cfg(test)]
+#[test]
+fn parse_delimiters_fast_path_matches_general() {
+    // The shortcut for `|^~\&` gives exactly what the general parser gives, and only
+    // the exact declaration takes it.
+    for seg in [
+        &b"MSH|^~\\&|LAB|X"[..],
+        b"MSH|^~\\&",
+        b"BHS|^~\\&||",
+        b"MSH|^~\\&#|LAB",
+        b"MSH|^~\\|",
+        b"MSH|^~\\&&|",
+        b"MSH*^~\\&*",
+    ] {
+        assert_eq!(
+            parse_delimiters(seg),
+            parse_delimiters_general(seg),
+            "{seg:?}"
+        );
+    }
 }
