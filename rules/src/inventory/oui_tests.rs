@@ -161,6 +161,21 @@ fn table_parses_completely() {
 }
 
 #[test]
+fn compiled_table_equals_the_text_read_at_run_time() {
+    // The arrays rules/build.rs compiles from oui.tsv hold what parsing the text gives:
+    // the same prefixes per length, in order, each with the same organisation.
+    let t = parse(TABLE);
+    assert_eq!(t.stats, table_stats());
+    for (level, compiled) in [(&t.mal, &MAL), (&t.mam, &MAM), (&t.mas, &MAS)] {
+        assert_eq!(level.keys.as_slice(), compiled.keys);
+        assert_eq!(level.keys.len(), compiled.orgs.len());
+        for (k, org) in level.keys.iter().zip(level.orgs.iter()) {
+            assert_eq!(compiled.get(*k), Some(*org), "{k:x}");
+        }
+    }
+}
+
+#[test]
 fn parse_malformed_lines_skipped_and_counted() {
     // Hand-edited or damaged lines are skipped and counted, unsorted input is sorted, and nothing panics.
     let text: &'static str =
