@@ -602,6 +602,11 @@ impl Inventory {
             }
         }
         touched.sort_by(cmp_keys);
+        // Reported records are a subset of the devices (both lose a device together):
+        // with as many as there are devices, every device has been reported, and the
+        // lookup per touched device below is skipped (the usual case: a device is
+        // reported by the event that creates it).
+        let unreported = self.reported.len() < self.devices.len();
         for id in &touched {
             // Class and key attributes only move when an attribute value is new.
             if self.changed_attrs.contains(id) {
@@ -609,7 +614,7 @@ impl Inventory {
                     self.classify(id);
                 }
                 self.report(id, ts, out);
-            } else if !self.reported.contains_key(id) {
+            } else if unreported && !self.reported.contains_key(id) {
                 self.report(id, ts, out);
             }
         }
