@@ -92,7 +92,10 @@ impl InventoryRunner {
 
     /// Observes a batch; device events are appended to `out`.
     pub fn observe(&mut self, evs: &[Event], out: &mut Vec<Event>) {
-        for e in evs {
+        for (i, e) in evs.iter().enumerate() {
+            if let Some(next) = evs.get(i + PREFETCH_AHEAD) {
+                prefetch_event(next);
+            }
             self.inv.observe(e, out);
         }
     }
@@ -227,6 +230,36 @@ impl InventoryRunner {
     /// The inventory, for the stages that note facts on its records (risk).
     pub fn inventory_mut(&mut self) -> &mut Inventory {
         &mut self.inv
+    }
+}
+
+/// How many events ahead of the one it observes the inventory prefetches.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks for the parts of an event the inventory reads (its flow and its boxed payload):
+/// worker threads wrote them, so the first read of each would stall for another core's
+/// cache or memory; asked a few events early, those waits overlap the work on the events
+/// before. (The EVE writer then finds them in cache too.)
+fn prefetch_event(e: &Event) {
+    use model::EventKind as K;
+    if let Some(f) = e.flow.as_deref() {
+        prefetch_obj(f);
+    }
+    match &e.kind {
+        K::Dns(d) | K::Mdns(d) => prefetch_obj(&**d),
+        K::Hl7(h) => prefetch_obj(&**h),
+        K::Dhcp(d) => prefetch_obj(&**d),
+        K::Tls(t) => prefetch_obj(&**t),
+        K::Http(h) => prefetch_obj(&**h),
+        _ => {}
+    }
+}
+
+/// Prefetches the cache lines of `*r` (the first 640 bytes at most).
+fn prefetch_obj<T>(r: &T) {
+    let p = (r as *const T).cast::<u8>();
+    for off in (0..std::mem::size_of::<T>().min(640)).step_by(64) {
+        capture::prefetch::read(p.wrapping_add(off));
     }
 }
 
