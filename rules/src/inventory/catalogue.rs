@@ -258,7 +258,17 @@ fn pattern(p: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, CatalogueError> {
+/// Compiled patterns by text: rules repeating a pattern (the same vendor for two
+/// classes) share one compilation.
+type Compiled = HashMap<String, Regex>;
+
+fn compile(
+    file: &str,
+    text: &str,
+    def: RuleDef,
+    is_os: bool,
+    compiled: &mut Compiled,
+) -> Result<Rule, CatalogueError> {
     let err = |problem: String| CatalogueError {
         file: file.to_string(),
         line: line_of(text, &format!("id: {}", def.id)),
@@ -278,8 +288,16 @@ fn compile(file: &str, text: &str, def: RuleDef, is_os: bool) -> Result<Rule, Ca
                     )))
                 }
             };
-            let re = pattern(pat)
-                .map_err(|e| err(format!("rule {}: bad pattern for `{name}`: {e}", def.id)))?;
+            let re = match compiled.get(pat) {
+                Some(re) => re.clone(),
+                None => {
+                    let re = pattern(pat).map_err(|e| {
+                        err(format!("rule {}: bad pattern for `{name}`: {e}", def.id))
+                    })?;
+                    compiled.insert(pat.clone(), re.clone());
+                    re
+                }
+            };
             list.push((attr, re));
         }
     }
@@ -359,6 +377,7 @@ impl Catalogue {
     /// Builds a catalogue from (file name, YAML text) pairs, later files overriding.
     pub fn from_texts(files: &[(String, String)]) -> Result<Catalogue, CatalogueError> {
         let mut criticality = HashMap::new();
+        let mut compiled = Compiled::new();
         let mut os_rules: Vec<Rule> = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         for (name, text) in files {
@@ -388,12 +407,12 @@ impl Catalogue {
                 criticality.insert(class, def.criticality);
             }
             for d in f.os_rules {
-                let r = compile(name, text, d, true)?;
+                let r = compile(name, text, d, true, &mut compiled)?;
                 os_rules.retain(|o| o.id != r.id);
                 os_rules.push(r);
             }
             for d in f.rules {
-                let r = compile(name, text, d, false)?;
+                let r = compile(name, text, d, false, &mut compiled)?;
                 rules.retain(|o| o.id != r.id);
                 rules.push(r);
             }
