@@ -1072,6 +1072,21 @@ impl Inventory {
         };
         let vals = slot.values;
         let full = vals.len() >= max_vals;
+        // Most notes repeat a value the list holds: found first, without scanning the
+        // text for control characters (stored values are capped and clean, so only such
+        // a text can equal one). Full lists go the way below, which finds a kept value
+        // while it looks for the worst.
+        if !full && !fresh && trimmed.len() <= max_len {
+            if let Some(v) = vals
+                .iter_mut()
+                .find(|v| v.value == trimmed && v.source == source)
+            {
+                if v.seen(n, first, last) {
+                    self.dirty.insert(*id);
+                }
+                return;
+            }
+        }
         let clean = trimmed.len() <= max_len && is_clean(trimmed);
         // A full list whose worst value is known (a feed of ever-new values, like device
         // ids relayed by a gateway, meets this again and again): a newcomer worse than it
