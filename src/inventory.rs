@@ -182,16 +182,19 @@ impl InventoryRunner {
             return;
         }
         self.publish();
-        let (up, del) = self.inv.take_changes();
+        let devices = self.inv.len();
+        // The records are serialised where they are; copied only for the shared view.
+        let (up, del) = self.inv.take_changed();
+        let mut failed = false;
         if let Some(s) = self.store.as_mut() {
-            match s.save_devices(&up, &del) {
+            match s.save_devices(up.iter().copied(), &del) {
                 Ok(()) => {
                     self.checkpoints += 1;
                     self.failures = 0;
                     tracing::info!(
                         changed = up.len(),
                         removed = del.len(),
-                        devices = self.inv.len(),
+                        devices,
                         "Inventory checkpoint written."
                     );
                 }
@@ -200,8 +203,7 @@ impl InventoryRunner {
                         tracing::error!(error = %e, "Inventory checkpoint failed; will retry.");
                     }
                     self.failures += 1;
-                    // Keep the changes for the next attempt.
-                    self.inv.requeue(&up, &del);
+                    failed = true;
                 }
             }
         }
@@ -210,10 +212,15 @@ impl InventoryRunner {
                 for id in &del {
                     m.remove(id);
                 }
-                for d in up {
-                    m.insert(d.id.clone(), d);
+                for d in &up {
+                    m.insert(d.id.clone(), (*d).clone());
                 }
             }
+        }
+        if failed {
+            // Keep the changes for the next attempt.
+            let ids: Vec<String> = up.iter().map(|d| d.id.clone()).collect();
+            self.inv.requeue_ids(ids.iter().map(String::as_str), &del);
         }
     }
 

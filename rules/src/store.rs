@@ -112,7 +112,11 @@ impl Store {
     }
 
     /// Writes changed devices and deletes evicted ones, in one transaction.
-    pub fn save_devices(&mut self, upserts: &[Device], deletes: &[String]) -> Result<(), String> {
+    pub fn save_devices<'a>(
+        &mut self,
+        upserts: impl IntoIterator<Item = &'a Device>,
+        deletes: &[String],
+    ) -> Result<(), String> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| err(e, &path))?;
         {

@@ -436,6 +436,13 @@ impl Inventory {
 
     /// Takes what changed since the last call: devices to write, ids to delete.
     pub fn take_changes(&mut self) -> (Vec<Device>, Vec<String>) {
+        let (up, del) = self.take_changed();
+        (up.into_iter().cloned().collect(), del)
+    }
+
+    /// [`Inventory::take_changes`] without copying the records: the changed devices as
+    /// they are (in id order), for a checkpoint that only serialises them.
+    pub fn take_changed(&mut self) -> (Vec<&Device>, Vec<String>) {
         self.flush_hl7();
         // Derived attributes take the sightings of their evidence as of now (the evidence's
         // first/last sight may have moved since the last classification).
@@ -461,11 +468,8 @@ impl Inventory {
                 }
             }
         }
-        let mut up: Vec<Device> = self
-            .dirty
-            .drain()
-            .filter_map(|id| self.devices.get(&id).cloned())
-            .collect();
+        let dirty: Vec<Key> = self.dirty.drain().collect();
+        let mut up: Vec<&Device> = dirty.iter().filter_map(|id| self.devices.get(id)).collect();
         up.sort_by(|a, b| a.id.cmp(&b.id));
         let mut del: Vec<String> = self.removed.drain().map(|k| k.text()).collect();
         del.sort();
@@ -474,8 +478,13 @@ impl Inventory {
 
     /// Puts changes back after a failed checkpoint, so the next one writes them.
     pub fn requeue(&mut self, up: &[Device], del: &[String]) {
-        for d in up {
-            if let Some(k) = Key::parse(&d.id).filter(|k| self.devices.contains_key(k)) {
+        self.requeue_ids(up.iter().map(|d| d.id.as_str()), del);
+    }
+
+    /// [`Inventory::requeue`] by the ids of the devices to write.
+    pub fn requeue_ids<'a>(&mut self, up: impl IntoIterator<Item = &'a str>, del: &[String]) {
+        for id in up {
+            if let Some(k) = Key::parse(id).filter(|k| self.devices.contains_key(k)) {
                 self.dirty.insert(k);
             }
         }
