@@ -824,6 +824,9 @@ const TEXT_SPARE: usize = 48;
 
 impl Builder {
     /// Starts a message at its MSH; `None` (after an anomaly) when MSH-1 is unusable.
+    /// Kept out of line: inlined, its large frame made every other segment's call set up
+    /// the same stack.
+    #[inline(never)]
     fn start(
         ctx: &Ctx<'_>,
         items: &mut Vec<Item>,
@@ -880,7 +883,7 @@ impl Builder {
         };
         let mut capped = false;
         // pieces[k] is MSH-(k+1) for k >= 1 (MSH-1 is the separator itself).
-        let pieces = wire::field_ranges_at(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
+        let pieces = wire::field_ranges_near(seg, d.field, [2, 3, 4, 5, 8, 9, 10, 11, 17]);
         // MSH-9 is piece 8.
         if pieces[4].is_none() {
             items.push(Item::Anomaly(MSH_TOO_SHORT));

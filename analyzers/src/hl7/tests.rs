@@ -1107,6 +1107,20 @@ proptest! {
     }
 
     #[test]
+    fn field_ranges_near_agree_with_field_ranges_at(seg in proptest::collection::vec(prop_oneof![Just(b'|'), Just(b'|'), any::<u8>()], 0..120),
+                                                    a in 0usize..12, gap in 0usize..8, gap2 in 0usize..8) {
+        // The one-pass header field picker returns the ranges the block-counting picker
+        // returns, at every length and field count (wanted fields past 23 included).
+        let idx = [a, a + gap, a + gap + gap2, 2, 17];
+        let asc = [a, a + gap, a + gap + gap2];
+        prop_assert_eq!(wire::field_ranges_near(&seg, b'|', asc), wire::field_ranges_at(&seg, b'|', asc));
+        let far = [a, a + gap + 20];
+        prop_assert_eq!(wire::field_ranges_near(&seg, b'|', far), wire::field_ranges_at(&seg, b'|', far));
+        // Not ascending: handed to the general picker, whatever it answers.
+        prop_assert_eq!(wire::field_ranges_near(&seg, b'|', idx), wire::field_ranges_at(&seg, b'|', idx));
+    }
+
+    #[test]
     fn fields_agree_with_plain_split(seg in proptest::collection::vec(prop_oneof![Just(b'|'), any::<u8>()], 0..90)) {
         // The word-at-a-time separator search (overlapping tail load included) splits a
         // segment exactly as a byte-by-byte split does, at every length.
