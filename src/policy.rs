@@ -195,15 +195,19 @@ impl PolicyRunner {
         if !b.has_changes() {
             return;
         }
-        let up = b.take_changes();
-        match bstore::save(s, &up) {
+        // Written from the baselines in place (a copy of 2000 baselines' sets costs more
+        // than writing them).
+        let saved = match b.take_records() {
+            Ok(up) => bstore::save_records(s, &up).inspect_err(|_| b.requeue_records(&up)),
+            Err(e) => Err(e),
+        };
+        match saved {
             Ok(()) => self.failures = 0,
             Err(e) => {
                 if self.failures == 0 {
                     tracing::error!(error = %e, "Baseline checkpoint failed; will retry.");
                 }
                 self.failures += 1;
-                b.requeue(&up);
             }
         }
     }
@@ -237,10 +241,14 @@ impl PolicyRunner {
         for seq in &bad {
             tracing::warn!(seq, "Unreadable baseline command skipped.");
         }
-        let up = b.take_changes();
-        if let Err(e) = bstore::commit_applied(s, &up, &done) {
+        let saved = match b.take_records() {
+            Ok(up) => bstore::commit_records(s, &up, &done).inspect_err(|_| {
+                b.requeue_records(&up);
+            }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
             tracing::error!(error = %e, "Saving applied baseline commands failed; will retry.");
-            b.requeue(&up);
         }
     }
 

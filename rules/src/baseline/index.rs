@@ -12,6 +12,7 @@
 //! structured keys for peers and services and only text for the rest.
 
 use super::{ItemSet, KINDS};
+use crate::inventory::Key as DevKey;
 use crate::policy::Subnet;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -80,7 +81,10 @@ impl Proto {
 /// An entry as an event builds it (borrowed, no allocation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum KeyRef<'a> {
-    /// `dev:ID`
+    /// `dev:ID` where ID is the text of an inventory key (every inventoried device's id):
+    /// hashed and compared as the key, the id's text never read.
+    Device(DevKey),
+    /// `dev:ID`, any other ID.
     Dev(&'a str),
     /// `net:SUBNET`
     Net(Subnet),
@@ -94,6 +98,7 @@ impl<'a> KeyRef<'a> {
     /// The entry's text, as the sets hold it.
     pub(super) fn text(&self) -> String {
         match self {
+            KeyRef::Device(k) => format!("dev:{}", k.text()),
             KeyRef::Dev(id) => format!("dev:{id}"),
             KeyRef::Net(n) => format!("net:{n}"),
             KeyRef::Service { proto, port, out } => {
@@ -112,6 +117,7 @@ impl<'a> KeyRef<'a> {
         use std::fmt::Write;
         let mut w = StackText::default();
         let ok = match self {
+            KeyRef::Device(k) => write!(w, "dev:{}", k.text()),
             KeyRef::Dev(id) => write!(w, "dev:{id}"),
             KeyRef::Net(n) => write!(w, "net:{n}"),
             KeyRef::Service { proto, port, out } => {
@@ -131,7 +137,11 @@ impl<'a> KeyRef<'a> {
     fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
         if is_peer(k) {
             if let Some(id) = s.strip_prefix("dev:") {
-                return KeyRef::Dev(id);
+                // A key only when its text is `id` again (`DevKey::parse` checks that).
+                return match DevKey::parse(id) {
+                    Some(k) => KeyRef::Device(k),
+                    None => KeyRef::Dev(id),
+                };
             }
             if let Some(n) = s.strip_prefix("net:") {
                 if let Ok(sub) = n.parse::<Subnet>() {
@@ -228,6 +238,7 @@ impl Bytes {
 /// An entry as the index holds it.
 #[derive(Clone, Debug)]
 enum Key {
+    Device(DevKey),
     Dev(Bytes),
     Net(Subnet),
     Service { proto: Proto, port: u16, out: bool },
@@ -237,6 +248,7 @@ enum Key {
 impl Key {
     fn of(k: KeyRef<'_>) -> Key {
         match k {
+            KeyRef::Device(k) => Key::Device(k),
             KeyRef::Dev(s) => Key::Dev(Bytes::new(s)),
             KeyRef::Net(n) => Key::Net(n),
             KeyRef::Service { proto, port, out } => Key::Service { proto, port, out },
@@ -250,6 +262,7 @@ impl Key {
             (Key::Dev(a), KeyRef::Dev(b)) | (Key::Text(a), KeyRef::Text(b)) => {
                 a.get() == b.as_bytes()
             }
+            (Key::Device(a), KeyRef::Device(b)) => *a == b,
             (Key::Net(a), KeyRef::Net(b)) => *a == b,
             (
                 Key::Service { proto, port, out },
@@ -280,7 +293,9 @@ pub(super) struct Index {
 impl Index {
     /// The index of a device's sets (kinds that are not in [`KINDS`] are never looked up).
     pub(super) fn build(rs: &RandomState, sets: &BTreeMap<String, ItemSet>) -> Index {
-        let mut ix = Index::default();
+        let mut ix = Index {
+            table: HashTable::with_capacity(sets.values().map(|s| s.len()).sum()),
+        };
         for (name, set) in sets {
             let Some(k) = kind_of(name) else {
                 continue;
@@ -369,6 +384,24 @@ mod tests {
         let net = |s: &str| KeyRef::Net(s.parse().unwrap_or(Subnet::around([0u8; 4].into())));
         for (k, s, want) in [
             (PEERS, "dev:pump-1", KeyRef::Dev("pump-1")),
+            (
+                PEERS,
+                "dev:00:1a:2b:3c:4d:5e",
+                KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5e)),
+            ),
+            // Not the text an inventory key writes: its own text.
+            (
+                PEERS,
+                "dev:00:1A:2B:3C:4D:5E",
+                KeyRef::Dev("00:1A:2B:3C:4D:5E"),
+            ),
+            (PEERS, "dev:00:1a:2b:3c:4d", KeyRef::Dev("00:1a:2b:3c:4d")),
+            (
+                EXTERNAL_PEERS,
+                "dev:ip:10.1.2.3",
+                KeyRef::Device(DevKey::Ip([10, 1, 2, 3].into())),
+            ),
+            (PEERS, "dev:ip:010.1.2.3", KeyRef::Dev("ip:010.1.2.3")),
             (PEERS, "net:10.1.2.0/24", net("10.1.2.0/24")),
             (EXTERNAL_PEERS, "net:2001:db8::/64", net("2001:db8::/64")),
             // Host bits set: its own text, so a key (never equal to an event's masked one).
@@ -406,6 +439,9 @@ mod tests {
         let rs = RandomState::default();
         let stored = [
             "dev:pump-1",
+            "dev:00:1a:2b:3c:4d:5e",
+            "dev:ip:10.7.7.7",
+            "dev:00:1A:2B:3C:4D:5F",
             "net:10.1.2.0/24",
             "net:10.9.0.0/16",
             "net:10.3.3.3/24",
@@ -429,6 +465,10 @@ mod tests {
             KeyRef::Dev("pump-1"),
             KeyRef::Dev("pump-2"),
             KeyRef::Dev("10.1.2.0/24"),
+            KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5e)),
+            KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5f)),
+            KeyRef::Device(DevKey::Ip([10, 7, 7, 7].into())),
+            KeyRef::Device(DevKey::Ip([10, 7, 7, 8].into())),
         ];
         for ip in [
             "10.1.2.9", "10.1.3.1", "10.9.7.7", "10.3.3.3", "10.4.4.4", "10.8.0.1",

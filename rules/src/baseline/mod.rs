@@ -36,7 +36,7 @@ mod tests;
 
 use crate::alert::{AlertEngine, Hit, RuleMeta};
 use crate::geo::Geo;
-use crate::inventory::{Device, Inventory};
+use crate::inventory::{Device, Inventory, Key as DevKey};
 use crate::policy::net::is_internal;
 use crate::policy::Subnet;
 use index::{Index, KeyRef, Kind};
@@ -284,8 +284,12 @@ fn sorted_sets<S: serde::Serializer>(
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut m = s.serialize_map(Some(sets.len()))?;
+    // One reused list sorted in place (a set holds no duplicates: the order is total).
+    let mut sorted: Vec<&str> = Vec::new();
     for (k, v) in sets {
-        let sorted: BTreeSet<&String> = v.iter().collect();
+        sorted.clear();
+        sorted.extend(v.iter().map(String::as_str));
+        sorted.sort_unstable();
         m.serialize_entry(k, &sorted)?;
     }
     m.end()
@@ -394,7 +398,13 @@ enum Added {
 /// Every baseline, the alerts' rule metadata, and what changed since the last checkpoint.
 pub struct Baselines {
     cfg: BaselineConfig,
-    map: HashMap<String, Slot, foldhash::fast::RandomState>,
+    /// The baselines (never removed: a relearn empties one, an import replaces it).
+    slots: Vec<Slot>,
+    /// Slot by device id.
+    ids: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// Slot by the inventory's key of the device (ids that are such a key's text): the
+    /// per-event lookup hashes and compares no text.
+    keys: HashMap<DevKey, usize, foldhash::fast::RandomState>,
     /// Seeds the hashes of the indexes' keys.
     seed: foldhash::fast::RandomState,
     /// Holds the text entries of the event being checked (reused: no allocation).
@@ -506,7 +516,9 @@ impl Baselines {
             .collect();
         Baselines {
             cfg,
-            map: HashMap::default(),
+            slots: Vec::new(),
+            ids: HashMap::default(),
+            keys: HashMap::default(),
             seed: foldhash::fast::RandomState::default(),
             scratch: String::new(),
             dirty: BTreeSet::new(),
@@ -543,26 +555,55 @@ impl Baselines {
     }
 
     /// Inserts or replaces a baseline, indexing its sets.
-    fn put(&mut self, b: DeviceBaseline) {
+    fn put(&mut self, b: DeviceBaseline) -> usize {
         let idx = Index::build(&self.seed, &b.sets);
-        self.map.insert(b.device.clone(), Slot { b, idx });
+        if let Some(&i) = self.ids.get(&b.device) {
+            if let Some(s) = self.slots.get_mut(i) {
+                *s = Slot { b, idx };
+                return i;
+            }
+        }
+        let i = self.slots.len();
+        if let Some(k) = DevKey::parse(&b.device) {
+            self.keys.insert(k, i);
+        }
+        self.ids.insert(b.device.clone(), i);
+        self.slots.push(Slot { b, idx });
+        i
+    }
+
+    fn slot_mut(&mut self, device: &str) -> Option<&mut Slot> {
+        let i = *self.ids.get(device)?;
+        self.slots.get_mut(i)
+    }
+
+    /// The slot of an event's device: by its inventory key, else by its id (a baseline
+    /// stored under an id that is not a key's text; the key then finds it too).
+    fn slot_of(&mut self, key: DevKey, me: &Device) -> Option<usize> {
+        if let Some(&i) = self.keys.get(&key) {
+            return Some(i);
+        }
+        let i = *self.ids.get(&me.id)?;
+        self.keys.insert(key, i);
+        Some(i)
     }
 
     pub fn get(&self, device: &str) -> Option<&DeviceBaseline> {
-        self.map.get(device).map(|s| &s.b)
+        let i = *self.ids.get(device)?;
+        self.slots.get(i).map(|s| &s.b)
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.slots.is_empty()
     }
 
     /// Every baseline, sorted by device.
     pub fn all(&self) -> Vec<&DeviceBaseline> {
-        let mut v: Vec<&DeviceBaseline> = self.map.values().map(|s| &s.b).collect();
+        let mut v: Vec<&DeviceBaseline> = self.slots.iter().map(|s| &s.b).collect();
         v.sort_by(|a, b| a.device.cmp(&b.device));
         v
     }
@@ -570,9 +611,27 @@ impl Baselines {
     /// Changed baselines since the last call (for the checkpoint).
     pub fn take_changes(&mut self) -> Vec<DeviceBaseline> {
         let ids = std::mem::take(&mut self.dirty);
-        ids.iter()
-            .filter_map(|id| self.map.get(id).map(|s| s.b.clone()))
-            .collect()
+        ids.iter().filter_map(|id| self.get(id).cloned()).collect()
+    }
+
+    /// [`Self::take_changes`] as the store's records (device, JSON), written from the
+    /// baselines in place (no copy of their sets). On an error nothing is taken.
+    pub fn take_records(&mut self) -> Result<Vec<store::Record>, String> {
+        let mut out = Vec::with_capacity(self.dirty.len());
+        for id in &self.dirty {
+            if let Some(b) = self.get(id) {
+                out.push(store::Record::of(b)?);
+            }
+        }
+        self.dirty.clear();
+        Ok(out)
+    }
+
+    /// Puts records back after a failed checkpoint.
+    pub fn requeue_records(&mut self, up: &[store::Record]) {
+        for r in up {
+            self.dirty.insert(r.device.clone());
+        }
     }
 
     /// Puts changes back after a failed checkpoint.
@@ -591,15 +650,13 @@ impl Baselines {
     pub fn apply(&mut self, cmd: &Command, who: &str, at: i64) -> Result<usize, String> {
         let max_h = self.cfg.max_history;
         let targets =
-            |map: &HashMap<String, Slot, foldhash::fast::RandomState>, dev: &str| -> Vec<String> {
+            |ids: &HashMap<String, usize, foldhash::fast::RandomState>, dev: &str| -> Vec<String> {
                 if dev == "*" {
-                    map.keys().cloned().collect()
+                    ids.keys().cloned().collect()
+                } else if ids.contains_key(dev) {
+                    vec![dev.to_string()]
                 } else {
-                    if map.contains_key(dev) {
-                        vec![dev.to_string()]
-                    } else {
-                        Vec::new()
-                    }
+                    Vec::new()
                 }
             };
         let change = |action: &str, detail: String| Change {
@@ -611,12 +668,12 @@ impl Baselines {
         let mut n = 0;
         match cmd {
             Command::Lock { device } => {
-                let ids = targets(&self.map, device);
+                let ids = targets(&self.ids, device);
                 if ids.is_empty() {
                     return Err(format!("no baseline for device `{device}`"));
                 }
                 for id in ids {
-                    if let Some(Slot { b, .. }) = self.map.get_mut(&id) {
+                    if let Some(Slot { b, .. }) = self.slot_mut(&id) {
                         b.state = State::Locked;
                         b.relearn_pending = false;
                         b.log(change("lock", String::new()), max_h);
@@ -626,12 +683,12 @@ impl Baselines {
                 }
             }
             Command::Relearn { device } => {
-                let ids = targets(&self.map, device);
+                let ids = targets(&self.ids, device);
                 if ids.is_empty() {
                     return Err(format!("no baseline for device `{device}`"));
                 }
                 for id in ids {
-                    if let Some(Slot { b, idx }) = self.map.get_mut(&id) {
+                    if let Some(Slot { b, idx }) = self.slot_mut(&id) {
                         b.state = State::Learning;
                         b.relearn_pending = true;
                         b.overflowed = false;
@@ -651,12 +708,13 @@ impl Baselines {
                         KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
                     ));
                 }
-                let Some(Slot { b, idx }) = self.map.get_mut(device) else {
+                let seed = self.seed.clone();
+                let Some(Slot { b, idx }) = self.slot_mut(device) else {
                     return Err(format!("no baseline for device `{device}`"));
                 };
                 b.sets.entry(kind.clone()).or_default().insert(item.clone());
                 if let Some(k) = index::kind_of(kind) {
-                    idx.insert_text(&self.seed, k, item);
+                    idx.insert_text(&seed, k, item);
                 }
                 b.log(change("approve", format!("{kind}: {item}")), max_h);
                 self.dirty.insert(device.clone());
@@ -709,18 +767,18 @@ impl Baselines {
         ) {
             return;
         }
-        let src = inv.device_of(flow.src_mac, Some(k.src_ip));
+        let src = inv.device_key_of(flow.src_mac, Some(k.src_ip));
         // DNS and TLS names are the client's; their servers learn nothing from them.
         let dst = if matches!(kind, EventKind::Dns(_) | EventKind::Tls(_)) {
             None
         } else {
-            inv.device_of(flow.dest_mac, Some(k.dst_ip))
+            inv.device_key_of(flow.dest_mac, Some(k.dst_ip))
         };
         let ts = ev.ts.micros();
         let mut scratch = std::mem::take(&mut self.scratch);
         for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
         {
-            let Some(me) = me else {
+            let Some((me_key, me)) = me else {
                 continue;
             };
             if me.router {
@@ -736,8 +794,8 @@ impl Baselines {
             } else {
                 index::EXTERNAL_PEERS
             };
-            let peer_key = match peer.filter(|p| !p.router && internal) {
-                Some(p) => KeyRef::Dev(&p.id),
+            let peer_key = match peer.filter(|(_, p)| !p.router && internal) {
+                Some((pk, _)) => KeyRef::Device(pk),
                 None => KeyRef::Net(Subnet::around(peer_ip)),
             };
             let mut phi = false;
@@ -850,13 +908,18 @@ impl Baselines {
                 }
                 _ => {}
             }
+            let mut slot = self.slot_of(me_key, me);
             if phi {
-                self.check_phi(me, peer_kind, peer_key, ev, alerts, out);
+                if let Some(i) = slot {
+                    self.check_phi(i, me, peer_kind, peer_key, ev, alerts, out);
+                }
             }
             if items.n > 0 {
-                self.check(me, &items, &scratch, &geo_ev, ev, ts, alerts, out);
+                slot = self.check(
+                    slot, me_key, me, &items, &scratch, &geo_ev, ev, ts, alerts, out,
+                );
             }
-            if let EventKind::Flow(f) = kind {
+            if let (EventKind::Flow(f), Some(i)) = (kind, slot) {
                 let bytes = f.bytes_toserver.saturating_add(f.bytes_toclient);
                 // The hour of the record's last packet (its start may be a day earlier).
                 let end = if f.end.micros() > 0 {
@@ -864,7 +927,7 @@ impl Baselines {
                 } else {
                     ts
                 };
-                self.volume(me, bytes, end, ev, alerts, out);
+                self.volume(i, me, bytes, end, ev, alerts, out);
             }
         }
         self.scratch = scratch;
@@ -877,6 +940,7 @@ impl Baselines {
     #[allow(clippy::too_many_arguments)] // reason: one flow record's whole context
     fn volume(
         &mut self,
+        slot: usize,
         me: &Device,
         bytes: u64,
         end_us: i64,
@@ -884,7 +948,7 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let Some(Slot { b, .. }) = self.map.get_mut(&me.id) else {
+        let Some(Slot { b, .. }) = self.slots.get_mut(slot) else {
             return;
         };
         let hour = end_us.div_euclid(HOUR_US);
@@ -978,8 +1042,10 @@ impl Baselines {
     }
 
     /// HL7 with PHI sent to a peer outside an enforced baseline.
+    #[allow(clippy::too_many_arguments)] // reason: one message's whole context
     fn check_phi(
         &mut self,
+        slot: usize,
         me: &Device,
         peer_kind: Kind,
         peer: KeyRef<'_>,
@@ -987,7 +1053,7 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let Some(slot) = self.map.get(&me.id) else {
+        let Some(slot) = self.slots.get(slot) else {
             return;
         };
         if slot.b.state == State::Learning || slot.idx.contains(&self.seed, peer_kind, peer) {
@@ -1006,10 +1072,13 @@ impl Baselines {
     }
 
     /// Checks the entries one side of an event brings against the device's baseline
-    /// (created at its first entry): learns the new ones, or alerts on each.
+    /// (`slot`, or created at its first entry): learns the new ones, or alerts on each.
+    /// Returns the baseline's slot (none when `max_devices` refused it).
     #[allow(clippy::too_many_arguments)] // reason: one side's whole context
     fn check(
         &mut self,
+        slot: Option<usize>,
+        me_key: DevKey,
         me: &Device,
         items: &Items<'_>,
         scratch: &str,
@@ -1018,21 +1087,26 @@ impl Baselines {
         ts: i64,
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
-    ) {
-        if !self.map.contains_key(&me.id) {
-            if self.map.len() >= self.cfg.max_devices.max(1) {
-                // One refusal per entry, as each would have created it.
-                self.refused += items.n as u64;
-                return;
+    ) -> Option<usize> {
+        let slot = match slot {
+            Some(i) => i,
+            None => {
+                if self.slots.len() >= self.cfg.max_devices.max(1) {
+                    // One refusal per entry, as each would have created it.
+                    self.refused += items.n as u64;
+                    return None;
+                }
+                let learning_us = self.cfg.learning_us(&me.classification.class);
+                let i = self.put(DeviceBaseline::new(&me.id, ts, learning_us));
+                self.keys.insert(me_key, i);
+                self.dirty.insert(me.id.clone());
+                i
             }
-            let learning_us = self.cfg.learning_us(&me.classification.class);
-            self.put(DeviceBaseline::new(&me.id, ts, learning_us));
-            self.dirty.insert(me.id.clone());
-        }
+        };
         let max = self.cfg.max_items.max(1);
         let Baselines {
             cfg,
-            map,
+            slots,
             seed,
             dirty,
             rules,
@@ -1040,8 +1114,8 @@ impl Baselines {
             deviations,
             ..
         } = self;
-        let Some(Slot { b, idx }) = map.get_mut(&me.id) else {
-            return;
+        let Some(Slot { b, idx }) = slots.get_mut(slot) else {
+            return None;
         };
         if b.relearn_pending {
             let learning_us = cfg.learning_us(&me.classification.class);
@@ -1132,6 +1206,7 @@ impl Baselines {
                 out,
             );
         }
+        Some(slot)
     }
 }
 

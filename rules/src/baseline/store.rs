@@ -97,9 +97,30 @@ pub fn load_one(s: &mut Store, device: &str) -> Result<Option<DeviceBaseline>, S
     })
 }
 
+/// A baseline as stored: its device and its JSON record.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub device: String,
+    pub json: String,
+}
+
+impl Record {
+    pub fn of(b: &DeviceBaseline) -> Result<Record, String> {
+        Ok(Record {
+            device: b.device.clone(),
+            json: serde_json::to_string(b).map_err(|x| format!("baseline {}: {x}", b.device))?,
+        })
+    }
+}
+
 /// Writes changed baselines in one transaction.
 pub fn save(s: &mut Store, up: &[DeviceBaseline]) -> Result<(), String> {
     commit_applied(s, up, &[])
+}
+
+/// Writes changed baselines' records in one transaction.
+pub fn save_records(s: &mut Store, up: &[Record]) -> Result<(), String> {
+    commit_records(s, up, &[])
 }
 
 /// Queues an operator command for the appliance.
@@ -154,6 +175,17 @@ pub fn pending(s: &mut Store) -> Result<(Vec<Queued>, Vec<i64>), String> {
 /// Saves baselines changed by applied commands and removes those commands, in one
 /// transaction (a crash in between neither loses nor repeats a command).
 pub fn commit_applied(s: &mut Store, up: &[DeviceBaseline], done: &[i64]) -> Result<(), String> {
+    let path = s.path().display().to_string();
+    let recs = up
+        .iter()
+        .map(Record::of)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|x| format!("state store {path}: {x}"))?;
+    commit_records(s, &recs, done)
+}
+
+/// [`commit_applied`] with the records written already.
+pub fn commit_records(s: &mut Store, up: &[Record], done: &[i64]) -> Result<(), String> {
     ensure(s)?;
     let path = s.path().display().to_string();
     let e = |x: rusqlite::Error| format!("state store {path}: {x}");
@@ -165,9 +197,8 @@ pub fn commit_applied(s: &mut Store, up: &[DeviceBaseline], done: &[i64]) -> Res
                  ON CONFLICT(device) DO UPDATE SET record = excluded.record",
             )
             .map_err(e)?;
-        for b in up {
-            let rec = serde_json::to_string(b).map_err(|x| format!("state store {path}: {x}"))?;
-            st.execute(params![b.device, rec]).map_err(e)?;
+        for r in up {
+            st.execute(params![r.device, r.json]).map_err(e)?;
         }
         let mut del = tx
             .prepare_cached("DELETE FROM baseline_commands WHERE seq = ?1")

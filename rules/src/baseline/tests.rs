@@ -525,3 +525,64 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn checkpoint_records_are_the_baselines_and_requeue_keeps_them() {
+    // Records written from the baselines in place load back as the baselines themselves;
+    // taken records are gone until a failed write puts them back.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = crate::store::Store::open(dir.path()).unwrap();
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    let want: Vec<DeviceBaseline> = r.b.all().into_iter().cloned().collect();
+    let recs = r.b.take_records().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert!(r.b.take_records().unwrap().is_empty());
+    r.b.requeue_records(&recs);
+    let again = r.b.take_records().unwrap();
+    assert_eq!(
+        again.iter().map(|x| &x.json).collect::<Vec<_>>(),
+        recs.iter().map(|x| &x.json).collect::<Vec<_>>()
+    );
+    store::save_records(&mut s, &again).unwrap();
+    assert_eq!(store::load(&mut s).unwrap().baselines, want);
+}
+
+#[test]
+fn restored_baselines_are_found_by_the_devices_inventory_key() {
+    // A baseline restored (or imported) under a device's id is the one its events use: a
+    // locked one alerts on a new service, learns nothing and no second baseline appears;
+    // the peer entry `dev:<server id>` matches the server's key.
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    let mut all: Vec<DeviceBaseline> = r.b.all().into_iter().cloned().collect();
+    for b in &mut all {
+        b.state = State::Locked;
+    }
+    let server_id = crate::inventory::mac_id(MacAddr(SERVER));
+    assert!(all
+        .iter()
+        .any(|b| b.device == pump() && b.contains("peers", &format!("dev:{server_id}"))));
+    let mut r2 = Rig::new(cfg(3600, 64));
+    r2.b.restore(all);
+    r2.see(flow(10, SERVER, "10.1.0.50", 443));
+    assert!(r2.fired().is_empty(), "{:?}", r2.fired());
+    r2.see(flow(20, SERVER, "10.1.0.50", 8443));
+    assert_eq!(
+        r2.fired(),
+        vec![
+            ("baseline.new_service".into(), pump(), "tcp/8443/out".into()),
+            (
+                "baseline.new_service".into(),
+                server_id.clone(),
+                "tcp/8443/in".into()
+            ),
+        ]
+    );
+    assert_eq!(r2.b.len(), 2);
+    assert!(!r2
+        .b
+        .get(&pump())
+        .unwrap()
+        .contains("services", "tcp/8443/out"));
+}

@@ -124,7 +124,7 @@ impl Key {
     }
 
     /// The device id: lowercase MAC text, or `ip:<address>`.
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Key::Mac(v) => {
                 let b = v.to_be_bytes();
@@ -136,7 +136,7 @@ impl Key {
 
     /// The key of a device id, only when `id` is exactly the id that key writes (so a
     /// lookup by text finds what it found when devices were keyed by their text).
-    fn parse(id: &str) -> Option<Key> {
+    pub(crate) fn parse(id: &str) -> Option<Key> {
         if let Some(ip) = id.strip_prefix("ip:") {
             let k = Key::Ip(ip.parse().ok()?);
             return (k.text() == id).then_some(k);
@@ -432,6 +432,24 @@ impl Inventory {
             }
         }
         self.device_of_ip(ip?)
+    }
+
+    /// [`Inventory::device_of`] with the device's key (baselines look theirs up by it).
+    pub(crate) fn device_key_of(
+        &self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+    ) -> Option<(Key, &Device)> {
+        if let Some(m) = mac {
+            let k = Key::mac(m);
+            if let Some(d) = self.devices.get(&k) {
+                if !d.router {
+                    return Some((k, d));
+                }
+            }
+        }
+        let k = *self.by_ip.get(&ip?)?;
+        Some((k, self.devices.get(&k)?))
     }
 
     /// Takes what changed since the last call: devices to write, ids to delete.
