@@ -17,7 +17,8 @@ use crate::policy::Subnet;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
 
 /// A kind, as its position in [`KINDS`].
 pub(super) type Kind = u8;
@@ -78,12 +79,62 @@ impl Proto {
     }
 }
 
+/// An inventory key hashed as one or two words, inline (the derived hash walks the enum
+/// and the address's parts, and is not inlined where the inventory also uses it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct DevK(pub(super) DevKey);
+
+impl Hash for DevK {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // Equal keys write the same words; different kinds may collide (only a hash).
+        match self.0 {
+            DevKey::Mac(v) => h.write_u64(v),
+            DevKey::Ip(IpAddr::V4(a)) => h.write_u64((1 << 56) | u64::from(u32::from(a))),
+            DevKey::Ip(IpAddr::V6(a)) => h.write_u128(u128::from(a)),
+        }
+    }
+}
+
+impl DevK {
+    /// The device id the key stands for (the inventory's text of it).
+    fn id(self) -> String {
+        match self.0 {
+            DevKey::Mac(v) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut s = String::with_capacity(17);
+                for i in (0..6).rev() {
+                    let b = (v >> (i * 8)) as u8;
+                    s.push(char::from(HEX[usize::from(b >> 4)]));
+                    s.push(char::from(HEX[usize::from(b & 15)]));
+                    if i > 0 {
+                        s.push(':');
+                    }
+                }
+                s
+            }
+            k => k.text(),
+        }
+    }
+}
+
+/// The inventory key whose id is exactly `id` ([`DevKey::parse`], without writing an
+/// IPv4 address back to compare: Rust reads only the one dotted-decimal form of it).
+fn dev_key(id: &str) -> Option<DevKey> {
+    if let Some(ip) = id.strip_prefix("ip:") {
+        if let Ok(a) = ip.parse::<std::net::Ipv4Addr>() {
+            return Some(DevKey::Ip(IpAddr::V4(a)));
+        }
+    }
+    DevKey::parse(id)
+}
+
 /// An entry as an event builds it (borrowed, no allocation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum KeyRef<'a> {
     /// `dev:ID` where ID is the text of an inventory key (every inventoried device's id):
     /// hashed and compared as the key, the id's text never read.
-    Device(DevKey),
+    Device(DevK),
     /// `dev:ID`, any other ID.
     Dev(&'a str),
     /// `net:SUBNET`
@@ -98,7 +149,12 @@ impl<'a> KeyRef<'a> {
     /// The entry's text, as the sets hold it.
     pub(super) fn text(&self) -> String {
         match self {
-            KeyRef::Device(k) => format!("dev:{}", k.text()),
+            KeyRef::Device(k) => {
+                let mut s = String::with_capacity(21);
+                s.push_str("dev:");
+                s.push_str(&k.id());
+                s
+            }
             KeyRef::Dev(id) => format!("dev:{id}"),
             KeyRef::Net(n) => format!("net:{n}"),
             KeyRef::Service { proto, port, out } => {
@@ -117,7 +173,7 @@ impl<'a> KeyRef<'a> {
         use std::fmt::Write;
         let mut w = StackText::default();
         let ok = match self {
-            KeyRef::Device(k) => write!(w, "dev:{}", k.text()),
+            KeyRef::Device(k) => write!(w, "dev:{}", k.id()),
             KeyRef::Dev(id) => write!(w, "dev:{id}"),
             KeyRef::Net(n) => write!(w, "net:{n}"),
             KeyRef::Service { proto, port, out } => {
@@ -137,9 +193,9 @@ impl<'a> KeyRef<'a> {
     fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
         if is_peer(k) {
             if let Some(id) = s.strip_prefix("dev:") {
-                // A key only when its text is `id` again (`DevKey::parse` checks that).
-                return match DevKey::parse(id) {
-                    Some(k) => KeyRef::Device(k),
+                // A key only when its text is `id` again (`dev_key` checks that).
+                return match dev_key(id) {
+                    Some(k) => KeyRef::Device(DevK(k)),
                     None => KeyRef::Dev(id),
                 };
             }
@@ -238,7 +294,7 @@ impl Bytes {
 /// An entry as the index holds it.
 #[derive(Clone, Debug)]
 enum Key {
-    Device(DevKey),
+    Device(DevK),
     Dev(Bytes),
     Net(Subnet),
     Service { proto: Proto, port: u16, out: bool },
@@ -301,7 +357,19 @@ impl Index {
                 continue;
             };
             for item in set {
-                ix.insert(rs, k, KeyRef::parse(k, item));
+                // Distinct texts give distinct keys (a key is structured only when its
+                // text is the entry), so a set's entries go in without a lookup first.
+                let key = KeyRef::parse(k, item);
+                let hash = rs.hash_one((k, key));
+                ix.table.insert_unique(
+                    hash,
+                    Entry {
+                        hash,
+                        kind: k,
+                        key: Key::of(key),
+                    },
+                    |e| e.hash,
+                );
             }
         }
         ix
@@ -387,7 +455,7 @@ mod tests {
             (
                 PEERS,
                 "dev:00:1a:2b:3c:4d:5e",
-                KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5e)),
+                KeyRef::Device(DevK(DevKey::Mac(0x001a_2b3c_4d5e))),
             ),
             // Not the text an inventory key writes: its own text.
             (
@@ -399,7 +467,7 @@ mod tests {
             (
                 EXTERNAL_PEERS,
                 "dev:ip:10.1.2.3",
-                KeyRef::Device(DevKey::Ip([10, 1, 2, 3].into())),
+                KeyRef::Device(DevK(DevKey::Ip([10, 1, 2, 3].into()))),
             ),
             (PEERS, "dev:ip:010.1.2.3", KeyRef::Dev("ip:010.1.2.3")),
             (PEERS, "net:10.1.2.0/24", net("10.1.2.0/24")),
@@ -429,6 +497,50 @@ mod tests {
             if !matches!(got, KeyRef::Text(_)) {
                 assert_eq!(got.text(), s);
             }
+        }
+    }
+
+    #[test]
+    fn dev_key_reads_what_the_inventory_reads() {
+        // The shortcut for IPv4 ids takes exactly the ids the inventory's own parse takes.
+        for id in [
+            "ip:10.1.2.3",
+            "ip:0.0.0.0",
+            "ip:255.255.255.255",
+            "ip:010.1.2.3",
+            "ip:10.1.2",
+            "ip:10.1.2.3.4",
+            "ip:10.1.2.256",
+            "ip: 10.1.2.3",
+            "ip:+10.1.2.3",
+            "ip:10.1.2.3 ",
+            "ip:2001:db8::1",
+            "ip:2001:DB8::1",
+            "ip:2001:db8:0::1",
+            "ip:::ffff:10.1.2.3",
+            "00:1a:2b:3c:4d:5e",
+            "00:1A:2B:3C:4D:5E",
+            "pump-1",
+        ] {
+            assert_eq!(dev_key(id), DevKey::parse(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn device_keys_write_the_inventory_id() {
+        // A peer entry built from an event's device key reads as `dev:` + that device's id,
+        // exactly as the inventory writes it (alert evidence, new entries).
+        for k in [
+            DevKey::Mac(0),
+            DevKey::Mac(0x001a_2b3c_4d5e),
+            DevKey::Mac(0xffff_ffff_ffff),
+            DevKey::Ip([10, 1, 2, 3].into()),
+            DevKey::Ip("2001:db8::7".parse().unwrap_or([0u8; 4].into())),
+        ] {
+            assert_eq!(DevK(k).id(), k.text());
+            let key = KeyRef::Device(DevK(k));
+            assert_eq!(key.text(), format!("dev:{}", k.text()));
+            assert_eq!(KeyRef::parse(PEERS, &key.text()), key);
         }
     }
 
@@ -465,10 +577,10 @@ mod tests {
             KeyRef::Dev("pump-1"),
             KeyRef::Dev("pump-2"),
             KeyRef::Dev("10.1.2.0/24"),
-            KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5e)),
-            KeyRef::Device(DevKey::Mac(0x001a_2b3c_4d5f)),
-            KeyRef::Device(DevKey::Ip([10, 7, 7, 7].into())),
-            KeyRef::Device(DevKey::Ip([10, 7, 7, 8].into())),
+            KeyRef::Device(DevK(DevKey::Mac(0x001a_2b3c_4d5e))),
+            KeyRef::Device(DevK(DevKey::Mac(0x001a_2b3c_4d5f))),
+            KeyRef::Device(DevK(DevKey::Ip([10, 7, 7, 7].into()))),
+            KeyRef::Device(DevK(DevKey::Ip([10, 7, 7, 8].into()))),
         ];
         for ip in [
             "10.1.2.9", "10.1.3.1", "10.9.7.7", "10.3.3.3", "10.4.4.4", "10.8.0.1",

@@ -39,7 +39,7 @@ use crate::geo::Geo;
 use crate::inventory::{Device, Inventory, Key as DevKey};
 use crate::policy::net::is_internal;
 use crate::policy::Subnet;
-use index::{Index, KeyRef, Kind};
+use index::{DevK, Index, KeyRef, Kind};
 use model::alert::AlertDevice;
 use model::dicom::DicomEvent;
 use model::{Event, EventKind, IpProto};
@@ -404,7 +404,7 @@ pub struct Baselines {
     ids: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Slot by the inventory's key of the device (ids that are such a key's text): the
     /// per-event lookup hashes and compares no text.
-    keys: HashMap<DevKey, usize, foldhash::fast::RandomState>,
+    keys: HashMap<DevK, usize, foldhash::fast::RandomState>,
     /// Seeds the hashes of the indexes' keys.
     seed: foldhash::fast::RandomState,
     /// Holds the text entries of the event being checked (reused: no allocation).
@@ -565,7 +565,7 @@ impl Baselines {
         }
         let i = self.slots.len();
         if let Some(k) = DevKey::parse(&b.device) {
-            self.keys.insert(k, i);
+            self.keys.insert(DevK(k), i);
         }
         self.ids.insert(b.device.clone(), i);
         self.slots.push(Slot { b, idx });
@@ -579,7 +579,7 @@ impl Baselines {
 
     /// The slot of an event's device: by its inventory key, else by its id (a baseline
     /// stored under an id that is not a key's text; the key then finds it too).
-    fn slot_of(&mut self, key: DevKey, me: &Device) -> Option<usize> {
+    fn slot_of(&mut self, key: DevK, me: &Device) -> Option<usize> {
         if let Some(&i) = self.keys.get(&key) {
             return Some(i);
         }
@@ -778,7 +778,7 @@ impl Baselines {
         let mut scratch = std::mem::take(&mut self.scratch);
         for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
         {
-            let Some((me_key, me)) = me else {
+            let Some((me_key, me)) = me.map(|(k, d)| (DevK(k), d)) else {
                 continue;
             };
             if me.router {
@@ -795,7 +795,7 @@ impl Baselines {
                 index::EXTERNAL_PEERS
             };
             let peer_key = match peer.filter(|(_, p)| !p.router && internal) {
-                Some((pk, _)) => KeyRef::Device(pk),
+                Some((pk, _)) => KeyRef::Device(DevK(pk)),
                 None => KeyRef::Net(Subnet::around(peer_ip)),
             };
             let mut phi = false;
@@ -1078,7 +1078,7 @@ impl Baselines {
     fn check(
         &mut self,
         slot: Option<usize>,
-        me_key: DevKey,
+        me_key: DevK,
         me: &Device,
         items: &Items<'_>,
         scratch: &str,

@@ -44,6 +44,9 @@ pub struct PolicyEngine {
 #[derive(Clone, Copy)]
 struct Dev<'a> {
     d: Option<&'a Device>,
+    /// [`super::class_bit`] of its class, found once per side of an event (rules' class
+    /// scopes test it, not the name).
+    class_bit: u64,
 }
 
 impl Dev<'_> {
@@ -257,11 +260,13 @@ fn lookup<'i>(
     if let Some(Some(d)) = devs.get(i) {
         return *d;
     }
-    let d = match sides.get(i) {
-        Some(s) => Dev {
-            d: inv.and_then(|inv| inv.device_of(s.mac, Some(s.ip))),
-        },
-        None => Dev { d: None },
+    let d = sides
+        .get(i)
+        .and_then(|s| inv.and_then(|inv| inv.device_of(s.mac, Some(s.ip))));
+    let d = Dev { d, class_bit: 0 };
+    let d = Dev {
+        class_bit: super::class_bit(d.class()),
+        ..d
     };
     if let Some(slot) = devs.get_mut(i) {
         *slot = Some(d);
@@ -310,7 +315,12 @@ fn scope_by_address(s: &Scope, flow: &FlowMeta, ip: IpAddr) -> bool {
 }
 
 fn scope_by_device(s: &Scope, d: Dev<'_>) -> bool {
-    (s.classes.is_empty() || s.classes.iter().any(|c| c == d.class()))
+    (s.classes.is_empty()
+        || if s.class_bits != 0 {
+            s.class_bits & d.class_bit != 0
+        } else {
+            s.classes.iter().any(|c| c == d.class())
+        })
         && (s.devices.is_empty() || d.id().is_some_and(|id| s.devices.iter().any(|x| x == id)))
 }
 

@@ -222,6 +222,15 @@ pub struct Service {
     pub hi: u16,
 }
 
+/// The bit of a class's position in [`CLASSES`] (0: not a catalogue class).
+pub fn class_bit(class: &str) -> u64 {
+    CLASSES
+        .iter()
+        .position(|c| *c == class)
+        .and_then(|i| 1u64.checked_shl(u32::try_from(i).ok()?))
+        .unwrap_or(0)
+}
+
 /// An expected fact value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expect {
@@ -234,6 +243,9 @@ pub enum Expect {
 pub struct Scope {
     /// Empty: any class.
     pub classes: Vec<String>,
+    /// `classes` as bits of their positions in [`CLASSES`] ([`class_bit`]); 0 with
+    /// classes: not computed, the names are compared.
+    pub class_bits: u64,
     pub devices: Vec<String>,
     pub vlans: Vec<u16>,
     pub subnets: Vec<Subnet>,
@@ -309,7 +321,9 @@ impl std::error::Error for PolicyError {}
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     pub rules: Vec<Policy>,
-    by_type: HashMap<&'static str, Vec<usize>, foldhash::fast::RandomState>,
+    /// (event type, rules) for the types some rule names: a handful, scanned (cheaper
+    /// per event than hashing the type's name).
+    by_type: Vec<(&'static str, Vec<usize>)>,
     /// Rules whose `countries` condition cannot match until a GeoIP resolver exists.
     pub country_rules: Vec<String>,
 }
@@ -391,7 +405,10 @@ impl PolicySet {
             }
             let i = set.rules.len();
             for t in &p.on {
-                set.by_type.entry(t).or_default().push(i);
+                match set.by_type.iter_mut().find(|(x, _)| x == t) {
+                    Some((_, v)) => v.push(i),
+                    None => set.by_type.push((t, vec![i])),
+                }
             }
             let has_countries = p.mode.matches().iter().any(|m| !m.countries.is_empty());
             if has_countries {
@@ -405,9 +422,9 @@ impl PolicySet {
     /// Indexes of the rules evaluated on an event type.
     pub fn for_type(&self, event_type: &str) -> &[usize] {
         self.by_type
-            .get(event_type)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .iter()
+            .find(|(t, _)| *t == event_type)
+            .map_or(&[], |(_, v)| v.as_slice())
     }
 
     /// A rule by id.
@@ -483,8 +500,10 @@ fn compile(
             ));
         }
     }
+    let class_bits = classes.iter().fold(0, |b, c| b | class_bit(c));
     let scope = Scope {
         classes,
+        class_bits,
         devices: d
             .scope
             .devices
