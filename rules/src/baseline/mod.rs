@@ -1114,9 +1114,7 @@ impl Baselines {
             deviations,
             ..
         } = self;
-        let Some(Slot { b, idx }) = slots.get_mut(slot) else {
-            return None;
-        };
+        let Slot { b, idx } = slots.get_mut(slot)?;
         if b.relearn_pending {
             let learning_us = cfg.learning_us(&me.classification.class);
             b.relearn_pending = false;
