@@ -580,7 +580,9 @@ impl SensorFeed {
     #[inline]
     pub fn packet(&mut self, ts: Timestamp) {
         self.watch.packet(ts, &mut self.sigs);
-        self.send();
+        if !self.sigs.is_empty() {
+            self.send();
+        }
     }
 
     /// No packets up to `now` (live capture) since `start` or the last packet.

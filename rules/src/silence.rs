@@ -538,7 +538,23 @@ impl SensorWatch {
     /// Packets at `ts` (replay: capture time; live: the wall clock when read). After a gap
     /// longer than the window (or a silence already reported by [`Self::idle`]) the signals
     /// say so.
+    #[inline]
     pub fn packet(&mut self, ts: Timestamp, out: &mut Vec<SensorSignal>) {
+        let now = ts.micros();
+        match self.last_us {
+            // Every packet of a replay comes here: the common case (within the window of
+            // the last one, no silence reported) stays inline and only moves the clock.
+            Some(last) if !self.silent && now.saturating_sub(last) <= self.window_us => {
+                if now > last {
+                    self.last_us = Some(now);
+                }
+            }
+            _ => self.packet_slow(ts, out),
+        }
+    }
+
+    #[cold]
+    fn packet_slow(&mut self, ts: Timestamp, out: &mut Vec<SensorSignal>) {
         let now = ts.micros();
         if let Some(last) = self.last_us {
             if now.saturating_sub(last) > self.window_us && !self.silent {

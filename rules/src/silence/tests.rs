@@ -438,3 +438,46 @@ fn pending_compression_keeps_every_long_gap() {
     assert!(t.pending.len() <= MAX_PENDING);
     assert_eq!(t.pending.last(), Some(&9_999_000));
 }
+
+proptest::proptest! {
+    #[test]
+    fn sensor_watch_signals_match_a_plain_model(steps in proptest::collection::vec((0i64..40, proptest::bool::ANY), 1..200)) {
+        // Packets (in or out of order) and live idle checks, against the rule written
+        // plainly: a packet more than the window after the latest one, or after a reported
+        // silence, gives Silent (unless already reported) then Resumed; an idle check past
+        // the window reports Silent once. The watch's inline common case changes nothing.
+        let ts = |s| Timestamp::from_secs_micros(s, 0);
+        let window = 10i64;
+        let mut w = SensorWatch::new("eth1", 10).unwrap();
+        let mut got = Vec::new();
+        let (mut last, mut silent, mut want) = (None::<i64>, false, Vec::new());
+        let mut clock = 0i64;
+        for (dt, idle) in steps {
+            // Mostly forward, sometimes back a little (workers' order on replay).
+            clock = (clock + dt - 5).max(0);
+            if idle {
+                w.idle(ts(clock), ts(0), &mut got);
+                let l = last.unwrap_or(0);
+                if !silent && clock - l > window {
+                    want.push(SensorSignal::Silent { iface: "eth1".into(), last_packet: ts(l), at: ts(clock) });
+                    silent = true;
+                    last = Some(l);
+                }
+            } else {
+                w.packet(ts(clock), &mut got);
+                if let Some(l) = last {
+                    if clock - l > window && !silent {
+                        want.push(SensorSignal::Silent { iface: "eth1".into(), last_packet: ts(l), at: ts(l + window) });
+                        silent = true;
+                    }
+                    if silent {
+                        want.push(SensorSignal::Resumed { iface: "eth1".into(), last_packet: ts(l), at: ts(clock) });
+                        silent = false;
+                    }
+                }
+                last = Some(last.map_or(clock, |l| l.max(clock)));
+            }
+            proptest::prop_assert_eq!(&got, &want);
+        }
+    }
+}
