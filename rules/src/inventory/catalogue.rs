@@ -462,6 +462,11 @@ impl Catalogue {
     }
 
     /// [`Catalogue::tests`] of an interned attribute.
+    /// `source` is the id of an os rule (an OS value derived from other evidence).
+    pub fn is_os_rule(&self, source: &str) -> bool {
+        self.os_rules.iter().any(|r| r.id == source)
+    }
+
     pub fn tests_attr(&self, a: Attr) -> bool {
         self.tested.get(a.index()).is_some_and(|v| !v.is_empty())
     }

@@ -62,8 +62,11 @@ pub struct Classification {
 }
 
 fn best_of(vals: &[AttrValue]) -> Option<&str> {
+    // The value itself breaks a full tie, so the answer never depends on list order
+    // (values are listed in arrival order, which varies with the workers' interleaving).
+    let key = |v: &AttrValue| (v.confidence, v.count.min(1_000_000), v.last_seen_us);
     vals.iter()
-        .max_by_key(|v| (v.confidence, v.count.min(1_000_000), v.last_seen_us))
+        .max_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.value.cmp(&b.value)))
         .map(|v| v.value.as_str())
 }
 

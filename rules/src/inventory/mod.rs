@@ -1268,6 +1268,11 @@ impl Inventory {
         for a in Attr::ALL {
             if present & a.bit() != 0 && cat.tests_attr(*a) {
                 for v in d.attributes.get_attr(*a).into_iter().flatten() {
+                    // An OS this pass derives again is not evidence of itself (a stale one
+                    // would make the outcome depend on what was classified before).
+                    if *a == Attr::Os && cat.is_os_rule(&v.source) {
+                        continue;
+                    }
                     set.add(memo.get(cat, *a, &v.value));
                 }
             }
@@ -1362,6 +1367,25 @@ impl Inventory {
             d.modality = m;
             d.criticality = k;
             self.dirty.insert(*id);
+        }
+        // The derived OS is the first os rule the evidence matches now: one derived value at
+        // most, the same whatever order the evidence came in (an OS derived from evidence
+        // that a stronger rule's evidence later outranked does not stay on the record).
+        let mut emptied = false;
+        if let Some(vals) = d.attributes.get_attr_mut(Attr::Os) {
+            let before = vals.len();
+            vals.retain(|x| {
+                !cat.is_os_rule(&x.source)
+                    || os_attr.is_some_and(|(rule, o, ..)| x.source == rule && x.value == o)
+            });
+            if vals.len() != before {
+                emptied = vals.is_empty();
+                self.dirty.insert(*id);
+            }
+        }
+        if emptied && os_attr.is_none() {
+            d.attributes
+                .retain(|name, v| name != Attr::Os.name() || !v.is_empty());
         }
         if let Some((rule, o, f, l)) = os_attr {
             // Derived: its sightings are those of its evidence, whatever the event order.

@@ -238,6 +238,38 @@ fn classification_from_vendor_and_dhcp_os() {
 }
 
 #[test]
+fn derived_os_is_the_same_whatever_order_the_evidence_came_in() {
+    // A device sends two DHCP vendor classes: BusyBox udhcp and Windows' MSFT 5.0. The
+    // os rules rank MSFT first, so the derived OS is windows from os.dhcp.msft in either
+    // order; the embedded_linux derived while only udhcp was known does not stay.
+    let os_of = |first: &str, second: &str| {
+        let mut i = inv();
+        run(
+            &mut i,
+            &[
+                dhcp_request(0, WS, "WS-0002", Some(first)),
+                dhcp_request(1, WS, "WS-0002", Some(second)),
+            ],
+        );
+        let d = i.get(WS).unwrap();
+        let os: Vec<(String, String)> = d
+            .attributes
+            .get("os")
+            .unwrap()
+            .iter()
+            .map(|v| (v.value.clone(), v.source.clone()))
+            .collect();
+        (os, d.classification.clone())
+    };
+    let (a, ca) = os_of("udhcp 1.36.1", "MSFT 5.0");
+    let (b, cb) = os_of("MSFT 5.0", "udhcp 1.36.1");
+    assert_eq!(a, vec![("windows".to_string(), "os.dhcp.msft".to_string())]);
+    assert_eq!(a, b);
+    assert_eq!(ca.class, cb.class);
+    assert_eq!(ca.evidence, cb.evidence);
+}
+
+#[test]
 fn device_events_on_first_sight_and_key_change() {
     // `new` once per device, `changed` naming the changed key attributes, nothing when
     // nothing changed.
@@ -545,4 +577,25 @@ proptest::proptest! {
         got.sort_by(|a, b| (std::cmp::Reverse(a.0), &a.1).cmp(&(std::cmp::Reverse(b.0), &b.1)));
         proptest::prop_assert_eq!(got, want);
     }
+}
+
+#[test]
+fn best_value_does_not_depend_on_list_order() {
+    // Two hostnames seen as often, as confidently and last at the same time: the same one
+    // is the best whichever was listed first.
+    let v = |name: &str| AttrValue {
+        value: name.into(),
+        source: "dhcp".into(),
+        first_seen_us: 1,
+        last_seen_us: 5,
+        count: 2,
+        confidence: 80,
+    };
+    let mut a = Device::default();
+    a.attributes
+        .insert("hostname".into(), vec![v("WS-A"), v("WS-B")]);
+    let mut b = Device::default();
+    b.attributes
+        .insert("hostname".into(), vec![v("WS-B"), v("WS-A")]);
+    assert_eq!(a.best("hostname"), b.best("hostname"));
 }
