@@ -359,17 +359,7 @@ impl Index {
             for item in set {
                 // Distinct texts give distinct keys (a key is structured only when its
                 // text is the entry), so a set's entries go in without a lookup first.
-                let key = KeyRef::parse(k, item);
-                let hash = rs.hash_one((k, key));
-                ix.table.insert_unique(
-                    hash,
-                    Entry {
-                        hash,
-                        kind: k,
-                        key: Key::of(key),
-                    },
-                    |e| e.hash,
-                );
+                ix.insert_new(rs, k, KeyRef::parse(k, item));
             }
         }
         ix
@@ -382,9 +372,13 @@ impl Index {
 
     /// Adds an entry built from an event.
     pub(super) fn insert(&mut self, rs: &RandomState, k: Kind, key: KeyRef<'_>) {
-        if self.get(rs, k, key) {
-            return;
+        if !self.get(rs, k, key) {
+            self.insert_new(rs, k, key);
         }
+    }
+
+    /// Adds an entry known not to be in the index yet.
+    fn insert_new(&mut self, rs: &RandomState, k: Kind, key: KeyRef<'_>) {
         let hash = rs.hash_one((k, key));
         self.table.insert_unique(
             hash,

@@ -12,7 +12,7 @@ use crate::alert::{AlertConfig, AlertEngine, Hit};
 use crate::inventory::{Device, Inventory};
 use model::alert::AlertDevice;
 use model::dicom::DicomEvent;
-use model::{Event, EventKind, FlowMeta, IpProto, MacAddr};
+use model::{Event, EventKind, FlowKey, FlowMeta, IpProto, MacAddr};
 use std::net::IpAddr;
 
 /// A GeoIP lookup ([`crate::geo::GeoResolver`]); `None` for unknown addresses.
@@ -374,34 +374,43 @@ fn base_evidence(c: &Ctx<'_>, peer: Dev<'_>) -> Vec<(&'static str, String)> {
     e
 }
 
+/// The set's services (empty: any) include the flow's protocol and server port.
+fn service_holds(m: &Match, k: &FlowKey) -> bool {
+    m.services.is_empty()
+        || m.services
+            .iter()
+            .any(|s| s.proto == k.proto.0 && (s.lo..=s.hi).contains(&k.dst_port))
+}
+
+/// The set's protocols (empty: any) include the flow's application protocol or the event's type.
+fn app_proto_holds(m: &Match, ev: &Event, flow: &FlowMeta) -> bool {
+    if m.app_protos.is_empty() {
+        return true;
+    }
+    let t = ev.kind.event_type();
+    let a = flow.app_proto.unwrap_or("");
+    m.app_protos.iter().any(|p| p == a || p == t)
+}
+
+/// A fact's value is what the set expects.
+fn fact_holds(want: &Expect, v: &facts::Value<'_>) -> bool {
+    match (want, v) {
+        (Expect::Bool(w), facts::Value::Bool(b)) => w == b,
+        (Expect::AnyOf(list), facts::Value::Text(t)) => {
+            list.iter().any(|x| x.as_str() == t.as_ref())
+        }
+        _ => false,
+    }
+}
+
 /// Whether the conditions of a set that do not depend on the side (the flow's service
 /// and protocol, the event's facts) hold: [`matches`] fails on every side when they do not.
 fn event_may_match(m: &Match, ev: &Event, flow: &FlowMeta, aes: &KnownAes) -> bool {
-    let k = &flow.key;
-    if !m.services.is_empty()
-        && !m
-            .services
+    service_holds(m, &flow.key)
+        && app_proto_holds(m, ev, flow)
+        && m.facts
             .iter()
-            .any(|s| s.proto == k.proto.0 && (s.lo..=s.hi).contains(&k.dst_port))
-    {
-        return false;
-    }
-    if !m.app_protos.is_empty() {
-        let t = ev.kind.event_type();
-        let a = flow.app_proto.unwrap_or("");
-        if !m.app_protos.iter().any(|p| p == a || p == t) {
-            return false;
-        }
-    }
-    m.facts
-        .iter()
-        .all(|(f, want)| match (want, facts::value(*f, ev, aes)) {
-            (Expect::Bool(w), Some(facts::Value::Bool(b))) => *w == b,
-            (Expect::AnyOf(list), Some(facts::Value::Text(t))) => {
-                list.iter().any(|x| x.as_str() == t.as_ref())
-            }
-            _ => false,
-        })
+            .all(|(f, want)| facts::value(*f, ev, aes).is_some_and(|v| fact_holds(want, &v)))
 }
 
 /// Whether a condition set holds; its evidence when it does.
@@ -410,13 +419,7 @@ fn matches<'a>(
     c: &Ctx<'_>,
     peer_dev: &mut dyn FnMut() -> Dev<'a>,
 ) -> Option<Vec<(&'static str, String)>> {
-    let k = &c.flow.key;
-    if !m.services.is_empty()
-        && !m
-            .services
-            .iter()
-            .any(|s| s.proto == k.proto.0 && (s.lo..=s.hi).contains(&k.dst_port))
-    {
+    if !service_holds(m, &c.flow.key) {
         return None;
     }
     if let Some(d) = m.direction {
@@ -425,12 +428,8 @@ fn matches<'a>(
             return None;
         }
     }
-    if !m.app_protos.is_empty() {
-        let t = c.ev.kind.event_type();
-        let a = c.flow.app_proto.unwrap_or("");
-        if !m.app_protos.iter().any(|p| p == a || p == t) {
-            return None;
-        }
+    if !app_proto_holds(m, c.ev, c.flow) {
+        return None;
     }
     if !m.countries.is_empty() {
         let cc = c.countries.and_then(|r| r.country(c.peer.ip))?;
@@ -442,12 +441,7 @@ fn matches<'a>(
     let mut fact_ev = Vec::new();
     for (f, want) in &m.facts {
         let v = facts::value(*f, c.ev, c.aes)?;
-        let ok = match (want, &v) {
-            (Expect::Bool(w), facts::Value::Bool(b)) => w == b,
-            (Expect::AnyOf(list), facts::Value::Text(t)) => list.iter().any(|x| x == t),
-            _ => false,
-        };
-        if !ok {
+        if !fact_holds(want, &v) {
             return None;
         }
         fact_ev.push((f.name(), v.text()));
