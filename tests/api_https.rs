@@ -14,12 +14,16 @@ use testkit::{netns, peers};
 /// Starts a held replay (log in `$1`), waits for its address into `$ADDR`.
 const START: &str = r#"
 start() {
+  # Its stdout is not the script's: a held replay left behind must never keep the test
+  # waiting on the pipe.
   "$WW" replay --config cfg.toml --state-dir state --listen 127.0.0.1:0 --hold \
-      --eve /dev/null "$PCAP" 2> "$1" &
+      --eve /dev/null "$PCAP" > /dev/null 2> "$1" &
   P=$!
+  trap 'kill -9 $P 2> /dev/null || true' EXIT
   ADDR=
   for i in $(seq 1 400); do
-    ADDR=$(sed -n 's/^wardwatch: capture done; serving metrics on \([^ ]*\) .*/\1/p' "$1")
+    # The log may not exist yet (the background job opens it): not an error (set -e).
+    ADDR=$(sed -n 's/^wardwatch: capture done; serving metrics on \([^ ]*\) .*/\1/p' "$1" 2> /dev/null || true)
     [ -n "$ADDR" ] && break
     sleep 0.05
   done
