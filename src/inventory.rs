@@ -100,6 +100,17 @@ impl InventoryRunner {
         }
     }
 
+    /// Observes `evs[i]` alone (events interleaved with the policy rules), prefetching the
+    /// event [`PREFETCH_AHEAD`] later as [`Self::observe`] does for a batch.
+    pub fn observe_one(&mut self, evs: &[Event], i: usize, out: &mut Vec<Event>) {
+        if let Some(next) = evs.get(i + PREFETCH_AHEAD) {
+            prefetch_event(next);
+        }
+        if let Some(e) = evs.get(i) {
+            self.inv.observe(e, out);
+        }
+    }
+
     /// Publishes device counts by class (every class, zeros included) to the exporter.
     fn publish(&self) {
         let Some(x) = &self.metrics else { return };

@@ -294,9 +294,9 @@ impl Analysis {
         let mut derived: Vec<Event> = Vec::new();
         if let Some(p) = policy.as_mut() {
             // Each event: the inventory first, then the rules, which need its classes.
-            for e in evs.iter() {
+            for (i, e) in evs.iter().enumerate() {
                 if let Some(inv) = inventory.as_mut() {
-                    inv.observe(std::slice::from_ref(e), &mut derived);
+                    inv.observe_one(evs, i, &mut derived);
                 }
                 p.evaluate(e, inventory.as_ref().map(|i| i.inventory()), &mut derived);
             }
