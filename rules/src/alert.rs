@@ -131,25 +131,39 @@ impl AlertEngine {
         i64::try_from(self.cfg.dedup_window_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
     }
 
-    /// Builds the alert event of a hit (evidence capped).
-    fn event(&self, h: Hit<'_>, count: u64) -> Event {
-        event(&self.cfg, h, count)
+    /// Takes one hit: written now, folded into its window, or dropped by the rate limit.
+    pub fn raise(&mut self, h: Hit<'_>, out: &mut Vec<Event>) {
+        self.take(h, out);
+    }
+
+    /// [`Self::raise`] with the device borrowed and the evidence written by `fill` into
+    /// reused strings: a repeat folded into its window (most hits of a busy rule) copies
+    /// them into the window's last alert in place, allocating nothing; the alert written
+    /// is the one [`Self::raise`] writes for the same facts.
+    pub fn raise_with<F: FnOnce(&mut Evidence<'_>)>(
+        &mut self,
+        hit: LazyHit<'_>,
+        fill: F,
+        out: &mut Vec<Event>,
+    ) {
+        self.take(Lazy { hit, fill }, out);
     }
 
     /// Takes one hit: written now, folded into its window, or dropped by the rate limit.
-    pub fn raise(&mut self, h: Hit<'_>, out: &mut Vec<Event>) {
-        let now = h.ts.micros();
+    fn take<H: Body>(&mut self, h: H, out: &mut Vec<Event>) {
+        let now = h.ts().micros();
         self.sweep(now, out);
         let win = self.window_us();
-        let id = h.device.as_ref().map_or("", |d| d.id.as_str());
-        let wk = WindowKey(id, h.rule.signature_id);
+        let sid = h.rule().signature_id;
+        let id = h.device_id();
+        let wk = WindowKey(id, sid);
         if let Some(w) = self.windows.get_mut(&wk) {
             if now.saturating_sub(w.start_us) < win {
                 w.repeats = w.repeats.saturating_add(1);
                 self.stats.folded += 1;
                 match &mut w.last {
-                    Some(ev) => refill(&self.cfg, ev, h),
-                    None => w.last = Some(Box::new(event(&self.cfg, h, 0))),
+                    Some(ev) => h.refill(&self.cfg, ev),
+                    None => w.last = Some(Box::new(h.event(&self.cfg, 0))),
                 }
                 return;
             }
@@ -158,11 +172,11 @@ impl AlertEngine {
                 self.follow_up(w, out);
             }
         }
-        let key = (id.to_string(), h.rule.signature_id);
+        let key = (id.to_string(), sid);
         if self.windows.len() >= self.cfg.max_tracked.max(1) {
             self.sweep_all(now, out);
         }
-        let ev = self.event(h, 1);
+        let ev = h.event(&self.cfg, 1);
         if self.windows.len() < self.cfg.max_tracked.max(1) {
             self.windows.insert(
                 key,
@@ -306,11 +320,16 @@ fn capped(
     cfg: &AlertConfig,
     mut evidence: Vec<(&'static str, String)>,
 ) -> Vec<(&'static str, String)> {
+    cap_all(cfg, &mut evidence);
+    evidence
+}
+
+/// [`capped`] in place.
+fn cap_all(cfg: &AlertConfig, evidence: &mut Vec<(&'static str, String)>) {
     evidence.truncate(cfg.max_evidence_facts);
     for (_, v) in evidence.iter_mut() {
         cap_in_place(v, cfg.max_evidence_len);
     }
-    evidence
 }
 
 /// Makes `ev` what [`event`] builds for `h` with a count of 0, reusing its allocations
@@ -320,12 +339,24 @@ fn refill(cfg: &AlertConfig, ev: &mut Event, h: Hit<'_>) {
         *ev = event(cfg, h, 0);
         return;
     };
-    let r = h.rule;
     ev.ts = h.ts;
-    match (&mut ev.flow, h.flow) {
+    refill_flow(&mut ev.flow, h.flow);
+    refill_rule(a, h.rule);
+    a.device = h.device;
+    a.evidence = capped(cfg, h.evidence);
+    a.count = 0;
+}
+
+/// The flow of a refilled alert (its box reused).
+fn refill_flow(slot: &mut Option<Box<FlowMeta>>, f: Option<&FlowMeta>) {
+    match (slot, f) {
         (Some(b), Some(f)) => b.as_mut().clone_from(f),
         (slot, f) => *slot = f.map(|f| Box::new(f.clone())),
     }
+}
+
+/// The rule's fields of a refilled alert (its strings reused).
+fn refill_rule(a: &mut AlertEvent, r: &RuleMeta) {
     a.action = ACTION_ALLOWED;
     a.gid = GID;
     a.signature_id = r.signature_id;
@@ -339,9 +370,167 @@ fn refill(cfg: &AlertConfig, ev: &mut Event, h: Hit<'_>) {
         };
     }
     a.rule.clone_from(&r.id);
-    a.device = h.device;
-    a.evidence = capped(cfg, h.evidence);
-    a.count = 0;
+}
+
+/// The device an alert names, borrowed: copied into the alert only when it is written or a
+/// repeat is folded (then into the folded alert's own strings).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceRef<'a> {
+    pub id: &'a str,
+    pub class: &'a str,
+    pub vendor: Option<&'a str>,
+}
+
+/// One rule hit whose device is borrowed and whose evidence is written on demand
+/// ([`AlertEngine::raise_with`]).
+pub struct LazyHit<'a> {
+    pub ts: Timestamp,
+    pub flow: Option<&'a FlowMeta>,
+    pub rule: &'a Arc<RuleMeta>,
+    pub device: Option<DeviceRef<'a>>,
+}
+
+/// Evidence facts written in order into an alert's list, reusing the strings it holds.
+pub struct Evidence<'a> {
+    v: &'a mut Vec<(&'static str, String)>,
+    n: usize,
+}
+
+impl Evidence<'_> {
+    /// The next fact, `name: value`.
+    pub fn push(&mut self, name: &'static str, value: &str) {
+        self.push_with(name, |s| s.push_str(value));
+    }
+
+    /// The next fact, its value written by `f` into an empty string.
+    pub fn push_with(&mut self, name: &'static str, f: impl FnOnce(&mut String)) {
+        match self.v.get_mut(self.n) {
+            Some(slot) => {
+                slot.0 = name;
+                slot.1.clear();
+                f(&mut slot.1);
+            }
+            None => {
+                let mut s = String::new();
+                f(&mut s);
+                self.v.push((name, s));
+            }
+        }
+        self.n += 1;
+    }
+}
+
+/// What [`AlertEngine::take`] needs of a hit.
+trait Body {
+    fn ts(&self) -> Timestamp;
+    fn rule(&self) -> &Arc<RuleMeta>;
+    fn device_id(&self) -> &str;
+    /// The alert event (evidence capped).
+    fn event(self, cfg: &AlertConfig, count: u64) -> Event;
+    /// Makes `ev` what [`Body::event`] builds with a count of 0, reusing its allocations.
+    fn refill(self, cfg: &AlertConfig, ev: &mut Event);
+}
+
+impl Body for Hit<'_> {
+    fn ts(&self) -> Timestamp {
+        self.ts
+    }
+    fn rule(&self) -> &Arc<RuleMeta> {
+        self.rule
+    }
+    fn device_id(&self) -> &str {
+        self.device.as_ref().map_or("", |d| d.id.as_str())
+    }
+    fn event(self, cfg: &AlertConfig, count: u64) -> Event {
+        event(cfg, self, count)
+    }
+    fn refill(self, cfg: &AlertConfig, ev: &mut Event) {
+        refill(cfg, ev, self)
+    }
+}
+
+/// A [`LazyHit`] and the writer of its evidence.
+struct Lazy<'a, F> {
+    hit: LazyHit<'a>,
+    fill: F,
+}
+
+impl<F: FnOnce(&mut Evidence<'_>)> Body for Lazy<'_, F> {
+    fn ts(&self) -> Timestamp {
+        self.hit.ts
+    }
+    fn rule(&self) -> &Arc<RuleMeta> {
+        self.hit.rule
+    }
+    fn device_id(&self) -> &str {
+        self.hit.device.map_or("", |d| d.id)
+    }
+    fn event(self, cfg: &AlertConfig, count: u64) -> Event {
+        let h = self.hit;
+        let mut evidence = Vec::new();
+        let mut w = Evidence {
+            v: &mut evidence,
+            n: 0,
+        };
+        (self.fill)(&mut w);
+        event(
+            cfg,
+            Hit {
+                ts: h.ts,
+                flow: h.flow,
+                rule: h.rule,
+                device: h.device.map(|d| AlertDevice {
+                    id: d.id.to_string(),
+                    class: d.class.to_string(),
+                    vendor: d.vendor.map(str::to_string),
+                }),
+                evidence,
+            },
+            count,
+        )
+    }
+    fn refill(self, cfg: &AlertConfig, ev: &mut Event) {
+        let EventKind::Alert(a) = &mut ev.kind else {
+            *ev = self.event(cfg, 0);
+            return;
+        };
+        let h = self.hit;
+        ev.ts = h.ts;
+        refill_flow(&mut ev.flow, h.flow);
+        refill_rule(a, h.rule);
+        match (&mut a.device, h.device) {
+            (Some(d), Some(n)) => {
+                copy_into(&mut d.id, n.id);
+                copy_into(&mut d.class, n.class);
+                match (&mut d.vendor, n.vendor) {
+                    (Some(v), Some(n)) => copy_into(v, n),
+                    (v, n) => *v = n.map(str::to_string),
+                }
+            }
+            (d, n) => {
+                *d = n.map(|d| AlertDevice {
+                    id: d.id.to_string(),
+                    class: d.class.to_string(),
+                    vendor: d.vendor.map(str::to_string),
+                })
+            }
+        }
+        let mut w = Evidence {
+            v: &mut a.evidence,
+            n: 0,
+        };
+        (self.fill)(&mut w);
+        let n = w.n;
+        a.evidence.truncate(n);
+        cap_all(cfg, &mut a.evidence);
+        a.count = 0;
+    }
+}
+
+/// `dst` becomes `src`, in its own allocation when it fits.
+fn copy_into(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
 }
 
 /// A window's key, borrowed (looks a window up without copying the device id).
@@ -545,5 +734,109 @@ mod tests {
             panic!()
         };
         assert_eq!(a.evidence, vec![("peer", "éé".into()), ("b", "x".into())]);
+    }
+
+    /// One hit of the equivalence proptest: second, rule, device, vendor, evidence.
+    type Step = (u8, u8, u8, Option<u8>, Vec<(u8, String)>);
+
+    const NAMES: [&str; 4] = ["kind", "item", "peer", "baseline_state"];
+
+    proptest::proptest! {
+        #[test]
+        fn raise_with_writes_what_raise_writes(
+            steps in proptest::collection::vec(
+                (
+                    0u8..40,
+                    0u8..2,
+                    0u8..3,
+                    proptest::option::of(0u8..2),
+                    proptest::collection::vec((0u8..4, "[a-zé]{0,9}"), 0..5),
+                ),
+                1..40,
+            ),
+            facts in 1usize..4,
+            len in 1usize..8,
+            per_minute in 1u32..30,
+        ) {
+            // The borrowed hit with evidence written into reused strings gives the same
+            // alerts as the owned hit, through writes, folds (with more, fewer, longer and
+            // capped facts, vendors present or not), window closes, drops and the end.
+            let rules = [rule("policy.a", 1), rule("policy.b", 2)];
+            let cfg = AlertConfig {
+                dedup_window_secs: 10,
+                max_per_minute: per_minute,
+                max_tracked: 4,
+                max_evidence_facts: facts,
+                max_evidence_len: len,
+                ..AlertConfig::default()
+            };
+            let (mut owned, mut lazy) = (AlertEngine::new(cfg.clone()), AlertEngine::new(cfg));
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let flow = FlowMeta {
+                flow_id: 7,
+                key: model::FlowKey {
+                    vlan: [0, 0],
+                    proto: model::IpProto::TCP,
+                    src_ip: [10, 0, 0, 1].into(),
+                    src_port: 1000,
+                    dst_ip: [10, 0, 0, 2].into(),
+                    dst_port: 104,
+                },
+                in_iface: "t".into(),
+                src_mac: None,
+                dest_mac: None,
+                app_proto: Some("dicom"),
+            };
+            let mut ts = 0i64;
+            let mut steps: Vec<Step> = steps;
+            for (i, (dt, r, dev, vendor, ev)) in steps.drain(..).enumerate() {
+                ts += i64::from(dt);
+                let id = format!("dev{dev}");
+                let vendor = vendor.map(|v| format!("vendor {v}"));
+                let r = &rules[usize::from(r)];
+                let f = (i % 3 != 0).then_some(&flow);
+                owned.raise(
+                    Hit {
+                        ts: Timestamp::from_secs_micros(ts, 0),
+                        flow: f,
+                        rule: r,
+                        device: Some(AlertDevice {
+                            id: id.clone(),
+                            class: "pump".into(),
+                            vendor: vendor.clone(),
+                        }),
+                        evidence: ev
+                            .iter()
+                            .map(|(n, v)| (NAMES[usize::from(*n)], v.clone()))
+                            .collect(),
+                    },
+                    &mut a,
+                );
+                lazy.raise_with(
+                    LazyHit {
+                        ts: Timestamp::from_secs_micros(ts, 0),
+                        flow: f,
+                        rule: r,
+                        device: Some(DeviceRef {
+                            id: &id,
+                            class: "pump",
+                            vendor: vendor.as_deref(),
+                        }),
+                    },
+                    |e| {
+                        for (n, v) in &ev {
+                            e.push(NAMES[usize::from(*n)], v);
+                        }
+                    },
+                    &mut b,
+                );
+                proptest::prop_assert_eq!(&a, &b);
+            }
+            owned.finish(&mut a);
+            lazy.finish(&mut b);
+            proptest::prop_assert_eq!(&a, &b);
+            proptest::prop_assert_eq!(&owned.stats, &lazy.stats);
+            proptest::prop_assert!(a.iter().all(|e| matches!(&e.kind, EventKind::Alert(_))));
+        }
     }
 }

@@ -99,10 +99,16 @@ impl Hash for DevK {
 impl DevK {
     /// The device id the key stands for (the inventory's text of it).
     fn id(self) -> String {
+        let mut s = String::with_capacity(17);
+        self.write_id(&mut s);
+        s
+    }
+
+    /// [`Self::id`] appended to `s`.
+    fn write_id(self, s: &mut String) {
         match self.0 {
             DevKey::Mac(v) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut s = String::with_capacity(17);
                 for i in (0..6).rev() {
                     let b = (v >> (i * 8)) as u8;
                     s.push(char::from(HEX[usize::from(b >> 4)]));
@@ -111,9 +117,8 @@ impl DevK {
                         s.push(':');
                     }
                 }
-                s
             }
-            k => k.text(),
+            k => s.push_str(&k.text()),
         }
     }
 }
@@ -148,23 +153,36 @@ pub(super) enum KeyRef<'a> {
 impl<'a> KeyRef<'a> {
     /// The entry's text, as the sets hold it.
     pub(super) fn text(&self) -> String {
+        let mut s = String::with_capacity(21);
+        self.write_text(&mut s);
+        s
+    }
+
+    /// [`Self::text`] appended to `s`.
+    pub(super) fn write_text(&self, s: &mut String) {
+        use std::fmt::Write;
         match self {
             KeyRef::Device(k) => {
-                let mut s = String::with_capacity(21);
                 s.push_str("dev:");
-                s.push_str(&k.id());
-                s
+                k.write_id(s);
             }
-            KeyRef::Dev(id) => format!("dev:{id}"),
-            KeyRef::Net(n) => format!("net:{n}"),
+            KeyRef::Dev(id) => {
+                s.push_str("dev:");
+                s.push_str(id);
+            }
+            // Writing to a String does not fail.
+            KeyRef::Net(n) => {
+                let _ = write!(s, "net:{n}");
+            }
             KeyRef::Service { proto, port, out } => {
-                format!(
+                let _ = write!(
+                    s,
                     "{}/{port}/{}",
                     proto.name(),
                     if *out { "out" } else { "in" }
-                )
+                );
             }
-            KeyRef::Text(t) => (*t).to_string(),
+            KeyRef::Text(t) => s.push_str(t),
         }
     }
 

@@ -34,7 +34,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-use crate::alert::{AlertEngine, Hit, RuleMeta};
+use crate::alert::{AlertEngine, DeviceRef, Hit, LazyHit, RuleMeta};
 use crate::geo::Geo;
 use crate::inventory::{Device, Inventory, Key as DevKey};
 use crate::policy::net::is_internal;
@@ -1173,38 +1173,47 @@ impl Baselines {
                 }
                 continue;
             }
-            // Enforcing or locked: a deviation.
+            // Enforcing or locked: a deviation. Its device and evidence are copied only
+            // into the alert written or the repeat folded (no text built per deviation).
             *deviations += 1;
             let Some(rule) = rules.get(kind) else {
                 continue;
             };
-            let mut evidence = vec![
-                ("kind", kind.to_string()),
-                ("item", key.text()),
-                (
-                    "baseline_state",
-                    match b.state {
-                        State::Locked => "locked",
-                        _ => "enforcing",
-                    }
-                    .to_string(),
-                ),
-            ];
-            if matches!(k, index::EXTERNAL_PEERS | index::COUNTRIES | index::ASNS) {
-                evidence.extend(geo_ev.iter().cloned());
-            }
-            alerts.raise(
-                Hit {
+            let state = match b.state {
+                State::Locked => "locked",
+                _ => "enforcing",
+            };
+            let geo = matches!(k, index::EXTERNAL_PEERS | index::COUNTRIES | index::ASNS);
+            alerts.raise_with(
+                LazyHit {
                     ts: ev.ts,
                     flow: ev.flow.as_deref(),
                     rule,
-                    device: Some(alert_device(me)),
-                    evidence,
+                    device: Some(device_ref(me)),
+                },
+                |e| {
+                    e.push("kind", kind);
+                    e.push_with("item", |s| key.write_text(s));
+                    e.push("baseline_state", state);
+                    if geo {
+                        for (name, v) in geo_ev {
+                            e.push(name, v);
+                        }
+                    }
                 },
                 out,
             );
         }
         Some(slot)
+    }
+}
+
+/// The device of an alert, borrowed ([`AlertEngine::raise_with`]).
+fn device_ref(d: &Device) -> DeviceRef<'_> {
+    DeviceRef {
+        id: &d.id,
+        class: &d.classification.class,
+        vendor: d.vendor.as_deref(),
     }
 }
 
