@@ -295,6 +295,11 @@ impl Analysis {
         if let Some(p) = policy.as_mut() {
             // Each event: the inventory first, then the rules, which need its classes.
             for (i, e) in evs.iter().enumerate() {
+                // The baselines' entries of an event 2 ahead (its own bytes were prefetched
+                // 2 events ago, by the inventory's prefetch 4 ahead).
+                if let Some(next) = evs.get(i + 2) {
+                    p.prefetch(next);
+                }
                 if let Some(inv) = inventory.as_mut() {
                     inv.observe_one(evs, i, &mut derived);
                 }

@@ -144,6 +144,14 @@ impl PolicyRunner {
         Ok(Some(r))
     }
 
+    /// Prefetches what evaluating `e`, a few events ahead, will read first (the baselines'
+    /// index cells: see [`Baselines::prefetch_hints`]).
+    pub fn prefetch(&mut self, e: &Event) {
+        if let Some(b) = self.baselines.as_mut() {
+            b.prefetch_hints(e, capture::prefetch::read);
+        }
+    }
+
     /// Evaluates one event (after the inventory observed it); alerts go to `out`.
     pub fn evaluate(&mut self, e: &Event, inv: Option<&Inventory>, out: &mut Vec<Event>) {
         if self.policy_on {

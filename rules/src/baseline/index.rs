@@ -1,11 +1,13 @@
-//! The per-event side of baselines: every entry of a device's sets in one hash table,
-//! keyed by a small key built from the event without allocating (a peer as a device id
+//! The per-event side of baselines: every entry of every baseline's sets in one hash
+//! table ([`Index`]), keyed by the baseline's slot, the kind and a small key built from
+//! the event without allocating (a peer as a device id
 //! or a subnet, a service as protocol, port and direction, anything else as its text), so
 //! checking an event builds no `String`; the text of an entry is built only when it is new
 //! (learning) or raises an alert.
 //!
 //! The sets ([`super::DeviceBaseline::sets`]) stay the record (store, export, API); the
-//! index mirrors them and is rebuilt whenever a set is replaced. A key matches exactly
+//! index mirrors them: a set replaced (a summary, a relearn, an import) has its entries
+//! taken out and the new ones put in. A key matches exactly
 //! when its text equals an entry's text: an entry becomes a structured key only when that
 //! key's text is the entry again (`net:10.1.2.0/24`, `tcp/443/out`), otherwise it stays
 //! text (an operator's `net:10.1.2.7/24`), and within a kind the event side builds only
@@ -15,7 +17,6 @@ use super::{ItemSet, KINDS};
 use crate::inventory::Key as DevKey;
 use crate::policy::Subnet;
 use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
@@ -208,7 +209,7 @@ impl<'a> KeyRef<'a> {
     }
 
     /// The key of an entry of kind `k`: structured only when its text is `s` again.
-    fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
+    pub(super) fn parse(k: Kind, s: &'a str) -> KeyRef<'a> {
         if is_peer(k) {
             if let Some(id) = s.strip_prefix("dev:") {
                 // A key only when its text is `id` again (`dev_key` checks that).
@@ -278,8 +279,8 @@ impl std::fmt::Write for StackText {
     }
 }
 
-/// Bytes of text kept inside an entry (device ids, most names): no pointer to follow
-/// on a lookup, no allocation; longer text is boxed.
+/// Bytes of a text key kept inline in [`Index`]'s list of texts (device ids, most
+/// names): no second pointer to follow on a lookup; longer text is boxed.
 const INLINE: usize = 30;
 
 #[derive(Clone, Debug)]
@@ -289,8 +290,7 @@ enum Bytes {
 }
 
 impl Bytes {
-    fn new(s: &str) -> Bytes {
-        let b = s.as_bytes();
+    fn from_bytes(b: &[u8]) -> Bytes {
         let mut buf = [0u8; INLINE];
         match (buf.get_mut(..b.len()), u8::try_from(b.len())) {
             (Some(dst), Ok(len)) => {
@@ -309,124 +309,191 @@ impl Bytes {
     }
 }
 
-/// An entry as the index holds it.
-#[derive(Clone, Debug)]
-enum Key {
-    Device(DevK),
-    Dev(Bytes),
-    Net(Subnet),
-    Service { proto: Proto, port: u16, out: bool },
-    Text(Bytes),
+/// A live cell's hash has this bit set; an empty cell's is [`EMPTY`], a removed entry's
+/// [`DEAD`] (probes pass over it).
+const LIVE: u64 = 1 << 63;
+const EMPTY: u64 = 0;
+const DEAD: u64 = 1;
+
+/// How a cell holds its key (`Cell::tag`).
+const T_MAC: u8 = 1;
+const T_IP4: u8 = 2;
+const T_IP6: u8 = 3;
+const T_NET4: u8 = 4;
+const T_NET6: u8 = 5;
+const T_SERVICE: u8 = 6;
+/// `Dev` and `Text` keys: their bytes are kept aside (`Index::texts`), `a` is the place.
+const T_DEV: u8 = 7;
+const T_TEXT: u8 = 8;
+
+/// A key as a cell holds it: exactly, in two words and a short, or (text) its tag and bytes.
+enum Packed<'a> {
+    Words { tag: u8, aux: u16, a: u64, b: u64 },
+    Text { tag: u8, bytes: &'a [u8] },
 }
 
-impl Key {
-    fn of(k: KeyRef<'_>) -> Key {
-        match k {
-            KeyRef::Device(k) => Key::Device(k),
-            KeyRef::Dev(s) => Key::Dev(Bytes::new(s)),
-            KeyRef::Net(n) => Key::Net(n),
-            KeyRef::Service { proto, port, out } => Key::Service { proto, port, out },
-            KeyRef::Text(s) => Key::Text(Bytes::new(s)),
-        }
-    }
-
-    /// Whether this is the key `k` (the same variant and value).
-    fn is(&self, k: KeyRef<'_>) -> bool {
-        match (self, k) {
-            (Key::Dev(a), KeyRef::Dev(b)) | (Key::Text(a), KeyRef::Text(b)) => {
-                a.get() == b.as_bytes()
+fn pack(key: KeyRef<'_>) -> Packed<'_> {
+    let v6 = |x: std::net::Ipv6Addr| {
+        let v = u128::from(x);
+        ((v >> 64) as u64, v as u64)
+    };
+    match key {
+        KeyRef::Device(DevK(DevKey::Mac(v))) => Packed::Words {
+            tag: T_MAC,
+            aux: 0,
+            a: v,
+            b: 0,
+        },
+        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V4(x)))) => Packed::Words {
+            tag: T_IP4,
+            aux: 0,
+            a: u64::from(u32::from(x)),
+            b: 0,
+        },
+        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V6(x)))) => {
+            let (a, b) = v6(x);
+            Packed::Words {
+                tag: T_IP6,
+                aux: 0,
+                a,
+                b,
             }
-            (Key::Device(a), KeyRef::Device(b)) => *a == b,
-            (Key::Net(a), KeyRef::Net(b)) => *a == b,
-            (
-                Key::Service { proto, port, out },
-                KeyRef::Service {
-                    proto: p,
-                    port: q,
-                    out: o,
-                },
-            ) => *proto == p && *port == q && *out == o,
-            _ => false,
         }
+        KeyRef::Net(Subnet {
+            addr: IpAddr::V4(x),
+            prefix,
+        }) => Packed::Words {
+            tag: T_NET4,
+            aux: u16::from(prefix),
+            a: u64::from(u32::from(x)),
+            b: 0,
+        },
+        KeyRef::Net(Subnet {
+            addr: IpAddr::V6(x),
+            prefix,
+        }) => {
+            let (a, b) = v6(x);
+            Packed::Words {
+                tag: T_NET6,
+                aux: u16::from(prefix),
+                a,
+                b,
+            }
+        }
+        KeyRef::Service { proto, port, out } => Packed::Words {
+            tag: T_SERVICE,
+            aux: port,
+            a: proto as u64,
+            b: u64::from(out),
+        },
+        KeyRef::Dev(s) => Packed::Text {
+            tag: T_DEV,
+            bytes: s.as_bytes(),
+        },
+        KeyRef::Text(s) => Packed::Text {
+            tag: T_TEXT,
+            bytes: s.as_bytes(),
+        },
     }
 }
 
-#[derive(Clone, Debug)]
-struct Entry {
+/// One entry: whose (the baseline's slot), which kind, which key. Two to a cache line.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
+struct Cell {
     hash: u64,
+    slot: u32,
     kind: Kind,
-    key: Key,
+    tag: u8,
+    aux: u16,
+    a: u64,
+    b: u64,
 }
 
-/// One device's entries, all kinds together.
+/// Every baseline's entries, all kinds, in one open-addressing table (linear probing,
+/// at most half full) keyed by (baseline slot, kind, key): a lookup hashes the key and
+/// reads one or two adjacent cells, with no per-device table to reach first. Keys pack
+/// into the cell exactly, except text (`dev:` ids that are no inventory key, names, DICOM
+/// and HL7 entries), whose bytes are kept aside and compared on a hash match.
+///
+/// A baseline's slot beyond `u32` (unreachable: 4 billion baselines) is never indexed.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Index {
-    table: HashTable<Entry>,
+    cells: Vec<Cell>,
+    live: usize,
+    dead: usize,
+    /// The bytes of text keys; places of removed ones are reused.
+    texts: Vec<Bytes>,
+    free: Vec<u32>,
 }
 
 impl Index {
-    /// The index of a device's sets (kinds that are not in [`KINDS`] are never looked up).
-    pub(super) fn build(rs: &RandomState, sets: &BTreeMap<String, ItemSet>) -> Index {
-        let mut ix = Index {
-            table: HashTable::with_capacity(sets.values().map(|s| s.len()).sum()),
-        };
-        for (name, set) in sets {
-            let Some(k) = kind_of(name) else {
-                continue;
-            };
-            for item in set {
-                // Distinct texts give distinct keys (a key is structured only when its
-                // text is the entry), so a set's entries go in without a lookup first.
-                ix.insert_new(rs, k, KeyRef::parse(k, item));
+    fn hash(rs: &RandomState, slot: u32, k: Kind, key: KeyRef<'_>) -> u64 {
+        rs.hash_one((slot, k, key)) | LIVE
+    }
+
+    /// The position of the entry, if present.
+    fn find(&self, hash: u64, slot: u32, k: Kind, key: KeyRef<'_>) -> Option<usize> {
+        let n = self.cells.len();
+        if n == 0 {
+            return None;
+        }
+        let mask = n - 1;
+        let packed = pack(key);
+        let mut i = (hash as usize) & mask;
+        // At most half the cells are taken: an empty one ends every probe (bounded anyway).
+        for _ in 0..n {
+            let c = self.cells.get(i)?;
+            if c.hash == EMPTY {
+                return None;
             }
+            if c.hash == hash && c.slot == slot && c.kind == k {
+                let same = match packed {
+                    Packed::Words { tag, aux, a, b } => {
+                        c.tag == tag && c.aux == aux && c.a == a && c.b == b
+                    }
+                    Packed::Text { tag, bytes } => {
+                        c.tag == tag
+                            && usize::try_from(c.a)
+                                .ok()
+                                .and_then(|t| self.texts.get(t))
+                                .is_some_and(|t| t.get() == bytes)
+                    }
+                };
+                if same {
+                    return Some(i);
+                }
+            }
+            i = (i + 1) & mask;
         }
-        ix
+        None
     }
 
-    /// Adds an entry's text of kind `k`.
-    pub(super) fn insert_text(&mut self, rs: &RandomState, k: Kind, item: &str) {
-        self.insert(rs, k, KeyRef::parse(k, item));
-    }
-
-    /// Adds an entry built from an event.
-    pub(super) fn insert(&mut self, rs: &RandomState, k: Kind, key: KeyRef<'_>) {
-        if !self.get(rs, k, key) {
-            self.insert_new(rs, k, key);
-        }
-    }
-
-    /// Adds an entry known not to be in the index yet.
-    fn insert_new(&mut self, rs: &RandomState, k: Kind, key: KeyRef<'_>) {
-        let hash = rs.hash_one((k, key));
-        self.table.insert_unique(
-            hash,
-            Entry {
-                hash,
-                kind: k,
-                key: Key::of(key),
-            },
-            |e| e.hash,
-        );
-    }
-
-    fn get(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
-        let hash = rs.hash_one((k, key));
-        self.table
-            .find(hash, |e| e.hash == hash && e.kind == k && e.key.is(key))
+    fn get(&self, rs: &RandomState, slot: usize, k: Kind, key: KeyRef<'_>) -> bool {
+        let Ok(slot) = u32::try_from(slot) else {
+            return false;
+        };
+        self.find(Self::hash(rs, slot, k, key), slot, k, key)
             .is_some()
     }
 
-    /// Whether an entry is in the baseline; peers also match their /24 and /16 summaries
-    /// (/96 and /64 for IPv6), as [`super::DeviceBaseline::contains`] does.
-    pub(super) fn contains(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
-        if self.get(rs, k, key) {
+    /// Whether an entry is in baseline `slot`; peers also match their /24 and /16
+    /// summaries (/96 and /64 for IPv6), as [`super::DeviceBaseline::contains`] does.
+    pub(super) fn contains_at(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> bool {
+        if self.get(rs, slot, k, key) {
             return true;
         }
         if let (true, KeyRef::Net(n)) = (is_peer(k), key) {
             let ip = n.addr;
             for p in [24u8, 16] {
                 let s = Subnet::new_masked(ip, if ip.is_ipv4() { p } else { p * 4 });
-                if self.get(rs, k, KeyRef::Net(s)) {
+                if self.get(rs, slot, k, KeyRef::Net(s)) {
                     return true;
                 }
             }
@@ -434,13 +501,246 @@ impl Index {
         false
     }
 
-    pub(super) fn clear(&mut self) {
-        self.table.clear();
+    /// The address of the cell a lookup of the entry reads first (for a prefetch: no
+    /// cell is read here).
+    pub(super) fn hint(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> *const u8 {
+        let (Ok(slot), Some(mask)) = (u32::try_from(slot), self.cells.len().checked_sub(1)) else {
+            return std::ptr::null();
+        };
+        let i = (Self::hash(rs, slot, k, key) as usize) & mask;
+        self.cells
+            .get(i)
+            .map_or(std::ptr::null(), |c| (c as *const Cell).cast())
     }
 
+    /// Adds an entry built from an event to baseline `slot`.
+    pub(super) fn insert_at(&mut self, rs: &RandomState, slot: usize, k: Kind, key: KeyRef<'_>) {
+        if !self.get(rs, slot, k, key) {
+            self.insert_new(rs, slot, k, key);
+        }
+    }
+
+    /// Adds an entry's text of kind `k` to baseline `slot`.
+    pub(super) fn insert_text_at(&mut self, rs: &RandomState, slot: usize, k: Kind, item: &str) {
+        self.insert_at(rs, slot, k, KeyRef::parse(k, item));
+    }
+
+    /// Room for `more` entries without growing.
+    pub(super) fn reserve(&mut self, more: usize) {
+        let need = self.live.saturating_add(self.dead).saturating_add(more);
+        if need.saturating_mul(2) > self.cells.len() {
+            self.resize(self.live.saturating_add(more));
+        }
+    }
+
+    /// Rehashes into a table at most half full with `entries` live ones.
+    fn resize(&mut self, entries: usize) {
+        let cap = entries
+            .saturating_mul(2)
+            .max(16)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX / 2 + 1);
+        let old = std::mem::replace(&mut self.cells, vec![Cell::default(); cap]);
+        self.dead = 0;
+        let mask = cap - 1;
+        for c in old.into_iter().filter(|c| c.hash & LIVE != 0) {
+            // The hash is kept in the cell: no key is hashed again.
+            let mut i = (c.hash as usize) & mask;
+            while let Some(x) = self.cells.get_mut(i) {
+                if x.hash == EMPTY {
+                    *x = c;
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+    }
+
+    /// Indexes entries (baseline slot, kind, text) none of which is in the index yet, and
+    /// all distinct (start-up: every baseline's sets). They go in by the order of their
+    /// home cells, so the table is written front to back rather than at random.
+    pub(super) fn add_all(&mut self, rs: &RandomState, entries: &[(usize, Kind, &str)]) {
+        self.reserve(entries.len());
+        let mask = self.cells.len().saturating_sub(1);
+        let mut order: Vec<(usize, u64, KeyRef<'_>, u32, Kind)> = entries
+            .iter()
+            .filter_map(|&(slot, k, t)| {
+                let slot = u32::try_from(slot).ok()?;
+                let key = KeyRef::parse(k, t);
+                let h = Self::hash(rs, slot, k, key);
+                Some(((h as usize) & mask, h, key, slot, k))
+            })
+            .collect();
+        order.sort_unstable_by_key(|e| e.0);
+        for (_, h, key, slot, k) in order {
+            self.insert_hashed(h, slot, k, key);
+        }
+    }
+
+    /// Adds an entry known not to be in baseline `slot` yet.
+    fn insert_new(&mut self, rs: &RandomState, slot: usize, k: Kind, key: KeyRef<'_>) {
+        let Ok(slot) = u32::try_from(slot) else {
+            return;
+        };
+        self.insert_hashed(Self::hash(rs, slot, k, key), slot, k, key);
+    }
+
+    /// [`Self::insert_new`] with the entry's hash.
+    fn insert_hashed(&mut self, hash: u64, slot: u32, k: Kind, key: KeyRef<'_>) {
+        if (self.live + self.dead + 1).saturating_mul(2) > self.cells.len() {
+            // Double when live entries fill a quarter, else only sweep removed ones.
+            let grow = (self.live + 1).saturating_mul(4) > self.cells.len();
+            let entries = if grow {
+                self.cells.len().max(8)
+            } else {
+                self.cells.len() / 2
+            };
+            self.resize(entries);
+        }
+        let (tag, aux, a, b) = match pack(key) {
+            Packed::Words { tag, aux, a, b } => (tag, aux, a, b),
+            Packed::Text { tag, bytes } => {
+                let t = Bytes::from_bytes(bytes);
+                let at = match self.free.pop() {
+                    Some(i) => {
+                        if let Some(x) = self.texts.get_mut(i as usize) {
+                            *x = t;
+                        }
+                        i
+                    }
+                    None => {
+                        let Ok(i) = u32::try_from(self.texts.len()) else {
+                            return;
+                        };
+                        self.texts.push(t);
+                        i
+                    }
+                };
+                (tag, 0, u64::from(at), 0)
+            }
+        };
+        let mask = self.cells.len() - 1;
+        let mut i = (hash as usize) & mask;
+        while let Some(c) = self.cells.get_mut(i) {
+            if c.hash & LIVE == 0 {
+                if c.hash == DEAD {
+                    self.dead -= 1;
+                }
+                *c = Cell {
+                    hash,
+                    slot,
+                    kind: k,
+                    tag,
+                    aux,
+                    a,
+                    b,
+                };
+                self.live += 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Removes an entry of baseline `slot` (if present).
+    fn remove(&mut self, rs: &RandomState, slot: usize, k: Kind, key: KeyRef<'_>) {
+        let Ok(slot) = u32::try_from(slot) else {
+            return;
+        };
+        let Some(i) = self.find(Self::hash(rs, slot, k, key), slot, k, key) else {
+            return;
+        };
+        let Some(c) = self.cells.get_mut(i) else {
+            return;
+        };
+        if c.tag == T_DEV || c.tag == T_TEXT {
+            if let Ok(t) = u32::try_from(c.a) {
+                if let Some(x) = self.texts.get_mut(t as usize) {
+                    *x = Bytes::from_bytes(&[]);
+                }
+                self.free.push(t);
+            }
+        }
+        c.hash = DEAD;
+        self.live -= 1;
+        self.dead += 1;
+    }
+
+    /// Indexes the entries of one kind's set for baseline `slot`. Distinct texts give
+    /// distinct keys (a key is structured only when its text is the entry), so a set's
+    /// entries go in without a lookup first.
+    pub(super) fn add_set(&mut self, rs: &RandomState, slot: usize, k: Kind, set: &ItemSet) {
+        self.reserve(set.len());
+        for item in set {
+            self.insert_new(rs, slot, k, KeyRef::parse(k, item));
+        }
+    }
+
+    /// Removes the entries of one kind's set of baseline `slot`.
+    pub(super) fn remove_set(&mut self, rs: &RandomState, slot: usize, k: Kind, set: &ItemSet) {
+        for item in set {
+            self.remove(rs, slot, k, KeyRef::parse(k, item));
+        }
+    }
+
+    /// Indexes a baseline's sets (kinds that are not in [`KINDS`] are never looked up).
+    pub(super) fn add_sets(
+        &mut self,
+        rs: &RandomState,
+        slot: usize,
+        sets: &BTreeMap<String, ItemSet>,
+    ) {
+        for (name, set) in sets {
+            if let Some(k) = kind_of(name) {
+                self.add_set(rs, slot, k, set);
+            }
+        }
+    }
+
+    /// Removes what [`Self::add_sets`] added for the same sets.
+    pub(super) fn remove_sets(
+        &mut self,
+        rs: &RandomState,
+        slot: usize,
+        sets: &BTreeMap<String, ItemSet>,
+    ) {
+        for (name, set) in sets {
+            if let Some(k) = kind_of(name) {
+                self.remove_set(rs, slot, k, set);
+            }
+        }
+    }
+
+    /// The index of one device's sets, as baseline 0 (tests).
+    #[cfg(test)]
+    pub(super) fn build(rs: &RandomState, sets: &BTreeMap<String, ItemSet>) -> Index {
+        let mut ix = Index::default();
+        ix.add_sets(rs, 0, sets);
+        ix
+    }
+
+    /// [`Self::insert_text_at`] for baseline 0 (tests).
+    #[cfg(test)]
+    pub(super) fn insert_text(&mut self, rs: &RandomState, k: Kind, item: &str) {
+        self.insert_text_at(rs, 0, k, item);
+    }
+
+    /// [`Self::contains_at`] for baseline 0 (tests).
+    #[cfg(test)]
+    pub(super) fn contains(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
+        self.contains_at(rs, 0, k, key)
+    }
+
+    /// Live entries.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.table.len()
+        self.live
     }
 }
 
@@ -645,5 +945,74 @@ mod tests {
             assert!(!ix.contains(&rs, DNS_NAMES, KeyRef::Text(t)), "{t}");
         }
         assert_eq!(ix.len(), 3);
+    }
+
+    /// A small pool of entries, packed and text, some equal as text across kinds.
+    const ITEMS: [&str; 12] = [
+        "dev:00:1a:2b:3c:4d:5e",
+        "dev:ip:10.7.7.7",
+        "dev:ip:2001:db8::7",
+        "dev:pump-1",
+        "net:10.1.2.0/24",
+        "net:2001:db8:1::/64",
+        "tcp/443/out",
+        "udp/53/in",
+        "pacs.hosp.example",
+        "a-rather-long-name.imaging.hosp.example",
+        "ORU^R01",
+        "",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn shared_table_agrees_with_a_set_per_baseline(
+            ops in proptest::collection::vec((0u8..4, 0u8..5, 0u8..10, 0u8..12), 1..400),
+        ) {
+            // Inserting, removing and re-adding entries of several baselines (tombstones,
+            // reused text places, growth, sweeps) leaves the table answering exactly what a
+            // plain set of (baseline, kind, text) answers, for every baseline and kind.
+            let rs = RandomState::default();
+            let mut ix = Index::default();
+            let mut model: HashSet<(usize, Kind, &str)> = HashSet::new();
+            for (op, slot, k, item) in ops {
+                let (slot, item) = (usize::from(slot), ITEMS[usize::from(item)]);
+                match op {
+                    0 | 1 => {
+                        ix.insert_text_at(&rs, slot, k, item);
+                        model.insert((slot, k, item));
+                    }
+                    2 => {
+                        ix.remove(&rs, slot, k, KeyRef::parse(k, item));
+                        model.remove(&(slot, k, item));
+                    }
+                    _ => {
+                        // A baseline's set of one kind out, then back in.
+                        let set: ItemSet = model
+                            .iter()
+                            .filter(|(s, x, _)| *s == slot && *x == k)
+                            .map(|(_, _, t)| (*t).to_string())
+                            .collect();
+                        ix.remove_set(&rs, slot, k, &set);
+                        for t in &set {
+                            proptest::prop_assert!(!ix.get(&rs, slot, k, KeyRef::parse(k, t)));
+                        }
+                        ix.add_set(&rs, slot, k, &set);
+                    }
+                }
+                proptest::prop_assert_eq!(ix.live, model.len());
+                proptest::prop_assert!((ix.live + ix.dead) * 2 <= ix.cells.len());
+            }
+            for slot in 0..5 {
+                for k in 0..10 {
+                    for item in ITEMS {
+                        proptest::prop_assert_eq!(
+                            ix.get(&rs, slot, k, KeyRef::parse(k, item)),
+                            model.contains(&(slot, k, item)),
+                            "{} {} {}", slot, k, item
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -405,7 +405,9 @@ pub struct Baselines {
     /// Slot by the inventory's key of the device (ids that are such a key's text): the
     /// per-event lookup hashes and compares no text.
     keys: HashMap<DevK, usize, foldhash::fast::RandomState>,
-    /// Seeds the hashes of the indexes' keys.
+    /// Every baseline's entries, for the per-event lookups.
+    idx: Index,
+    /// Seeds the hashes of the index's keys.
     seed: foldhash::fast::RandomState,
     /// Holds the text entries of the event being checked (reused: no allocation).
     scratch: String,
@@ -422,10 +424,9 @@ pub struct Baselines {
     pub deviations: u64,
 }
 
-/// A baseline and the index its per-event lookups use.
+/// A baseline (its entries are in [`Baselines::idx`] under its position in `slots`).
 struct Slot {
     b: DeviceBaseline,
-    idx: Index,
 }
 
 /// An entry an event brings, before it is known to be new: a key, or text in the scratch
@@ -519,6 +520,7 @@ impl Baselines {
             slots: Vec::new(),
             ids: HashMap::default(),
             keys: HashMap::default(),
+            idx: Index::default(),
             seed: foldhash::fast::RandomState::default(),
             scratch: String::new(),
             dirty: BTreeSet::new(),
@@ -549,17 +551,47 @@ impl Baselines {
 
     /// Continues from stored baselines.
     pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
+        // Baselines of devices new here take their slots first (a later one of the same
+        // device replacing an earlier), then their entries are indexed all at once.
+        let first_new = self.slots.len();
         for b in all {
-            self.put(b);
+            match self.ids.get(&b.device) {
+                Some(&i) if i < first_new => {
+                    self.put(b);
+                }
+                Some(&i) => {
+                    if let Some(s) = self.slots.get_mut(i) {
+                        s.b = b;
+                    }
+                }
+                None => {
+                    let i = self.slots.len();
+                    if let Some(k) = DevKey::parse(&b.device) {
+                        self.keys.insert(DevK(k), i);
+                    }
+                    self.ids.insert(b.device.clone(), i);
+                    self.slots.push(Slot { b });
+                }
+            }
         }
+        let mut entries = Vec::new();
+        for (i, s) in self.slots.iter().enumerate().skip(first_new) {
+            for (name, set) in &s.b.sets {
+                if let Some(k) = index::kind_of(name) {
+                    entries.extend(set.iter().map(|t| (i, k, t.as_str())));
+                }
+            }
+        }
+        self.idx.add_all(&self.seed, &entries);
     }
 
     /// Inserts or replaces a baseline, indexing its sets.
     fn put(&mut self, b: DeviceBaseline) -> usize {
-        let idx = Index::build(&self.seed, &b.sets);
         if let Some(&i) = self.ids.get(&b.device) {
             if let Some(s) = self.slots.get_mut(i) {
-                *s = Slot { b, idx };
+                self.idx.remove_sets(&self.seed, i, &s.b.sets);
+                self.idx.add_sets(&self.seed, i, &b.sets);
+                *s = Slot { b };
                 return i;
             }
         }
@@ -567,8 +599,9 @@ impl Baselines {
         if let Some(k) = DevKey::parse(&b.device) {
             self.keys.insert(DevK(k), i);
         }
+        self.idx.add_sets(&self.seed, i, &b.sets);
         self.ids.insert(b.device.clone(), i);
-        self.slots.push(Slot { b, idx });
+        self.slots.push(Slot { b });
         i
     }
 
@@ -688,12 +721,15 @@ impl Baselines {
                     return Err(format!("no baseline for device `{device}`"));
                 }
                 for id in ids {
-                    if let Some(Slot { b, idx }) = self.slot_mut(&id) {
+                    let Some(&i) = self.ids.get(&id) else {
+                        continue;
+                    };
+                    if let Some(Slot { b }) = self.slots.get_mut(i) {
+                        self.idx.remove_sets(&self.seed, i, &b.sets);
                         b.state = State::Learning;
                         b.relearn_pending = true;
                         b.overflowed = false;
                         b.sets.clear();
-                        idx.clear();
                         b.volume = None;
                         b.log(change("relearn", String::new()), max_h);
                         self.dirty.insert(id);
@@ -708,13 +744,16 @@ impl Baselines {
                         KINDS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
                     ));
                 }
-                let seed = self.seed.clone();
-                let Some(Slot { b, idx }) = self.slot_mut(device) else {
+                let Some((i, Slot { b })) = self
+                    .ids
+                    .get(device)
+                    .and_then(|&i| Some((i, self.slots.get_mut(i)?)))
+                else {
                     return Err(format!("no baseline for device `{device}`"));
                 };
                 b.sets.entry(kind.clone()).or_default().insert(item.clone());
                 if let Some(k) = index::kind_of(kind) {
-                    idx.insert_text(&seed, k, item);
+                    self.idx.insert_text_at(&self.seed, i, k, item);
                 }
                 b.log(change("approve", format!("{kind}: {item}")), max_h);
                 self.dirty.insert(device.clone());
@@ -736,6 +775,86 @@ impl Baselines {
             }
         }
         Ok(n)
+    }
+
+    /// Addresses that checking `ev` will read first, for the caller to prefetch a few events
+    /// ahead (the entries are spread over megabytes: each lookup is a cache miss): the
+    /// baseline of each side and the index cells of a flow's peer and service and of a DNS
+    /// query's name. Guessed from the event alone (a side's device by its MAC, else its
+    /// address; no inventory lookup), so a wrong guess costs one useless prefetch; nothing
+    /// is read here but the baselines' small key map. At most 6 addresses go to `out`.
+    pub fn prefetch_hints(&mut self, ev: &Event, mut out: impl FnMut(*const u8)) {
+        let Some(flow) = ev.flow.as_deref() else {
+            return;
+        };
+        let k = &flow.key;
+        let dns = match &ev.kind {
+            EventKind::Flow(_) => None,
+            EventKind::Dns(d) if !d.qr => d.queries.first(),
+            _ => return,
+        };
+        // A side's device: its MAC's key when that has a baseline, else its address's.
+        let side = |keys: &HashMap<DevK, usize, foldhash::fast::RandomState>,
+                    mac: Option<model::MacAddr>,
+                    ip: IpAddr| {
+            mac.and_then(|m| {
+                let b = m.0;
+                let d = DevK(DevKey::Mac(u64::from_be_bytes([
+                    0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
+                ])));
+                Some((d, *keys.get(&d)?))
+            })
+            .or_else(|| {
+                let d = DevK(DevKey::Ip(ip));
+                Some((d, *keys.get(&d)?))
+            })
+        };
+        let src = side(&self.keys, flow.src_mac, k.src_ip);
+        if let Some(q) = dns {
+            let Some((_, i)) = src else {
+                return;
+            };
+            if let Some(s) = self.slots.get(i) {
+                out((s as *const Slot).cast());
+            }
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            scratch.push_str(&q.rrname);
+            scratch.make_ascii_lowercase();
+            out(self
+                .idx
+                .hint(&self.seed, i, index::DNS_NAMES, KeyRef::Text(&scratch)));
+            self.scratch = scratch;
+            return;
+        }
+        let dst = side(&self.keys, flow.dest_mac, k.dst_ip);
+        let (proto, port) = service_of(k);
+        for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
+        {
+            let Some((_, i)) = me else {
+                continue;
+            };
+            if let Some(s) = self.slots.get(i) {
+                out((s as *const Slot).cast());
+            }
+            let (peer_kind, peer_key) = if is_internal(peer_ip, &self.internal) {
+                (
+                    index::PEERS,
+                    peer.map_or(KeyRef::Net(Subnet::around(peer_ip)), |(d, _)| {
+                        KeyRef::Device(d)
+                    }),
+                )
+            } else {
+                (index::EXTERNAL_PEERS, KeyRef::Net(Subnet::around(peer_ip)))
+            };
+            out(self.idx.hint(&self.seed, i, peer_kind, peer_key));
+            let service = KeyRef::Service {
+                proto,
+                port,
+                out: client,
+            };
+            out(self.idx.hint(&self.seed, i, index::SERVICES, service));
+        }
     }
 
     /// Observes one event (after the inventory did): learns, or alerts on deviations.
@@ -823,17 +942,7 @@ impl Baselines {
                             geo_ev.push(("peer_ip", peer_ip.to_string()));
                         }
                     }
-                    let proto = match k.proto {
-                        IpProto::TCP => index::Proto::Tcp,
-                        IpProto::UDP => index::Proto::Udp,
-                        IpProto::SCTP => index::Proto::Sctp,
-                        _ => index::Proto::Ip,
-                    };
-                    let port = if proto == index::Proto::Ip {
-                        u16::from(k.proto.0)
-                    } else {
-                        k.dst_port
-                    };
+                    let (proto, port) = service_of(k);
                     items.push(
                         index::SERVICES,
                         Pending::Key(KeyRef::Service {
@@ -1053,10 +1162,10 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) {
-        let Some(slot) = self.slots.get(slot) else {
+        let Some(s) = self.slots.get(slot) else {
             return;
         };
-        if slot.b.state == State::Learning || slot.idx.contains(&self.seed, peer_kind, peer) {
+        if s.b.state == State::Learning || self.idx.contains_at(&self.seed, slot, peer_kind, peer) {
             return;
         }
         alerts.raise(
@@ -1107,6 +1216,7 @@ impl Baselines {
         let Baselines {
             cfg,
             slots,
+            idx,
             seed,
             dirty,
             rules,
@@ -1114,7 +1224,7 @@ impl Baselines {
             deviations,
             ..
         } = self;
-        let Slot { b, idx } = slots.get_mut(slot)?;
+        let Slot { b } = slots.get_mut(slot)?;
         if b.relearn_pending {
             let learning_us = cfg.learning_us(&me.classification.class);
             b.relearn_pending = false;
@@ -1128,7 +1238,7 @@ impl Baselines {
         }
         for (k, p) in items.iter() {
             let key = p.key(scratch);
-            if idx.contains(seed, k, key) {
+            if idx.contains_at(seed, slot, k, key) {
                 continue;
             }
             let kind = index::kind_name(k);
@@ -1140,6 +1250,12 @@ impl Baselines {
                 // At the cap, `add` summarises peers into /16s first.
                 let summarise = (k == index::PEERS || k == index::EXTERNAL_PEERS)
                     && b.sets.get(kind).map_or(0, HashSet::len) >= max;
+                if summarise {
+                    // The set's entries are replaced by their summaries: out of the index.
+                    if let Some(set) = b.sets.get(kind) {
+                        idx.remove_set(seed, slot, k, set);
+                    }
+                }
                 let added = add(b, kind, key.text(), max);
                 let new = added == Added::New;
                 match added {
@@ -1167,9 +1283,11 @@ impl Baselines {
                 }
                 if summarise {
                     // The peers were summarised into /16s: index them again.
-                    *idx = Index::build(seed, &b.sets);
+                    if let Some(set) = b.sets.get(kind) {
+                        idx.add_set(seed, slot, k, set);
+                    }
                 } else if new {
-                    idx.insert(seed, k, key);
+                    idx.insert_at(seed, slot, k, key);
                 }
                 continue;
             }
@@ -1206,6 +1324,23 @@ impl Baselines {
         }
         Some(slot)
     }
+}
+
+/// A flow's service entry: its transport and server port (the protocol number when it
+/// has no ports).
+fn service_of(k: &model::FlowKey) -> (index::Proto, u16) {
+    let proto = match k.proto {
+        IpProto::TCP => index::Proto::Tcp,
+        IpProto::UDP => index::Proto::Udp,
+        IpProto::SCTP => index::Proto::Sctp,
+        _ => index::Proto::Ip,
+    };
+    let port = if proto == index::Proto::Ip {
+        u16::from(k.proto.0)
+    } else {
+        k.dst_port
+    };
+    (proto, port)
 }
 
 /// The device of an alert, borrowed ([`AlertEngine::raise_with`]).

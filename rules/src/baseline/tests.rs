@@ -586,3 +586,90 @@ fn restored_baselines_are_found_by_the_devices_inventory_key() {
         .unwrap()
         .contains("services", "tcp/8443/out"));
 }
+
+#[test]
+fn restore_indexes_in_bulk_what_one_by_one_puts_index() {
+    // Restoring many baselines at once (entries indexed together, a later baseline of the
+    // same device replacing an earlier one, restores on top of existing baselines) leaves
+    // every lookup answering what the final baselines' sets answer.
+    let mut r = Rig::new(cfg(3600, 64));
+    for (i, port) in [443u16, 104, 2575, 8080].into_iter().enumerate() {
+        r.see(flow(i as i64, SERVER, "10.1.0.50", port));
+    }
+    r.see(flow(5, ROUTER, "8.8.8.8", 53));
+    let all: Vec<DeviceBaseline> = r.b.all().into_iter().cloned().collect();
+    assert!(all.len() >= 2);
+    // The pump twice: first as learned, then with one service only (the later wins).
+    let mut later = all
+        .iter()
+        .find(|b| b.device == pump())
+        .cloned()
+        .unwrap_or_else(|| DeviceBaseline::new("x", 0, 0));
+    later.sets.insert(
+        "services".into(),
+        ["tcp/104/out".to_string()].into_iter().collect(),
+    );
+    let mut list = all.clone();
+    list.push(later.clone());
+    let probes = [
+        (index::SERVICES, "tcp/443/out"),
+        (index::SERVICES, "tcp/104/out"),
+        (index::SERVICES, "tcp/2575/out"),
+        (index::SERVICES, "tcp/443/in"),
+        (index::PEERS, "net:10.1.0.0/24"),
+        (index::EXTERNAL_PEERS, "net:8.8.8.0/24"),
+    ];
+    let check = |b: &Baselines| {
+        assert_eq!(b.len(), all.len());
+        for (i, s) in b.slots.iter().enumerate() {
+            let want = if s.b.device == pump() { &later } else { &s.b };
+            assert_eq!(&s.b.sets, &want.sets);
+            for set in want.sets.iter() {
+                for t in set.1 {
+                    let k = index::kind_of(set.0).unwrap_or(index::TLS_SNI);
+                    assert!(b.idx.contains_at(&b.seed, i, k, KeyRef::parse(k, t)), "{t}");
+                }
+            }
+            for (k, t) in probes {
+                assert_eq!(
+                    b.idx.contains_at(&b.seed, i, k, KeyRef::parse(k, t)),
+                    want.contains(index::kind_name(k), t),
+                    "{} {t}",
+                    s.b.device
+                );
+            }
+        }
+    };
+    let mut b = Baselines::new(cfg(3600, 64), Vec::new());
+    b.restore(list);
+    check(&b);
+    // Restored again on top: the existing baselines are replaced in place.
+    b.restore(vec![later.clone()]);
+    check(&b);
+}
+
+#[test]
+fn prefetch_hints_cover_the_cells_a_flow_check_reads() {
+    // For a flow between two inventoried devices with baselines, the guessed addresses
+    // include the home cell of every entry the check looks up (each side's peer and
+    // service): the guess builds the same keys as the check.
+    let mut r = Rig::new(cfg(3600, 64));
+    let e = flow(0, SERVER, "10.1.0.50", 443);
+    r.see(flow(0, SERVER, "10.1.0.50", 443));
+    let mut hints = Vec::new();
+    r.b.prefetch_hints(&e, |p| hints.push(p));
+    let mut want = Vec::new();
+    for (i, s) in r.b.slots.iter().enumerate() {
+        for (name, set) in &s.b.sets {
+            let k = index::kind_of(name).unwrap_or(index::TLS_SNI);
+            for t in set {
+                want.push(r.b.idx.hint(&r.b.seed, i, k, KeyRef::parse(k, t)));
+            }
+        }
+    }
+    // Pump: peer + service; server: peer + service.
+    assert_eq!(want.len(), 4);
+    for w in want {
+        assert!(!w.is_null() && hints.contains(&w));
+    }
+}
