@@ -501,8 +501,20 @@ impl Index {
         false
     }
 
-    /// The address of the cell a lookup of the entry reads first (for a prefetch: no
-    /// cell is read here).
+    /// The cell a lookup of the entry reads first.
+    pub(super) fn home(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> Option<usize> {
+        let slot = u32::try_from(slot).ok()?;
+        let mask = self.cells.len().checked_sub(1)?;
+        Some((Self::hash(rs, slot, k, key) as usize) & mask)
+    }
+
+    /// The address of [`Self::home`]'s cell (for a prefetch: no cell is read here).
     pub(super) fn hint(
         &self,
         rs: &RandomState,
@@ -510,13 +522,19 @@ impl Index {
         k: Kind,
         key: KeyRef<'_>,
     ) -> *const u8 {
-        let (Ok(slot), Some(mask)) = (u32::try_from(slot), self.cells.len().checked_sub(1)) else {
-            return std::ptr::null();
-        };
-        let i = (Self::hash(rs, slot, k, key) as usize) & mask;
-        self.cells
-            .get(i)
+        self.home(rs, slot, k, key)
+            .and_then(|i| self.cells.get(i))
             .map_or(std::ptr::null(), |c| (c as *const Cell).cast())
+    }
+
+    /// The address of the text kept aside for the entry in cell `i`, if it holds text.
+    pub(super) fn text_of_cell(&self, i: usize) -> Option<*const u8> {
+        let c = self.cells.get(i)?;
+        if c.hash & LIVE == 0 || (c.tag != T_TEXT && c.tag != T_DEV) {
+            return None;
+        }
+        let t = self.texts.get(usize::try_from(c.a).ok()?)?;
+        Some((t as *const Bytes).cast())
     }
 
     /// Adds an entry built from an event to baseline `slot`.
@@ -559,27 +577,6 @@ impl Index {
                 }
                 i = (i + 1) & mask;
             }
-        }
-    }
-
-    /// Indexes entries (baseline slot, kind, text) none of which is in the index yet, and
-    /// all distinct (start-up: every baseline's sets). They go in by the order of their
-    /// home cells, so the table is written front to back rather than at random.
-    pub(super) fn add_all(&mut self, rs: &RandomState, entries: &[(usize, Kind, &str)]) {
-        self.reserve(entries.len());
-        let mask = self.cells.len().saturating_sub(1);
-        let mut order: Vec<(usize, u64, KeyRef<'_>, u32, Kind)> = entries
-            .iter()
-            .filter_map(|&(slot, k, t)| {
-                let slot = u32::try_from(slot).ok()?;
-                let key = KeyRef::parse(k, t);
-                let h = Self::hash(rs, slot, k, key);
-                Some(((h as usize) & mask, h, key, slot, k))
-            })
-            .collect();
-        order.sort_unstable_by_key(|e| e.0);
-        for (_, h, key, slot, k) in order {
-            self.insert_hashed(h, slot, k, key);
         }
     }
 
@@ -735,6 +732,19 @@ impl Index {
     #[cfg(test)]
     pub(super) fn contains(&self, rs: &RandomState, k: Kind, key: KeyRef<'_>) -> bool {
         self.contains_at(rs, 0, k, key)
+    }
+
+    /// The cell holding the entry (tests).
+    #[cfg(test)]
+    pub(super) fn position(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> Option<usize> {
+        let slot = u32::try_from(slot).ok()?;
+        self.find(Self::hash(rs, slot, k, key), slot, k, key)
     }
 
     /// Live entries.

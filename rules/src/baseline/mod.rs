@@ -411,6 +411,8 @@ pub struct Baselines {
     seed: foldhash::fast::RandomState,
     /// Holds the text entries of the event being checked (reused: no allocation).
     scratch: String,
+    /// The home cell of the text entry hinted last ([`Self::prefetch_hints`]).
+    text_hint: Option<usize>,
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
@@ -523,6 +525,7 @@ impl Baselines {
             idx: Index::default(),
             seed: foldhash::fast::RandomState::default(),
             scratch: String::new(),
+            text_hint: None,
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
@@ -551,38 +554,12 @@ impl Baselines {
 
     /// Continues from stored baselines.
     pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
-        // Baselines of devices new here take their slots first (a later one of the same
-        // device replacing an earlier), then their entries are indexed all at once.
-        let first_new = self.slots.len();
+        // The index sized once for every entry.
+        let entries = all.iter().map(DeviceBaseline::len).sum();
+        self.idx.reserve(entries);
         for b in all {
-            match self.ids.get(&b.device) {
-                Some(&i) if i < first_new => {
-                    self.put(b);
-                }
-                Some(&i) => {
-                    if let Some(s) = self.slots.get_mut(i) {
-                        s.b = b;
-                    }
-                }
-                None => {
-                    let i = self.slots.len();
-                    if let Some(k) = DevKey::parse(&b.device) {
-                        self.keys.insert(DevK(k), i);
-                    }
-                    self.ids.insert(b.device.clone(), i);
-                    self.slots.push(Slot { b });
-                }
-            }
+            self.put(b);
         }
-        let mut entries = Vec::new();
-        for (i, s) in self.slots.iter().enumerate().skip(first_new) {
-            for (name, set) in &s.b.sets {
-                if let Some(k) = index::kind_of(name) {
-                    entries.extend(set.iter().map(|t| (i, k, t.as_str())));
-                }
-            }
-        }
-        self.idx.add_all(&self.seed, &entries);
     }
 
     /// Inserts or replaces a baseline, indexing its sets.
@@ -779,20 +756,28 @@ impl Baselines {
 
     /// Addresses that checking `ev` will read first, for the caller to prefetch a few events
     /// ahead (the entries are spread over megabytes: each lookup is a cache miss): the
-    /// baseline of each side and the index cells of a flow's peer and service and of a DNS
-    /// query's name. Guessed from the event alone (a side's device by its MAC, else its
-    /// address; no inventory lookup), so a wrong guess costs one useless prefetch; nothing
-    /// is read here but the baselines' small key map. At most 6 addresses go to `out`.
+    /// baseline of each side and the index cells of a flow's peer and service, of a DNS
+    /// query's name, of an HL7 message's type (and peer, with PHI). Guessed from the event
+    /// alone (a side's device by its MAC, else its address; no inventory lookup), so a wrong
+    /// guess costs one useless prefetch; nothing is read here but the baselines' small key
+    /// map and the event. Called on events in order: a text entry's bytes, kept aside, are
+    /// hinted at the next call, once its cell has arrived. At most 7 addresses go to `out`.
     pub fn prefetch_hints(&mut self, ev: &Event, mut out: impl FnMut(*const u8)) {
+        if let Some(c) = self.text_hint.take() {
+            if let Some(p) = self.idx.text_of_cell(c) {
+                out(p);
+            }
+        }
         let Some(flow) = ev.flow.as_deref() else {
             return;
         };
         let k = &flow.key;
-        let dns = match &ev.kind {
-            EventKind::Flow(_) => None,
-            EventKind::Dns(d) if !d.qr => d.queries.first(),
-            _ => return,
-        };
+        if !matches!(
+            &ev.kind,
+            EventKind::Flow(_) | EventKind::Dns(_) | EventKind::Hl7(_)
+        ) {
+            return;
+        }
         // A side's device: its MAC's key when that has a baseline, else its address's.
         let side = |keys: &HashMap<DevK, usize, foldhash::fast::RandomState>,
                     mac: Option<model::MacAddr>,
@@ -810,51 +795,82 @@ impl Baselines {
             })
         };
         let src = side(&self.keys, flow.src_mac, k.src_ip);
-        if let Some(q) = dns {
-            let Some((_, i)) = src else {
-                return;
-            };
-            if let Some(s) = self.slots.get(i) {
-                out((s as *const Slot).cast());
-            }
-            let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.clear();
-            scratch.push_str(&q.rrname);
-            scratch.make_ascii_lowercase();
-            out(self
-                .idx
-                .hint(&self.seed, i, index::DNS_NAMES, KeyRef::Text(&scratch)));
-            self.scratch = scratch;
-            return;
-        }
-        let dst = side(&self.keys, flow.dest_mac, k.dst_ip);
-        let (proto, port) = service_of(k);
-        for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
-        {
-            let Some((_, i)) = me else {
-                continue;
-            };
-            if let Some(s) = self.slots.get(i) {
-                out((s as *const Slot).cast());
-            }
-            let (peer_kind, peer_key) = if is_internal(peer_ip, &self.internal) {
+        let peer_of = |internal: &[Subnet], peer: Option<(DevK, usize)>, ip: IpAddr| {
+            if is_internal(ip, internal) {
                 (
                     index::PEERS,
-                    peer.map_or(KeyRef::Net(Subnet::around(peer_ip)), |(d, _)| {
-                        KeyRef::Device(d)
-                    }),
+                    peer.map_or(KeyRef::Net(Subnet::around(ip)), |(d, _)| KeyRef::Device(d)),
                 )
             } else {
-                (index::EXTERNAL_PEERS, KeyRef::Net(Subnet::around(peer_ip)))
-            };
-            out(self.idx.hint(&self.seed, i, peer_kind, peer_key));
-            let service = KeyRef::Service {
-                proto,
-                port,
-                out: client,
-            };
-            out(self.idx.hint(&self.seed, i, index::SERVICES, service));
+                (index::EXTERNAL_PEERS, KeyRef::Net(Subnet::around(ip)))
+            }
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        match &ev.kind {
+            EventKind::Dns(d) if !d.qr => {
+                if let (Some((_, i)), Some(q)) = (src, d.queries.first()) {
+                    if let Some(s) = self.slots.get(i) {
+                        out((s as *const Slot).cast());
+                    }
+                    scratch.push_str(&q.rrname);
+                    scratch.make_ascii_lowercase();
+                    let key = KeyRef::Text(&scratch);
+                    self.text_hint = self.idx.home(&self.seed, i, index::DNS_NAMES, key);
+                    out(self.idx.hint(&self.seed, i, index::DNS_NAMES, key));
+                }
+            }
+            EventKind::Hl7(h) => {
+                let dst = side(&self.keys, flow.dest_mac, k.dst_ip);
+                // The sender's side (the client's when the message goes to the server).
+                let (me, peer, peer_ip) = if h.direction == model::Direction::ToServer {
+                    (src, dst, k.dst_ip)
+                } else {
+                    (dst, src, k.src_ip)
+                };
+                if let Some((_, i)) = me {
+                    if let Some(s) = self.slots.get(i) {
+                        out((s as *const Slot).cast());
+                    }
+                    scratch.push_str(h.sending_application().unwrap_or("-"));
+                    scratch.push('>');
+                    scratch.push_str(h.receiving_application().unwrap_or("-"));
+                    scratch.push(' ');
+                    scratch.push_str(h.message_type().unwrap_or("-"));
+                    let key = KeyRef::Text(&scratch);
+                    self.text_hint = self.idx.home(&self.seed, i, index::HL7_TYPES, key);
+                    out(self.idx.hint(&self.seed, i, index::HL7_TYPES, key));
+                    if h.has_phi() {
+                        let (pk, key) = peer_of(&self.internal, peer, peer_ip);
+                        out(self.idx.hint(&self.seed, i, pk, key));
+                    }
+                }
+            }
+            EventKind::Flow(_) => {
+                let dst = side(&self.keys, flow.dest_mac, k.dst_ip);
+                let (proto, port) = service_of(k);
+                for (me, peer, peer_ip, client) in
+                    [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
+                {
+                    let Some((_, i)) = me else {
+                        continue;
+                    };
+                    if let Some(s) = self.slots.get(i) {
+                        out((s as *const Slot).cast());
+                    }
+                    let (pk, key) = peer_of(&self.internal, peer, peer_ip);
+                    out(self.idx.hint(&self.seed, i, pk, key));
+                    let service = KeyRef::Service {
+                        proto,
+                        port,
+                        out: client,
+                    };
+                    out(self.idx.hint(&self.seed, i, index::SERVICES, service));
+                }
+            }
+            _ => {}
         }
+        self.scratch = scratch;
     }
 
     /// Observes one event (after the inventory did): learns, or alerts on deviations.

@@ -588,10 +588,10 @@ fn restored_baselines_are_found_by_the_devices_inventory_key() {
 }
 
 #[test]
-fn restore_indexes_in_bulk_what_one_by_one_puts_index() {
-    // Restoring many baselines at once (entries indexed together, a later baseline of the
-    // same device replacing an earlier one, restores on top of existing baselines) leaves
-    // every lookup answering what the final baselines' sets answer.
+fn restore_indexes_what_the_final_baselines_hold() {
+    // Restoring many baselines into the shared index (a later baseline of the same device
+    // replacing an earlier one, restores on top of existing baselines) leaves every
+    // lookup answering what the final baselines' sets answer.
     let mut r = Rig::new(cfg(3600, 64));
     for (i, port) in [443u16, 104, 2575, 8080].into_iter().enumerate() {
         r.see(flow(i as i64, SERVER, "10.1.0.50", port));
@@ -671,5 +671,52 @@ fn prefetch_hints_cover_the_cells_a_flow_check_reads() {
     assert_eq!(want.len(), 4);
     for w in want {
         assert!(!w.is_null() && hints.contains(&w));
+    }
+}
+
+#[test]
+fn prefetch_hints_cover_a_dns_name_and_then_its_text() {
+    // A DNS query's name is hinted at its home cell, lowercased as the check looks it up,
+    // and the next call hints the name's bytes kept aside (the cell has arrived by then).
+    let mut r = Rig::new(cfg(3600, 64));
+    let mut e = flow(0, SERVER, "10.1.0.50", 53);
+    e.kind = EventKind::Dns(Box::new(model::dns::DnsEvent {
+        kind: "query",
+        queries: vec![model::dns::DnsQuery {
+            rrname: "PACS.Hosp.Example".into(),
+            rrtype: "A".into(),
+        }],
+        ..Default::default()
+    }));
+    r.see(flow(0, SERVER, "10.1.0.50", 53));
+    let dns = Event {
+        ts: e.ts,
+        flow: e.flow.clone(),
+        kind: e.kind.clone(),
+    };
+    r.see(dns);
+    let i = r.b.ids.get(&pump()).copied().unwrap_or(usize::MAX);
+    assert!(r
+        .b
+        .get(&pump())
+        .is_some_and(|b| b.contains("dns_names", "pacs.hosp.example")));
+    let key = KeyRef::Text("pacs.hosp.example");
+    let cell = r.b.idx.hint(&r.b.seed, i, index::DNS_NAMES, key);
+    let mut hints = Vec::new();
+    r.b.prefetch_hints(&e, |p| hints.push(p));
+    assert!(!cell.is_null() && hints.contains(&cell), "{hints:?}");
+    // The entry's text is kept aside; the next call hints the text of the home cell's
+    // entry (this one unless another entry took its home cell first).
+    let at = r.b.idx.position(&r.b.seed, i, index::DNS_NAMES, key);
+    assert!(at.and_then(|c| r.b.idx.text_of_cell(c)).is_some());
+    let home = r.b.idx.home(&r.b.seed, i, index::DNS_NAMES, key);
+    let text = home.and_then(|c| r.b.idx.text_of_cell(c));
+    hints.clear();
+    r.b.prefetch_hints(&flow(1, SERVER, "10.1.0.50", 443), |p| hints.push(p));
+    if home == at {
+        assert!(text.is_some());
+    }
+    if let Some(t) = text {
+        assert_eq!(hints.first().copied(), Some(t));
     }
 }
