@@ -39,7 +39,7 @@ pub mod quirk {
 }
 
 /// How the window size is written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WindowForm {
     /// The raw window value.
     #[default]
@@ -51,7 +51,7 @@ pub enum WindowForm {
 }
 
 /// One SYN or SYN+ACK signature (see the module docs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct P0fSignature {
     /// 4 or 6.
     pub ver: u8,

@@ -266,8 +266,8 @@ pub struct Inventory {
     hl7: FastMap<(u64, u8), Hl7Batch>,
     /// Some HL7 batch holds sightings not yet applied to the records.
     hl7_pending: bool,
-    /// Reused to render values without allocating.
-    scratch: Vec<u8>,
+    /// Rendered p0f signatures (see `observe::signature`).
+    signatures: FastMap<model::p0f::P0fSignature, Option<String>>,
     /// The catalogue patterns each distinct value matches ([`matches::MatchMemo`]).
     matched: matches::MatchMemo,
     /// Reused by [`Inventory::classify`]: the patterns a device's values match.
@@ -310,11 +310,8 @@ fn trim(s: &str) -> &str {
 /// True when `s` has no control character (what [`cap`] would drop); ASCII without
 /// decoding characters.
 fn is_clean(s: &str) -> bool {
-    if s.is_ascii() {
-        !s.bytes().any(|b| b < 0x20 || b == 0x7f)
-    } else {
-        !s.chars().any(char::is_control)
-    }
+    // One pass over the bytes for printable ASCII (most values); characters otherwise.
+    s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(char::is_control)
 }
 
 /// The order a full value list keeps by: `a` is worse than `b` when its confidence is
@@ -341,6 +338,56 @@ fn ip_usable(ip: IpAddr) -> bool {
     }
 }
 
+/// The outcomes of noting a value on an existing attribute that leave its list as it is:
+/// a value the list holds (its sightings counted), or a newcomer a full list drops
+/// (worse than its known worst value; a kept value equal to it is counted). `Some(true)`
+/// when a sighting moved (the record needs saving), `None` when the list must change (or
+/// its worst value is not known): [`Inventory::add_attr_n`]'s full path decides.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn settle_repeat(
+    slot: &mut attrs::Slot<'_>,
+    trimmed: &str,
+    source: &str,
+    confidence: u8,
+    max_len: usize,
+    max_vals: usize,
+    n: u64,
+    (first, last): (i64, i64),
+) -> Option<bool> {
+    let vals = &mut *slot.values;
+    let full = vals.len() >= max_vals;
+    // Most notes repeat a value the list holds: found first, without scanning the
+    // text for control characters (stored values are capped and clean, so only such
+    // a text can equal one). Full lists go the way below, which finds a kept value
+    // while it looks for the worst.
+    if !full && trimmed.len() <= max_len {
+        return vals
+            .iter_mut()
+            .find(|v| v.value == trimmed && v.source == source)
+            .map(|v| v.seen(n, first, last));
+    }
+    let clean = trimmed.len() <= max_len && is_clean(trimmed);
+    // A full list whose worst value is known (a feed of ever-new values, like device
+    // ids relayed by a gateway, meets this again and again): a newcomer worse than it
+    // is dropped, unless it is a value already kept. Values with its confidence that
+    // are kept are better, so none of them is equal to it: only the others are
+    // compared, and a list of one confidence needs no text compare but this one.
+    if let (true, true, Some(w)) = (clean, full, *slot.worst) {
+        if let Some(wv) = vals.get(w) {
+            if (std::cmp::Reverse(confidence), trimmed)
+                > (std::cmp::Reverse(wv.confidence), wv.value.as_str())
+            {
+                let kept = vals.iter_mut().find(|v| {
+                    v.confidence != confidence && v.value == trimmed && v.source == source
+                });
+                return Some(kept.is_some_and(|v| v.seen(n, first, last)));
+            }
+        }
+    }
+    None
+}
+
 impl Inventory {
     /// A new, empty inventory with the given catalogue.
     pub fn new(cfg: InventoryConfig, catalogue: Catalogue) -> Self {
@@ -358,7 +405,7 @@ impl Inventory {
             memo: FastMap::default(),
             hl7: FastMap::default(),
             hl7_pending: false,
-            scratch: Vec::new(),
+            signatures: FastMap::default(),
             matched: matches::MatchMemo::default(),
             match_set: MatchSet::default(),
             stats: InventoryStats::default(),
@@ -675,6 +722,35 @@ impl Inventory {
     /// The device of an endpoint, created if needed: by MAC unless the MAC is a router's
     /// or absent, else by IP (through the IP index, or a new `ip:` record).
     fn endpoint(&mut self, mac: Option<MacAddr>, ip: Option<IpAddr>, ts: Timestamp) -> Option<Key> {
+        self.endpoint_since(mac, ip, ts, ts)
+    }
+
+    /// [`Inventory::endpoint`] for a sighting that began at `first` (a flow's start): the
+    /// device also counts as seen then, in the same lookup on the usual path (what
+    /// `endpoint` then [`Inventory::seen`] at `first` would do).
+    fn endpoint_since(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        ts: Timestamp,
+        first: Timestamp,
+    ) -> Option<Key> {
+        let (id, fast) = self.endpoint_at(mac, ip, ts, first.micros())?;
+        if !fast && first != ts {
+            self.seen(&id, first);
+        }
+        Some(id)
+    }
+
+    /// The body of [`Inventory::endpoint_since`]: the key, and whether the usual path (a
+    /// known host, its address bound) took `first` into account.
+    fn endpoint_at(
+        &mut self,
+        mac: Option<MacAddr>,
+        ip: Option<IpAddr>,
+        ts: Timestamp,
+        first: i64,
+    ) -> Option<(Key, bool)> {
         let ip = ip.filter(|i| ip_usable(*i));
         if let Some(m) = mac.filter(|m| m.0[0] & 1 == 0 && m.0 != [0; 6]) {
             let id = Key::mac(m);
@@ -698,9 +774,11 @@ impl Inventory {
                             changed = true;
                         }
                     }
-                    if t > d.last_seen_us || t < d.first_seen_us {
-                        d.last_seen_us = d.last_seen_us.max(t);
-                        d.first_seen_us = d.first_seen_us.min(t);
+                    // (A capture's clock may step back: `first` may be the later.)
+                    let (lo, hi) = (first.min(t), first.max(t));
+                    if hi > d.last_seen_us || lo < d.first_seen_us {
+                        d.last_seen_us = d.last_seen_us.max(hi);
+                        d.first_seen_us = d.first_seen_us.min(lo);
                         changed = true;
                     }
                     if changed {
@@ -709,7 +787,7 @@ impl Inventory {
                     if !self.touched.contains(&id) {
                         self.touched.push(id);
                     }
-                    return Some(id);
+                    return Some((id, true));
                 }
             }
             let router = match self.devices.get(&id) {
@@ -726,7 +804,7 @@ impl Inventory {
                 // The bind may have found the MAC to be a router.
                 if !self.devices.get(&id).is_some_and(|d| d.router) {
                     self.seen(&id, ts);
-                    return Some(id);
+                    return Some((id, false));
                 }
             } else {
                 self.seen(&id, ts);
@@ -736,7 +814,7 @@ impl Inventory {
         if let Some(id) = self.by_ip.get(&ip).copied() {
             if self.devices.contains_key(&id) {
                 self.seen(&id, ts);
-                return Some(id);
+                return Some((id, false));
             }
         }
         if !(ip_is_private(ip) || self.cfg.track_external) {
@@ -768,7 +846,7 @@ impl Inventory {
             self.attrs_changed(id, true);
         }
         self.seen(&id, ts);
-        Some(id)
+        Some((id, false))
     }
 
     /// The device of a MAC, created if needed (DHCP `chaddr`, ARP sender, L2 frames).
@@ -1060,6 +1138,66 @@ impl Inventory {
         self.add_attr_n(id, name.into(), value, source, confidence, (t, t), 1);
     }
 
+    /// [`Inventory::add_attr`] for each of `values` in turn (one attribute, source and
+    /// confidence): the device and the attribute are looked up once for every run of
+    /// values that leaves the list as it is (see [`settle_repeat`]); a value that changes
+    /// it goes through [`Inventory::add_attr_n`]. What one `add_attr` per value leaves.
+    /// (An HL7 gateway relays many device ids per message, most of them dropped by a
+    /// full list.)
+    fn add_attrs<'v>(
+        &mut self,
+        id: &Key,
+        name: Attr,
+        values: impl IntoIterator<Item = &'v str>,
+        source: &str,
+        confidence: u8,
+        ts: Timestamp,
+    ) {
+        let t = ts.micros();
+        let max_len = self.cfg.max_string_len;
+        let max_vals = self.cfg.max_values_per_attribute.max(1);
+        let mut values = values.into_iter();
+        loop {
+            let mut changed = false;
+            let mut slow = None;
+            match self
+                .devices
+                .get_mut(id)
+                .map(|d| d.attributes.slot(&Name::Known(name)))
+            {
+                None => return,
+                Some(Err(_)) => slow = values.next(),
+                Some(Ok(mut slot)) => {
+                    for v in values.by_ref() {
+                        let trimmed = trim(v);
+                        let r = settle_repeat(
+                            &mut slot,
+                            trimmed,
+                            source,
+                            confidence,
+                            max_len,
+                            max_vals,
+                            1,
+                            (t, t),
+                        );
+                        match r {
+                            Some(c) => changed |= c,
+                            None => {
+                                slow = Some(v);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            if changed {
+                self.dirty.insert(*id);
+            }
+            let Some(v) = slow else { return };
+            self.add_attr_n(id, name.into(), v, source, confidence, (t, t), 1);
+        }
+    }
+
     /// [`Inventory::add_attr`] for `n` sightings between `span.0` and `span.1` (capture
     /// microseconds): what `n` calls at those times would leave.
     #[allow(clippy::too_many_arguments)]
@@ -1086,7 +1224,7 @@ impl Inventory {
             Name::Other(_) => None,
         };
         // One search for the attribute, also when the value is new to it.
-        let (slot, fresh) = match d.attributes.slot(&name) {
+        let (mut slot, fresh) = match d.attributes.slot(&name) {
             Ok(slot) => (slot, false),
             Err(at) => {
                 // (Rare: once per device and attribute.) Nothing is stored for a value
@@ -1097,44 +1235,20 @@ impl Inventory {
                 (d.attributes.insert_at(at, name), true)
             }
         };
-        let vals = slot.values;
-        let full = vals.len() >= max_vals;
-        // Most notes repeat a value the list holds: found first, without scanning the
-        // text for control characters (stored values are capped and clean, so only such
-        // a text can equal one). Full lists go the way below, which finds a kept value
-        // while it looks for the worst.
-        if !full && !fresh && trimmed.len() <= max_len {
-            if let Some(v) = vals
-                .iter_mut()
-                .find(|v| v.value == trimmed && v.source == source)
-            {
-                if v.seen(n, first, last) {
+        if !fresh {
+            let seen = settle_repeat(
+                &mut slot, trimmed, source, confidence, max_len, max_vals, n, span,
+            );
+            if let Some(changed) = seen {
+                if changed {
                     self.dirty.insert(*id);
                 }
                 return;
             }
         }
+        let vals = slot.values;
+        let full = vals.len() >= max_vals;
         let clean = trimmed.len() <= max_len && is_clean(trimmed);
-        // A full list whose worst value is known (a feed of ever-new values, like device
-        // ids relayed by a gateway, meets this again and again): a newcomer worse than it
-        // is dropped, unless it is a value already kept. Values with its confidence that
-        // are kept are better, so none of them is equal to it: only the others are
-        // compared, and a list of one confidence needs no text compare but this one.
-        if let (true, true, Some(w)) = (clean, full, *slot.worst) {
-            if let Some(wv) = vals.get(w) {
-                if (std::cmp::Reverse(confidence), trimmed)
-                    > (std::cmp::Reverse(wv.confidence), wv.value.as_str())
-                {
-                    let kept = vals.iter_mut().find(|v| {
-                        v.confidence != confidence && v.value == trimmed && v.source == source
-                    });
-                    if kept.is_some_and(|v| v.seen(n, first, last)) {
-                        self.dirty.insert(*id);
-                    }
-                    return;
-                }
-            }
-        }
         // Stored values are capped and clean, so one equal to `trimmed` is what `cap`
         // would make of it. One pass finds it (no allocation) and, for a full list, the
         // value a newcomer would have to beat.

@@ -40,8 +40,8 @@ const STORAGE_PREFIX: &str = "1.2.840.10008.5.1.4.1.1.";
 
 type Side = Option<Key>;
 
-/// Adds a p0f signature, rendered into the inventory's scratch buffer (one per flow:
-/// no allocation when the value is known).
+/// Adds a p0f signature. A network shows few distinct signatures: each is rendered once
+/// and remembered (bounded: [`SIGNATURE_MEMO`] entries, then forgotten all at once).
 fn signature(
     inv: &mut Inventory,
     id: &Key,
@@ -50,14 +50,23 @@ fn signature(
     confidence: u8,
     ts: Timestamp,
 ) {
-    let mut buf = std::mem::take(&mut inv.scratch);
-    buf.clear();
-    sig.write(&mut buf);
-    if let Ok(text) = std::str::from_utf8(&buf) {
+    let mut memo = std::mem::take(&mut inv.signatures);
+    if !memo.contains_key(sig) {
+        if memo.len() >= SIGNATURE_MEMO {
+            memo.clear();
+        }
+        let mut buf = Vec::new();
+        sig.write(&mut buf);
+        memo.insert(*sig, String::from_utf8(buf).ok());
+    }
+    if let Some(Some(text)) = memo.get(sig) {
         inv.add_attr(id, Attr::TcpSignature, text, source, confidence, ts);
     }
-    inv.scratch = buf;
+    inv.signatures = memo;
 }
+
+/// Most rendered p0f signatures remembered.
+pub(super) const SIGNATURE_MEMO: usize = 4096;
 
 /// `tcp/104` written into `buf` without allocating.
 fn service_text<'a>(buf: &'a mut [u8; 10], proto: &str, port: u16) -> &'a str {
@@ -97,13 +106,14 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
     let ts = ev.ts;
     match (&ev.kind, ev.flow.as_deref()) {
         (EventKind::Flow(r), Some(f)) => {
-            let start = r.start;
-            let answered = r.pkts_toclient > 0;
-            let (src, dst) = sides(inv, ev, f, answered);
             // First sight is the flow's start, not its end.
-            for id in [&src, &dst].into_iter().flatten() {
-                inv.seen(id, start);
-            }
+            let start = r.start;
+            let src = inv.endpoint_since(f.src_mac, Some(f.key.src_ip), ts, start);
+            let dst = if r.pkts_toclient > 0 {
+                inv.endpoint_since(f.dest_mac, Some(f.key.dst_ip), ts, start)
+            } else {
+                None
+            };
             if let (Some(t), Some(s)) = (r.tcp.as_ref(), src.as_ref()) {
                 if let Some(sig) = &t.syn_signature {
                     signature(inv, s, sig, "p0f_syn", 60, ts);
@@ -156,8 +166,15 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                     inv.add_attr(&id, Attr::DhcpVendorClass, v, "dhcp", 80, ts);
                 }
                 if !d.params.is_empty() {
-                    let fp: Vec<String> = d.params.iter().map(|p| p.to_string()).collect();
-                    inv.add_attr(&id, Attr::DhcpFingerprint, &fp.join(","), "dhcp", 80, ts);
+                    // `1,3,6,15`: one text, no text per option.
+                    let mut fp = String::with_capacity(d.params.len() * 4);
+                    for (i, p) in d.params.iter().enumerate() {
+                        if i > 0 {
+                            fp.push(',');
+                        }
+                        let _ = std::fmt::Write::write_fmt(&mut fp, format_args!("{p}"));
+                    }
+                    inv.add_attr(&id, Attr::DhcpFingerprint, &fp, "dhcp", 80, ts);
                 }
                 if let (Some(ip), Some(f)) = (d.client_ip, f) {
                     // A renewing client uses its own address as source.
@@ -313,11 +330,11 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 hl7_oru(inv, &b, (t, t), 1);
             }
             if let Some(s) = &sender {
-                for e in h.device_evidence() {
-                    if e.source.starts_with("OBX") || e.source.starts_with("PRT") {
-                        inv.add_attr(s, Attr::Hl7DeviceId, e.value, "hl7", 50, ts);
-                    }
-                }
+                let ids = h
+                    .device_evidence()
+                    .filter(|e| e.source.starts_with("OBX") || e.source.starts_with("PRT"))
+                    .map(|e| e.value);
+                inv.add_attrs(s, Attr::Hl7DeviceId, ids, "hl7", 50, ts);
             }
         }
         (EventKind::Lldp(l), _) => {

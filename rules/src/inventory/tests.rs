@@ -577,6 +577,55 @@ proptest::proptest! {
         got.sort_by(|a, b| (std::cmp::Reverse(a.0), &a.1).cmp(&(std::cmp::Reverse(b.0), &b.1)));
         proptest::prop_assert_eq!(got, want);
     }
+
+    #[test]
+    fn is_clean_is_having_no_control_character(s in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]){0,24}") {
+        // The byte-level fast path answers as the character-level definition.
+        proptest::prop_assert_eq!(is_clean(&s), !s.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn adding_many_values_at_once_is_adding_each_in_turn(
+        before in proptest::collection::vec((0usize..14, 1i64..100), 0..40),
+        batch in proptest::collection::vec(0usize..14, 0..30),
+        t in 1i64..100,
+        max in 1usize..5,
+        conf in proptest::sample::select(vec![50u8, 60, 70]),
+    ) {
+        // `add_attrs` (one lookup for a run of values that leave the list as it is, as an
+        // HL7 gateway's relayed device ids do) leaves the records, the set of devices to
+        // save and the change notes exactly as one `add_attr` per value in turn, on lists
+        // full or not, with kept values of several confidences and sources.
+        let vals = ["a", "b", "c", "d", "e", "f", "g", "h", " i ", "j\u{7}", "k", "ä", "m", ""];
+        let conf_of = |i: usize| [50u8, 60, 70][i % 3];
+        let src = |i: usize| ["hl7", "y"][i % 2];
+        let cfg = InventoryConfig { max_values_per_attribute: max, ..InventoryConfig::default() };
+        let id = Key::mac(mac(WS));
+        let build = || {
+            let mut inv = Inventory::new(cfg.clone(), Catalogue::load(None).unwrap());
+            run(&mut inv, &[flow(0, (WS, "10.0.0.2", 50000), (PUMP, "10.0.0.1", 443), true)]);
+            for (i, t) in &before {
+                inv.add_attr(&id, Attr::Hl7DeviceId, vals[*i], src(*i), conf_of(*i), ts(*t));
+            }
+            inv.take_changed();
+            inv.changed_attrs.clear();
+            inv.reclassify.clear();
+            inv
+        };
+        let (mut one, mut many) = (build(), build());
+        for i in &batch {
+            one.add_attr(&id, Attr::Hl7DeviceId, vals[*i], "hl7", conf, ts(t));
+        }
+        many.add_attrs(&id, Attr::Hl7DeviceId, batch.iter().map(|i| vals[*i]), "hl7", conf, ts(t));
+        proptest::prop_assert_eq!(one.get(WS), many.get(WS));
+        proptest::prop_assert_eq!(&one.changed_attrs, &many.changed_attrs);
+        proptest::prop_assert_eq!(&one.reclassify, &many.reclassify);
+        let (a, _) = one.take_changed();
+        let a: Vec<String> = a.iter().map(|d| d.id.clone()).collect();
+        let (b, _) = many.take_changed();
+        let b: Vec<String> = b.iter().map(|d| d.id.clone()).collect();
+        proptest::prop_assert_eq!(a, b);
+    }
 }
 
 #[test]
