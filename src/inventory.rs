@@ -92,16 +92,13 @@ impl InventoryRunner {
 
     /// Observes a batch; device events are appended to `out`.
     pub fn observe(&mut self, evs: &[Event], out: &mut Vec<Event>) {
-        for (i, e) in evs.iter().enumerate() {
-            if let Some(next) = evs.get(i + PREFETCH_AHEAD) {
-                prefetch_event(next);
-            }
-            self.inv.observe(e, out);
+        for i in 0..evs.len() {
+            self.observe_one(evs, i, out);
         }
     }
 
-    /// Observes `evs[i]` alone (events interleaved with the policy rules), prefetching the
-    /// event [`PREFETCH_AHEAD`] later as [`Self::observe`] does for a batch.
+    /// Observes `evs[i]` alone (events interleaved with the policy rules, or one by one by
+    /// [`Self::observe`]), prefetching the event [`PREFETCH_AHEAD`] later.
     pub fn observe_one(&mut self, evs: &[Event], i: usize, out: &mut Vec<Event>) {
         if let Some(next) = evs.get(i + PREFETCH_AHEAD) {
             prefetch_event(next);
