@@ -1,7 +1,7 @@
 //! Command-line interface.
 
 use crate::config::Config;
-use crate::pipeline::{run_replay, Progress};
+use crate::pipeline::{run_replay, Progress, Teardown};
 use clap::{Parser, Subcommand, ValueEnum};
 use outputs::api::{resolve_token, ApiSources};
 use outputs::eve_file::EveFile;
@@ -376,7 +376,9 @@ pub fn main() -> i32 {
             };
             let metrics = server.as_ref().map(|s| s.1.clone());
             let devices = server.as_ref().and_then(|s| s.2.clone());
-            match run_replay(cfg, &pcap, out, progress, metrics, devices) {
+            // The process ends after the replay (or only serves metrics): the analysis
+            // stage's structures are left to the exit.
+            match run_replay(cfg, &pcap, out, progress, metrics, devices, Teardown::Exit) {
                 Ok(s) => {
                     eprintln!("{s}");
                     if let Some((srv, _, _)) = server.as_ref().filter(|_| hold) {

@@ -237,6 +237,11 @@ impl InventoryRunner {
         self.checkpoint();
     }
 
+    /// Closes the state store (after [`Self::finish`]; later checkpoints write nothing).
+    pub(crate) fn close_store(&mut self) {
+        self.store = None;
+    }
+
     /// The inventory itself.
     pub fn inventory(&self) -> &Inventory {
         &self.inv

@@ -8,7 +8,8 @@
 use crate::config::Config;
 use crate::inventory::DevicesView;
 use crate::pipeline::{
-    sensor_feed, spawn_writer, worker_snapshot, SideInputs, Threads, Watermarks, METRICS_TICK,
+    sensor_feed, spawn_writer, worker_snapshot, SideInputs, Teardown, Threads, Watermarks,
+    METRICS_TICK,
 };
 use crate::summary::{ReaderStats, Summary};
 use crate::worker::{Worker, WorkerStats};
@@ -74,7 +75,15 @@ pub fn run_live(
         return run_fanout(cfg, iface, eve, start, metrics, devices);
     }
     let mut src = LiveSource::open(&options(&cfg, iface, None))?;
-    let mut t = Threads::start(&cfg, Arc::from(iface), eve, false, metrics.clone(), devices)?;
+    let mut t = Threads::start(
+        &cfg,
+        Arc::from(iface),
+        eve,
+        false,
+        metrics.clone(),
+        devices,
+        Teardown::Free,
+    )?;
     if let Some(x) = &metrics {
         x.set_ready(true);
     }
@@ -155,7 +164,15 @@ fn run_fanout(
         sensor: sensor_rx,
         clock: Some(clock.clone()),
     };
-    let writer = spawn_writer(ev_rx, eve, &cfg, metrics.clone(), devices, side)?;
+    let writer = spawn_writer(
+        ev_rx,
+        eve,
+        &cfg,
+        metrics.clone(),
+        devices,
+        side,
+        Teardown::Free,
+    )?;
     // Sensor health over every socket: the workers note the wall-clock second of their
     // last read with packets; a watcher turns that into silence signals.
     let last_read = Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));

@@ -285,6 +285,11 @@ impl PolicyRunner {
         self.checkpoint();
     }
 
+    /// Closes the state store (after [`Self::finish`]; later checkpoints write nothing).
+    pub(crate) fn close_store(&mut self) {
+        self.store = None;
+    }
+
     /// The engine (tests, API).
     pub fn engine(&self) -> &PolicyEngine {
         &self.engine

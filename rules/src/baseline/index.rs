@@ -125,14 +125,51 @@ impl DevK {
 }
 
 /// The inventory key whose id is exactly `id` ([`DevKey::parse`], without writing an
-/// IPv4 address back to compare: Rust reads only the one dotted-decimal form of it).
+/// IPv4 address back to compare: Rust reads only the one dotted-decimal form of it; a
+/// MAC id read by table, six hex pairs at once: a restore reads one per peer entry).
 fn dev_key(id: &str) -> Option<DevKey> {
     if let Some(ip) = id.strip_prefix("ip:") {
         if let Ok(a) = ip.parse::<std::net::Ipv4Addr>() {
             return Some(DevKey::Ip(IpAddr::V4(a)));
         }
+    } else if let Ok(b) = <&[u8; 17]>::try_from(id.as_bytes()) {
+        return mac_key(b).map(DevKey::Mac);
     }
     DevKey::parse(id)
+}
+
+/// The value of a lowercase hex digit; 0xff for any other byte.
+const HEX_VAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// `xx:xx:xx:xx:xx:xx` in lowercase hex (the inventory's MAC id) as its key's value.
+fn mac_key(b: &[u8; 17]) -> Option<u64> {
+    // Digits that are not lowercase hex set the high bits of `bad`.
+    let (mut v, mut bad) = (0u64, 0u8);
+    for (i, pair) in b.chunks(3).enumerate() {
+        let [h, l, sep @ ..] = pair else {
+            return None;
+        };
+        if sep != if i < 5 { b":".as_slice() } else { b"" } {
+            return None;
+        }
+        let (hi, lo) = (HEX_VAL[usize::from(*h)], HEX_VAL[usize::from(*l)]);
+        bad |= hi | lo;
+        v = (v << 8) | u64::from((hi << 4) | (lo & 15));
+    }
+    (bad < 16).then_some(v)
 }
 
 /// An entry as an event builds it (borrowed, no allocation).
@@ -219,9 +256,14 @@ impl<'a> KeyRef<'a> {
                 };
             }
             if let Some(n) = s.strip_prefix("net:") {
+                if let Some(sub) = net_v4(n) {
+                    return KeyRef::Net(sub);
+                }
+                // IPv6 (several texts for one address), or no subnet: written back to
+                // compare.
                 if let Ok(sub) = n.parse::<Subnet>() {
                     let key = KeyRef::Net(sub);
-                    if key.text_is(s) {
+                    if sub.addr.is_ipv6() && key.text_is(s) {
                         return key;
                     }
                 }
@@ -236,16 +278,46 @@ impl<'a> KeyRef<'a> {
                     "in" => Some(false),
                     _ => None,
                 };
-                if let (Some(proto), Ok(port), Some(out)) = (Proto::parse(p), port.parse(), out) {
-                    let key = KeyRef::Service { proto, port, out };
-                    if key.text_is(s) {
-                        return key;
-                    }
+                // The protocol and direction are matched exactly: canonical when the
+                // port is.
+                let port = decimal(port).and_then(|v| u16::try_from(v).ok());
+                if let (Some(proto), Some(port), Some(out)) = (Proto::parse(p), port, out) {
+                    return KeyRef::Service { proto, port, out };
                 }
             }
         }
         KeyRef::Text(s)
     }
+}
+
+/// An IPv4 subnet whose text is exactly `n` (`10.1.2.0/24`; host bits may be set): Rust
+/// reads only the one dotted-decimal form of an address, and the prefix is checked to be
+/// written as `Display` writes it. Anything else (IPv6 too): `None`.
+fn net_v4(n: &str) -> Option<Subnet> {
+    let (a, p) = n.split_once('/')?;
+    let addr = a.parse::<std::net::Ipv4Addr>().ok()?;
+    let prefix = decimal(p).filter(|p| *p <= 32)?;
+    Some(Subnet {
+        addr: IpAddr::V4(addr),
+        prefix: u8::try_from(prefix).ok()?,
+    })
+}
+
+/// A number written as `Display` writes it (digits, no sign, no leading zero), up to
+/// five digits.
+fn decimal(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 5 || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
 }
 
 /// Text up to 64 bytes written on the stack (longer: an error).
@@ -822,6 +894,93 @@ mod tests {
         }
     }
 
+    /// [`KeyRef::parse`] as it was before its fast paths: each candidate key built with the
+    /// inventory's and the standard library's parsers, its text written back and compared.
+    fn parse_slow(k: Kind, s: &str) -> KeyRef<'_> {
+        if is_peer(k) {
+            if let Some(id) = s.strip_prefix("dev:") {
+                return match DevKey::parse(id) {
+                    Some(k) => KeyRef::Device(DevK(k)),
+                    None => KeyRef::Dev(id),
+                };
+            }
+            if let Some(n) = s.strip_prefix("net:") {
+                if let Ok(sub) = n.parse::<Subnet>() {
+                    let key = KeyRef::Net(sub);
+                    if key.text() == s {
+                        return key;
+                    }
+                }
+            }
+        } else if k == SERVICES {
+            let mut parts = s.split('/');
+            if let (Some(p), Some(port), Some(dir), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                let out = match dir {
+                    "out" => Some(true),
+                    "in" => Some(false),
+                    _ => None,
+                };
+                if let (Some(proto), Ok(port), Some(out)) = (Proto::parse(p), port.parse(), out) {
+                    let key = KeyRef::Service { proto, port, out };
+                    if key.text() == s {
+                        return key;
+                    }
+                }
+            }
+        }
+        KeyRef::Text(s)
+    }
+
+    /// Entry texts near the canonical forms: MAC ids, IPv4 and IPv6 subnets and services,
+    /// written canonically or with one of the variations a hand-edited import may carry.
+    fn entry_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let num = prop_oneof![
+            (0u32..70_000).prop_map(|v| v.to_string()),
+            (0u32..40).prop_map(|v| format!("0{v}")),
+            (0u32..40).prop_map(|v| format!("+{v}")),
+            "[0-9 ]{0,3}",
+        ];
+        prop_oneof![
+            any::<u64>()
+                .prop_map(|v| format!("dev:{}", DevK(DevKey::Mac(v & 0xffff_ffff_ffff)).id())),
+            any::<u64>().prop_map(|v| format!(
+                "dev:{}",
+                DevK(DevKey::Mac(v & 0xffff_ffff_ffff)).id().to_uppercase()
+            )),
+            "dev:[0-9a-gA-F:]{17}",
+            "dev:[0-9a-f]{2}(:[0-9a-f]{2}){4}[:-][0-9a-f]{2}",
+            "dev:ip:[0-9.]{7,16}",
+            (any::<u32>(), num.clone())
+                .prop_map(|(a, p)| format!("net:{}/{p}", std::net::Ipv4Addr::from(a))),
+            (any::<u128>(), num.clone())
+                .prop_map(|(a, p)| format!("net:{}/{p}", std::net::Ipv6Addr::from(a >> 64))),
+            "net:[0-9a-fA-F:.]{2,20}(/[0-9]{1,3})?",
+            "net: ?[0-9]{1,4}(\\.[0-9]{1,4}){0,4}",
+            ("(tcp|udp|sctp|ip|icmp|TCP)", num, "(out|in|x|)")
+                .prop_map(|(p, n, d)| format!("{p}/{n}/{d}")),
+            ".{0,24}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_agrees_with_writing_the_text_back(s in entry_text()) {
+            // The fast checks of an entry's canonical form (MAC ids by table, IPv4 subnets
+            // and service ports without formatting) give the key the slow way gives, for
+            // every kind: a structured key exactly when its text is the entry.
+            for k in 0..10 {
+                let got = KeyRef::parse(k, &s);
+                proptest::prop_assert_eq!(got, parse_slow(k, &s), "{} {}", k, s);
+                if !matches!(got, KeyRef::Text(_) | KeyRef::Dev(_)) {
+                    proptest::prop_assert_eq!(got.text(), s.as_str());
+                }
+            }
+        }
+    }
+
     #[test]
     fn dev_key_reads_what_the_inventory_reads() {
         // The shortcut for IPv4 ids takes exactly the ids the inventory's own parse takes.
@@ -842,6 +1001,13 @@ mod tests {
             "ip:::ffff:10.1.2.3",
             "00:1a:2b:3c:4d:5e",
             "00:1A:2B:3C:4D:5E",
+            "ff:ff:ff:ff:ff:ff",
+            "00:1a:2b:3c:4d:5g",
+            "00:1a:2b:3c:4d;5e",
+            "00-1a-2b-3c-4d-5e",
+            "0:1a:2b:3c:4d:5e0",
+            "00:1a:2b:3c:4d:\u{e9}",
+            "00:1a:2b:3c:4d:5e:",
             "pump-1",
         ] {
             assert_eq!(dev_key(id), DevKey::parse(id), "{id}");

@@ -295,6 +295,66 @@ fn sorted_sets<S: serde::Serializer>(
     m.end()
 }
 
+/// Reads `sets`: each set's entries are read into one list reused across the record's
+/// sets, then go into a table sized once for them (the derived reading grows each table
+/// from empty, hashing every entry again at each doubling). Duplicates keep one entry, a
+/// kind given twice keeps the last, as before.
+fn sized_sets<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, ItemSet>, D::Error> {
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    /// One set, read through the shared list.
+    struct Set<'a>(&'a mut Vec<String>);
+
+    impl<'de> DeserializeSeed<'de> for Set<'_> {
+        type Value = ItemSet;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ItemSet, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Set<'_> {
+        type Value = ItemSet;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of entries")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ItemSet, A::Error> {
+            self.0.clear();
+            while let Some(item) = seq.next_element::<String>()? {
+                self.0.push(item);
+            }
+            let mut set = ItemSet::with_capacity_and_hasher(
+                self.0.len(),
+                foldhash::fast::RandomState::default(),
+            );
+            set.extend(self.0.drain(..));
+            Ok(set)
+        }
+    }
+
+    struct Sets;
+
+    impl<'de> Visitor<'de> for Sets {
+        type Value = BTreeMap<String, ItemSet>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of entry lists by kind")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            let mut list = Vec::new();
+            while let Some(kind) = map.next_key::<String>()? {
+                let set = map.next_value_seed(Set(&mut list))?;
+                out.insert(kind, set);
+            }
+            Ok(out)
+        }
+    }
+
+    d.deserialize_map(Sets)
+}
+
 /// One device's baseline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -312,7 +372,11 @@ pub struct DeviceBaseline {
     pub overflowed: bool,
     /// Entries by kind (see [`KINDS`]); hashed for the per-event lookups, written sorted
     /// so exports diff cleanly.
-    #[serde(default, serialize_with = "sorted_sets")]
+    #[serde(
+        default,
+        serialize_with = "sorted_sets",
+        deserialize_with = "sized_sets"
+    )]
     pub sets: BTreeMap<String, ItemSet>,
     /// Bytes per hour (absent until the device's first flow while learning).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -66,11 +66,25 @@ pub fn load(s: &mut Store) -> Result<Loaded, String> {
     let mut st = conn
         .prepare("SELECT record FROM baselines ORDER BY device")
         .map_err(e)?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
-    for row in rows {
-        match row.map(|t| serde_json::from_str::<DeviceBaseline>(&t)) {
-            Ok(Ok(b)) => out.baselines.push(b),
-            _ => out.bad_records += 1,
+    let mut rows = st.query([]).map_err(e)?;
+    loop {
+        // Each record read where SQLite holds it (no copy into a `String` first).
+        let b = match rows.next() {
+            Ok(Some(row)) => row
+                .get_ref(0)
+                .ok()
+                .and_then(|v| v.as_str().ok())
+                .and_then(|t| serde_json::from_str::<DeviceBaseline>(t).ok()),
+            Ok(None) => break,
+            // A failed step ends the rows (as it ended the iterator before): counted.
+            Err(_) => {
+                out.bad_records += 1;
+                break;
+            }
+        };
+        match b {
+            Some(b) => out.baselines.push(b),
+            None => out.bad_records += 1,
         }
     }
     Ok(out)
