@@ -154,6 +154,10 @@ fn baseline_scenario_learn_lock_deviate_and_replay_quietly() {
     let learn = write(&dir, "learn.pcap", 1_740_988_800, false);
     let dev = write(&dir, "deviate.pcap", 1_741_075_200, true);
     assert!(alerts(&common::replay(Some(&cfg), std::slice::from_ref(&learn))).is_empty());
+    // The replay wrote its last checkpoint and closed the state store before leaving its
+    // structures to the process exit: SQLite folded its log into the database file.
+    let wal = dir.join("state").join("wardwatch.db-wal");
+    assert!(!wal.exists(), "{} left behind", wal.display());
     // Lock every baseline (queued; applied when the next run starts).
     let (code, _, err) = common::baseline_cli(&cfg, &["lock", "--all"]);
     assert_eq!(code, 0, "{err}");

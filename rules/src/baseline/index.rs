@@ -269,25 +269,27 @@ impl<'a> KeyRef<'a> {
                 }
             }
         } else if k == SERVICES {
-            let mut parts = s.split('/');
-            if let (Some(p), Some(port), Some(dir), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            {
-                let out = match dir {
-                    "out" => Some(true),
-                    "in" => Some(false),
-                    _ => None,
-                };
-                // The protocol and direction are matched exactly: canonical when the
-                // port is.
-                let port = decimal(port).and_then(|v| u16::try_from(v).ok());
-                if let (Some(proto), Some(port), Some(out)) = (Proto::parse(p), port, out) {
-                    return KeyRef::Service { proto, port, out };
-                }
+            if let Some(key) = service_key(s) {
+                return key;
             }
         }
         KeyRef::Text(s)
     }
+}
+
+/// The service whose text is exactly `s` (`tcp/443/out`): the protocol and direction are
+/// matched exactly, the port checked to be written as `Display` writes it.
+fn service_key(s: &str) -> Option<KeyRef<'static>> {
+    let (p, rest) = s.split_once('/')?;
+    let proto = Proto::parse(p)?;
+    let (port, dir) = rest.split_once('/')?;
+    let out = match dir {
+        "out" => true,
+        "in" => false,
+        _ => return None,
+    };
+    let port = u16::try_from(decimal(port)?).ok()?;
+    Some(KeyRef::Service { proto, port, out })
 }
 
 /// An IPv4 subnet whose text is exactly `n` (`10.1.2.0/24`; host bits may be set): Rust
@@ -619,6 +621,11 @@ impl Index {
     /// Adds an entry's text of kind `k` to baseline `slot`.
     pub(super) fn insert_text_at(&mut self, rs: &RandomState, slot: usize, k: Kind, item: &str) {
         self.insert_at(rs, slot, k, KeyRef::parse(k, item));
+    }
+
+    /// Room for `more` text keys kept aside without growing.
+    pub(super) fn reserve_texts(&mut self, more: usize) {
+        self.texts.reserve(more.saturating_sub(self.free.len()));
     }
 
     /// Room for `more` entries without growing.

@@ -334,6 +334,10 @@ fn sized_sets<'de, D: serde::Deserializer<'de>>(
         }
     }
 
+    thread_local! {
+        static LIST: std::cell::Cell<Vec<String>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+
     struct Sets;
 
     impl<'de> Visitor<'de> for Sets {
@@ -343,12 +347,19 @@ fn sized_sets<'de, D: serde::Deserializer<'de>>(
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
-            let mut list = Vec::new();
-            while let Some(kind) = map.next_key::<String>()? {
-                let set = map.next_value_seed(Set(&mut list))?;
-                out.insert(kind, set);
-            }
-            Ok(out)
+            // The thread's list, grown once for all the records it reads (left empty).
+            let mut list = LIST.take();
+            let mut read = || -> Result<(), A::Error> {
+                while let Some(kind) = map.next_key::<String>()? {
+                    let set = map.next_value_seed(Set(&mut list))?;
+                    out.insert(kind, set);
+                }
+                Ok(())
+            };
+            let res = read();
+            list.clear();
+            LIST.set(list);
+            res.map(|()| out)
         }
     }
 
@@ -618,9 +629,17 @@ impl Baselines {
 
     /// Continues from stored baselines.
     pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
-        // The index sized once for every entry.
+        // The index sized once for every entry, its list of texts for the kinds that are
+        // text (peers and services are mostly packed keys).
         let entries = all.iter().map(DeviceBaseline::len).sum();
         self.idx.reserve(entries);
+        let texts = all
+            .iter()
+            .flat_map(|b| &b.sets)
+            .filter(|(k, _)| !matches!(k.as_str(), "peers" | "external_peers" | "services"))
+            .map(|(_, s)| s.len())
+            .sum();
+        self.idx.reserve_texts(texts);
         for b in all {
             self.put(b);
         }
