@@ -1119,13 +1119,17 @@ impl Baselines {
             let mut slot = self.slot_of(me_key, me);
             if phi {
                 if let Some(i) = slot {
-                    self.check_phi(i, me, peer_kind, peer_key, ev, alerts, out);
+                    self.check_phi(i, me, peer_kind, peer_key, peer_ip, ev, alerts, out);
                 }
             }
             if items.n > 0 {
-                slot = self.check(
-                    slot, me_key, me, &items, &scratch, &geo_ev, ev, ts, alerts, out,
-                );
+                let side = Side {
+                    me_key,
+                    me,
+                    peer_ip,
+                    inv,
+                };
+                slot = self.check(slot, side, &items, &scratch, &geo_ev, ev, ts, alerts, out);
             }
             if let (EventKind::Flow(f), Some(i)) = (kind, slot) {
                 let bytes = f.bytes_toserver.saturating_add(f.bytes_toclient);
@@ -1257,6 +1261,7 @@ impl Baselines {
         me: &Device,
         peer_kind: Kind,
         peer: KeyRef<'_>,
+        peer_ip: IpAddr,
         ev: &Event,
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
@@ -1264,7 +1269,9 @@ impl Baselines {
         let Some(s) = self.slots.get(slot) else {
             return;
         };
-        if s.b.state == State::Learning || self.idx.contains_at(&self.seed, slot, peer_kind, peer) {
+        if s.b.state == State::Learning
+            || has(&self.idx, &self.seed, slot, peer_kind, peer, peer_ip)
+        {
             return;
         }
         alerts.raise(
@@ -1286,8 +1293,7 @@ impl Baselines {
     fn check(
         &mut self,
         slot: Option<usize>,
-        me_key: DevK,
-        me: &Device,
+        side: Side<'_>,
         items: &Items<'_>,
         scratch: &str,
         geo_ev: &[(&'static str, String)],
@@ -1296,6 +1302,12 @@ impl Baselines {
         alerts: &mut AlertEngine,
         out: &mut Vec<Event>,
     ) -> Option<usize> {
+        let Side {
+            me_key,
+            me,
+            peer_ip,
+            inv,
+        } = side;
         let slot = match slot {
             Some(i) => i,
             None => {
@@ -1337,7 +1349,7 @@ impl Baselines {
         }
         for (k, p) in items.iter() {
             let key = p.key(scratch);
-            if idx.contains_at(seed, slot, k, key) {
+            if has(idx, seed, slot, k, key, peer_ip) {
                 continue;
             }
             let kind = index::kind_name(k);
@@ -1355,7 +1367,8 @@ impl Baselines {
                         idx.remove_set(seed, slot, k, set);
                     }
                 }
-                let added = add(b, kind, key.text(), max);
+                let ip_of = |id: &str| inv.get(id).and_then(|d| d.ips.first()).map(|b| b.ip);
+                let added = add(b, kind, key.text(), max, Some(peer_ip), ip_of);
                 let new = added == Added::New;
                 match added {
                     Added::New => {
@@ -1425,6 +1438,36 @@ impl Baselines {
     }
 }
 
+/// One side of an event as [`Baselines::check`] sees it: the device, its key, the
+/// address of its peer, and the inventory (the addresses of summarised peer devices).
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    me_key: DevK,
+    me: &'a Device,
+    peer_ip: IpAddr,
+    inv: &'a Inventory,
+}
+
+/// The /16 (/48 for IPv6) a peer is summarised into at the cap ([`add`]).
+fn summary_of(ip: IpAddr) -> Subnet {
+    Subnet::new_masked(ip, if ip.is_ipv4() { 16 } else { 48 })
+}
+
+/// Whether baseline `slot` holds the entry; a peer device (at address `peer_ip`) also
+/// matches the summary its subnet got when the set reached the cap.
+fn has(
+    idx: &Index,
+    seed: &foldhash::fast::RandomState,
+    slot: usize,
+    k: Kind,
+    key: KeyRef<'_>,
+    peer_ip: IpAddr,
+) -> bool {
+    idx.contains_at(seed, slot, k, key)
+        || (matches!(key, KeyRef::Device(_))
+            && idx.contains_at(seed, slot, k, KeyRef::Net(summary_of(peer_ip))))
+}
+
 /// A flow's service entry: its transport and server port (the protocol number when it
 /// has no ports).
 fn service_of(k: &model::FlowKey) -> (index::Proto, u16) {
@@ -1460,7 +1503,19 @@ fn alert_device(d: &Device) -> AlertDevice {
 }
 
 /// Adds an entry while learning, summarising peers at the cap.
-fn add(b: &mut DeviceBaseline, kind: &str, item: String, max: usize) -> Added {
+///
+/// At the cap, peers are summarised into /16s (/48s for IPv6): `net:` entries by their
+/// address, `dev:` entries by the address `ip_of` gives for the device (a server that
+/// every device talks to keeps its clients as their subnets instead of overflowing);
+/// `item_ip` is the address of a `dev:` item.
+fn add(
+    b: &mut DeviceBaseline,
+    kind: &str,
+    item: String,
+    max: usize,
+    item_ip: Option<IpAddr>,
+    ip_of: impl Fn(&str) -> Option<IpAddr>,
+) -> Added {
     if b.overflowed {
         return Added::Full;
     }
@@ -1469,23 +1524,21 @@ fn add(b: &mut DeviceBaseline, kind: &str, item: String, max: usize) -> Added {
         return Added::Known;
     }
     if set.len() >= max && (kind == "peers" || kind == "external_peers") {
-        // Summarise /24 entries into their /16.
+        let summary = |ip: IpAddr| format!("net:{}", summary_of(ip));
         let summarised: ItemSet = set
             .iter()
             .map(|p| match peer_ip(p) {
-                Some(ip) if p.starts_with("net:") => {
-                    format!(
-                        "net:{}",
-                        Subnet::new_masked(ip, if ip.is_ipv4() { 16 } else { 48 })
-                    )
-                }
-                _ => p.clone(),
+                Some(ip) if p.starts_with("net:") => summary(ip),
+                _ => match p.strip_prefix("dev:").and_then(&ip_of) {
+                    Some(ip) => summary(ip),
+                    None => p.clone(),
+                },
             })
             .collect();
         *set = summarised;
-        if let Some(ip) = peer_ip(&item) {
-            let p16 = Subnet::new_masked(ip, if ip.is_ipv4() { 16 } else { 48 });
-            if set.contains(&format!("net:{p16}")) {
+        let ip = peer_ip(&item).or(item_ip.filter(|_| item.starts_with("dev:")));
+        if let Some(ip) = ip {
+            if set.contains(&summary(ip)) {
                 return Added::Known;
             }
         }

@@ -890,3 +890,116 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&yaml.sets, &want);
     }
 }
+
+#[test]
+fn a_device_first_seen_asking_dns_learns_the_name() {
+    // A device's first frame is often a DNS query, whose flow record comes only when the
+    // flow ends: the inventory knows the asker from the query itself, so learning keeps
+    // the name and, once locked, asking it again is no deviation (it was a false
+    // `new_dns_name` for every name a device asked before its first flow record).
+    const NEW: [u8; 6] = [0x58, 0x42, 0xe4, 0, 0, 9];
+    let mut r = Rig::new(cfg(3600, 64));
+    let query = |secs: i64| {
+        let mut e = flow(secs, SERVER, "10.1.0.50", 53);
+        if let Some(f) = e.flow.as_mut() {
+            f.src_mac = Some(MacAddr(NEW));
+            f.key.src_ip = "10.1.0.99".parse().unwrap();
+        }
+        e.kind = EventKind::Dns(Box::new(model::dns::DnsEvent {
+            kind: "query",
+            queries: vec![model::dns::DnsQuery {
+                rrname: "pacs.hosp.example".into(),
+                rrtype: "A".into(),
+            }],
+            ..Default::default()
+        }));
+        e
+    };
+    let mut derived = Vec::new();
+    let first = query(0);
+    r.inv.observe(&first, &mut derived);
+    r.see(first);
+    let id = crate::inventory::mac_id(MacAddr(NEW));
+    assert!(r
+        .b
+        .get(&id)
+        .is_some_and(|b| b.contains("dns_names", "pacs.hosp.example")));
+    r.b.apply(&Command::Lock { device: id.clone() }, "test", 1)
+        .unwrap();
+    let again = query(7200);
+    r.inv.observe(&again, &mut derived);
+    r.see(again);
+    assert_eq!(r.fired(), Vec::new());
+    // A name it never asked is still a deviation.
+    let mut other = query(7300);
+    if let EventKind::Dns(d) = &mut other.kind {
+        d.queries[0].rrname = "exfil.example.com".into();
+    }
+    r.inv.observe(&other, &mut derived);
+    r.see(other);
+    assert_eq!(r.fired().len(), 1);
+}
+
+#[test]
+fn a_server_of_many_devices_keeps_them_as_subnets_at_the_cap() {
+    // A syslog (or DNS) server every device talks to reaches the cap with device peers:
+    // they are summarised into their /16 by the inventory's address of each, so the
+    // baseline neither overflows nor alerts on the clients it learned, summarised or not;
+    // after the period a device from another /16 still alerts.
+    let mut r = Rig::new(cfg(3600, 32));
+    let client = |i: u32| {
+        (
+            [0x58, 0x42, 0xe4, 1, (i >> 8) as u8, i as u8],
+            format!("10.1.{}.{}", 1 + i / 200, 1 + i % 200),
+        )
+    };
+    const FAR: [u8; 6] = [0x58, 0x42, 0xe4, 2, 0, 1];
+    let mut devices = vec![
+        dev(PUMP, "10.1.0.10", "infusion_pump"),
+        dev(SERVER, "10.1.0.50", "clinical_server"),
+        dev(FAR, "10.2.0.1", "infusion_pump"),
+    ];
+    for i in 0..100 {
+        let (m, ip) = client(i);
+        devices.push(dev(m, &ip, "infusion_pump"));
+    }
+    r.inv.restore(devices);
+    let to_server = |secs: i64, mac: [u8; 6], ip: &str| {
+        let mut e = flow(secs, SERVER, "10.1.0.50", 514);
+        if let Some(f) = e.flow.as_mut() {
+            f.src_mac = Some(MacAddr(mac));
+            f.key.src_ip = ip.parse().unwrap();
+        }
+        e
+    };
+    for i in 0..100 {
+        let (m, ip) = client(i);
+        r.see(to_server(1, m, &ip));
+    }
+    let server = crate::inventory::mac_id(MacAddr(SERVER));
+    let b = r.b.get(&server).unwrap();
+    assert!(!b.overflowed);
+    assert!(b.sets["peers"].len() <= 32, "{:?}", b.sets["peers"]);
+    assert!(
+        b.sets["peers"].contains("net:10.1.0.0/16"),
+        "{:?}",
+        b.sets["peers"]
+    );
+    assert!(r.fired().is_empty(), "{:?}", r.fired());
+    for i in [0, 31, 32, 99] {
+        let (m, ip) = client(i);
+        r.see(to_server(7200, m, &ip));
+    }
+    assert!(r.fired().is_empty(), "{:?}", r.fired());
+    r.see(to_server(7200, FAR, "10.2.0.1"));
+    let f = r.fired();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0],
+        (
+            "baseline.new_peer".to_string(),
+            server,
+            format!("dev:{}", crate::inventory::mac_id(MacAddr(FAR)))
+        )
+    );
+}

@@ -201,7 +201,11 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
                 }
             }
         }
-        // A query says nothing the flow record will not (the asker sent a frame).
+        // The asker is known from its first query (its flow record comes at the flow's
+        // end): baselines learn the names a new device asks before that record.
+        (EventKind::Dns(d), Some(f)) if d.kind == "query" => {
+            inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
+        }
         (EventKind::Dns(d), Some(f)) if d.kind == "answer" => {
             let server = if f.key.src_port == 53 {
                 inv.endpoint(f.src_mac, Some(f.key.src_ip), ts)
