@@ -1,9 +1,16 @@
 //! Evaluating policy rules on events (on the writer thread, right after the inventory has
 //! observed the event, so both sides' devices and classes are current).
 //!
-//! Cost: rules are indexed by event type, so an event type no rule names costs one hash
-//! lookup; the device of each side is looked up at most once per event and only when a
-//! rule needs it (checks on addresses and ports come first).
+//! Cost: when rules are installed, a [`Plan`] lists per event type the rules evaluated on
+//! it and, for each deny rule, which of its condition sets can hold on a side given the
+//! side's role (client or server) and its peer's location. Per event, the event type picks
+//! its list by the event's variant (no text), each deny rule's condition sets are checked
+//! against what is the event's (service, `app_proto`, facts; an `app_protos` condition that
+//! names the event type holds on every event of it, found once), and a side none of whose
+//! surviving sets fits its role and peer location is done before any scope check or device
+//! lookup. So most events touch no device and allocate nothing; the device of a side is
+//! looked up at most once per event, and the full check ([`matches`]) runs only on sides
+//! that may fire, unchanged (it writes the evidence).
 
 use super::facts::{self, KnownAes};
 use super::net::is_internal;
@@ -32,6 +39,8 @@ pub struct Side {
 /// Policy rules, the facts they need, and the alert engine they feed.
 pub struct PolicyEngine {
     set: PolicySet,
+    /// What `set` needs per event type, derived from it whenever it changes.
+    plan: Plan,
     internal: Vec<Subnet>,
     aes: KnownAes,
     countries: Option<Box<dyn CountryResolver>>,
@@ -96,6 +105,7 @@ impl PolicyEngine {
             );
         }
         Ok(PolicyEngine {
+            plan: Plan::new(&set),
             set,
             internal,
             aes,
@@ -112,6 +122,7 @@ impl PolicyEngine {
 
     /// Replaces the rules (a reload); the alert engine's windows and counters are kept.
     pub fn replace_rules(&mut self, set: PolicySet) {
+        self.plan = Plan::new(&set);
         self.set = set;
     }
 
@@ -124,7 +135,7 @@ impl PolicyEngine {
     ) -> Result<usize, super::PolicyError> {
         let set = PolicySet::load(dir, catalogue)?;
         let n = set.rules.len();
-        self.set = set;
+        self.replace_rules(set);
         Ok(n)
     }
 
@@ -151,28 +162,23 @@ impl PolicyEngine {
 
     /// Evaluates every rule indexed under the event's type; alerts go to `out`.
     pub fn evaluate(&mut self, ev: &Event, inv: Option<&Inventory>, out: &mut Vec<Event>) {
-        // AE titles of accepted associations are known from then on (the command events
-        // of an association come before its association record, so a C-MOVE inside the
-        // association that introduces a destination is judged on what was known before).
-        if let EventKind::Dicom(DicomEvent::Association(a)) = &ev.kind {
-            if a.outcome == "accepted" {
-                if let Some(x) = &a.calling_ae {
-                    self.aes.add(x);
-                }
-                if let Some(x) = &a.called_ae {
-                    self.aes.add(x);
-                }
-            }
-        }
-        let idx = self.set.for_type(ev.kind.event_type());
-        let Some(flow) = ev.flow.as_deref() else {
+        self.learn_aes(ev);
+        let slot = type_slot(&ev.kind);
+        debug_assert_eq!(
+            slot.and_then(|i| super::EVENT_TYPES.get(i)).copied(),
+            super::EVENT_TYPES
+                .iter()
+                .find(|t| **t == ev.kind.event_type())
+                .copied(),
+            "type_slot disagrees with EVENT_TYPES"
+        );
+        let plans = slot
+            .and_then(|i| self.plan.by_slot.get(i))
+            .map_or(&[][..], Vec::as_slice);
+        let (Some(flow), false) = (ev.flow.as_deref(), plans.is_empty()) else {
             self.alerts.tick(ev.ts, out);
             return;
         };
-        if idx.is_empty() {
-            self.alerts.tick(ev.ts, out);
-            return;
-        }
         let sides = [
             Side {
                 mac: flow.src_mac,
@@ -186,21 +192,38 @@ impl PolicyEngine {
             },
         ];
         let mut devs: [Option<Dev<'_>>; 2] = [None, None];
-        for &ri in idx {
-            let Some(rule) = self.set.rules.get(ri) else {
+        // Whether each side's address is internal, found when a rule first needs it.
+        let mut internal: [Option<bool>; 2] = [None, None];
+        for rp in plans {
+            let Some(rule) = self.set.rules.get(rp.rule) else {
                 continue;
             };
-            // A deny rule none of whose condition sets can hold on this event, whichever
-            // side it is about (services, protocols and facts are the event's), is done
-            // before any device lookup: no side could fire it.
-            if let Mode::Deny(list) = &rule.mode {
-                if !list.iter().any(|m| event_may_match(m, ev, flow, &self.aes)) {
-                    continue;
+            // The deny rule's condition sets that can hold on this event, whichever side
+            // it is about (services, protocols and facts are the event's): none, and no
+            // side could fire it, so it is done before any device lookup.
+            let may = match &rule.mode {
+                Mode::Deny(list) => {
+                    let may = rp.event_may_match(list, ev, flow, &self.aes);
+                    if may == 0 {
+                        continue;
+                    }
+                    may
                 }
-            }
+                Mode::Allow(_) => 0,
+            };
             for me in 0..2 {
                 let peer = 1 - me;
                 let (ms, ps) = (sides[me], sides[peer]);
+                if let (Mode::Deny(_), Some(masks)) = (&rule.mode, &rp.side_masks) {
+                    // A condition set that can hold must also fit this side's role and its
+                    // peer's location.
+                    let peer_internal =
+                        *internal[peer].get_or_insert_with(|| is_internal(ps.ip, &self.internal));
+                    let mask = masks[usize::from(ms.client)][usize::from(peer_internal)];
+                    if may & mask == 0 {
+                        continue;
+                    }
+                }
                 self.evaluations += 1;
                 // Cheap scope checks first (no device lookup).
                 if !scope_by_address(&rule.scope, flow, ms.ip) {
@@ -252,9 +275,259 @@ impl PolicyEngine {
         }
     }
 
+    /// AE titles of accepted associations are known from then on (the command events of
+    /// an association come before its association record, so a C-MOVE inside the
+    /// association that introduces a destination is judged on what was known before).
+    fn learn_aes(&mut self, ev: &Event) {
+        if let EventKind::Dicom(DicomEvent::Association(a)) = &ev.kind {
+            if a.outcome == "accepted" {
+                if let Some(x) = &a.calling_ae {
+                    self.aes.add(x);
+                }
+                if let Some(x) = &a.called_ae {
+                    self.aes.add(x);
+                }
+            }
+        }
+    }
+
+    /// The plain evaluation the planned one replaces (every rule of the event type by name,
+    /// every side of every rule whose event-wide conditions may hold): the reference of the
+    /// differential tests.
+    #[cfg(test)]
+    pub(super) fn evaluate_plain(
+        &mut self,
+        ev: &Event,
+        inv: Option<&Inventory>,
+        out: &mut Vec<Event>,
+    ) {
+        self.learn_aes(ev);
+        let idx = self.set.for_type(ev.kind.event_type());
+        let Some(flow) = ev.flow.as_deref() else {
+            self.alerts.tick(ev.ts, out);
+            return;
+        };
+        if idx.is_empty() {
+            self.alerts.tick(ev.ts, out);
+            return;
+        }
+        let sides = [
+            Side {
+                mac: flow.src_mac,
+                ip: flow.key.src_ip,
+                client: true,
+            },
+            Side {
+                mac: flow.dest_mac,
+                ip: flow.key.dst_ip,
+                client: false,
+            },
+        ];
+        let mut devs: [Option<Dev<'_>>; 2] = [None, None];
+        for &ri in idx {
+            let Some(rule) = self.set.rules.get(ri) else {
+                continue;
+            };
+            if let Mode::Deny(list) = &rule.mode {
+                if !list.iter().any(|m| event_may_match(m, ev, flow, &self.aes)) {
+                    continue;
+                }
+            }
+            for me in 0..2 {
+                let peer = 1 - me;
+                let (ms, ps) = (sides[me], sides[peer]);
+                if !scope_by_address(&rule.scope, flow, ms.ip) {
+                    continue;
+                }
+                let md = lookup(&mut devs, &sides, inv, me);
+                if md.d.is_none() && (inv.is_some() || !is_internal(ms.ip, &self.internal)) {
+                    continue;
+                }
+                if !scope_by_device(&rule.scope, md) {
+                    continue;
+                }
+                let ctx = Ctx {
+                    ev,
+                    flow,
+                    me: ms,
+                    peer: ps,
+                    internal: &self.internal,
+                    aes: &self.aes,
+                    countries: self.countries.as_deref(),
+                };
+                let evidence = match &rule.mode {
+                    Mode::Deny(list) => {
+                        let mut hit = None;
+                        for m in list {
+                            hit = matches(m, &ctx, &mut || lookup(&mut devs, &sides, inv, peer));
+                            if hit.is_some() {
+                                break;
+                            }
+                        }
+                        match hit {
+                            Some(e) => e,
+                            None => continue,
+                        }
+                    }
+                    Mode::Allow(list) => {
+                        if list.iter().any(|m| {
+                            matches(m, &ctx, &mut || lookup(&mut devs, &sides, inv, peer)).is_some()
+                        }) {
+                            continue;
+                        }
+                        base_evidence(&ctx, lookup(&mut devs, &sides, inv, peer))
+                    }
+                };
+                raise(&mut self.alerts, rule, ev, flow, md.d, evidence, out);
+            }
+        }
+    }
+
     /// The end of the run: folded repeats are written.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.alerts.finish(out);
+    }
+}
+
+/// The position of an event's type in [`super::EVENT_TYPES`] (`None`: no rule can name
+/// it), from its variant.
+fn type_slot(k: &EventKind) -> Option<usize> {
+    Some(match k {
+        EventKind::Flow(_) => 0,
+        EventKind::Dicom(_) => 1,
+        EventKind::Hl7(_) => 2,
+        EventKind::Tls(_) => 3,
+        EventKind::Http(_) => 4,
+        EventKind::Dhcp(_) => 5,
+        EventKind::Dns(_) => 6,
+        EventKind::Mdns(_) => 7,
+        EventKind::Ssdp(_) => 8,
+        EventKind::Telnet(_) => 9,
+        EventKind::Ftp(_) => 10,
+        EventKind::Smb(_) => 11,
+        EventKind::Snmp(_) => 12,
+        EventKind::Anomaly(_) => 13,
+        _ => return None,
+    })
+}
+
+/// Most condition sets of a deny rule the side prefilter tracks (one bit each); a rule
+/// with more has every side checked in full.
+const MAX_PLANNED_SETS: usize = 64;
+
+/// What evaluating a rule set needs per event type, computed when the rules are installed.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Per position in [`super::EVENT_TYPES`]: the rules evaluated on that type, in rule order.
+    by_slot: Vec<Vec<RulePlan>>,
+}
+
+/// One rule on one event type.
+#[derive(Debug)]
+struct RulePlan {
+    /// Index in [`PolicySet::rules`].
+    rule: usize,
+    /// Deny rules: per condition set (in order), what must be checked on the event.
+    sets: Vec<SetPlan>,
+    /// Deny rules with at most [`MAX_PLANNED_SETS`] sets: indexed by [side is the client]
+    /// [peer is internal], the bits of the sets whose `direction` and peer `location` allow
+    /// such a side (`None`: every side is checked in full).
+    side_masks: Option<[[u64; 2]; 2]>,
+}
+
+/// The event-wide conditions of one condition set on one event type.
+#[derive(Debug)]
+struct SetPlan {
+    /// The set has services to check.
+    services: bool,
+    /// The set has protocols to check against the flow's `app_proto` (false when it has
+    /// none, or when one of them is the event type: it holds on every event of the type).
+    app_protos: bool,
+    /// The set has facts to check.
+    facts: bool,
+}
+
+impl Plan {
+    fn new(set: &PolicySet) -> Plan {
+        let by_slot = super::EVENT_TYPES
+            .iter()
+            .map(|t| {
+                set.for_type(t)
+                    .iter()
+                    .filter_map(|&ri| Some(RulePlan::new(ri, set.rules.get(ri)?, t)))
+                    .collect()
+            })
+            .collect();
+        Plan { by_slot }
+    }
+}
+
+impl RulePlan {
+    fn new(rule: usize, p: &Policy, event_type: &str) -> RulePlan {
+        let Mode::Deny(list) = &p.mode else {
+            return RulePlan {
+                rule,
+                sets: Vec::new(),
+                side_masks: None,
+            };
+        };
+        let sets = list
+            .iter()
+            .map(|m| SetPlan {
+                services: !m.services.is_empty(),
+                app_protos: !m.app_protos.is_empty()
+                    && !m.app_protos.iter().any(|x| x == event_type),
+                facts: !m.facts.is_empty(),
+            })
+            .collect();
+        let side_masks = (list.len() <= MAX_PLANNED_SETS).then(|| {
+            let mut masks = [[0u64; 2]; 2];
+            for (client, row) in masks.iter_mut().enumerate() {
+                for (peer_internal, mask) in row.iter_mut().enumerate() {
+                    for (i, m) in list.iter().enumerate() {
+                        let dir_ok = m
+                            .direction
+                            .is_none_or(|d| (d == Dir::Outbound) == (client == 1));
+                        let loc_ok = m
+                            .peer
+                            .as_ref()
+                            .and_then(|p| p.location)
+                            .is_none_or(|l| (l == Location::Internal) == (peer_internal == 1));
+                        if dir_ok && loc_ok {
+                            *mask |= 1u64 << i;
+                        }
+                    }
+                }
+            }
+            masks
+        });
+        RulePlan {
+            rule,
+            sets,
+            side_masks,
+        }
+    }
+
+    /// The bits of the deny rule's condition sets (`list`, the rule's own) whose event-wide
+    /// conditions hold on `ev` ([`event_may_match`]); past [`MAX_PLANNED_SETS`] sets, all
+    /// bits when any set holds. 0: no side can fire the rule.
+    fn event_may_match(&self, list: &[Match], ev: &Event, flow: &FlowMeta, aes: &KnownAes) -> u64 {
+        let mut bits = 0u64;
+        for (i, (m, sp)) in list.iter().zip(&self.sets).enumerate() {
+            let holds = (!sp.services || service_holds(m, &flow.key))
+                && (!sp.app_protos || {
+                    let a = flow.app_proto.unwrap_or("");
+                    m.app_protos.iter().any(|p| p == a)
+                })
+                && (!sp.facts || facts_hold(m, ev, aes));
+            if holds {
+                if i >= MAX_PLANNED_SETS {
+                    return u64::MAX;
+                }
+                bits |= 1u64 << i;
+            }
+        }
+        bits
     }
 }
 
@@ -405,12 +678,16 @@ fn fact_holds(want: &Expect, v: &facts::Value<'_>) -> bool {
 
 /// Whether the conditions of a set that do not depend on the side (the flow's service
 /// and protocol, the event's facts) hold: [`matches`] fails on every side when they do not.
+#[cfg(test)]
 fn event_may_match(m: &Match, ev: &Event, flow: &FlowMeta, aes: &KnownAes) -> bool {
-    service_holds(m, &flow.key)
-        && app_proto_holds(m, ev, flow)
-        && m.facts
-            .iter()
-            .all(|(f, want)| facts::value(*f, ev, aes).is_some_and(|v| fact_holds(want, &v)))
+    service_holds(m, &flow.key) && app_proto_holds(m, ev, flow) && facts_hold(m, ev, aes)
+}
+
+/// Every fact of the set has the expected value on the event.
+fn facts_hold(m: &Match, ev: &Event, aes: &KnownAes) -> bool {
+    m.facts
+        .iter()
+        .all(|(f, want)| facts::value(*f, ev, aes).is_some_and(|v| fact_holds(want, &v)))
 }
 
 /// Whether a condition set holds; its evidence when it does.
@@ -438,13 +715,8 @@ fn matches<'a>(
             return None;
         }
     }
-    let mut fact_ev = Vec::new();
-    for (f, want) in &m.facts {
-        let v = facts::value(*f, c.ev, c.aes)?;
-        if !fact_holds(want, &v) {
-            return None;
-        }
-        fact_ev.push((f.name(), v.text()));
+    if !facts_hold(m, c.ev, c.aes) {
+        return None;
     }
     let mut pd = None;
     if let Some(p) = &m.peer {
@@ -471,7 +743,12 @@ fn matches<'a>(
     }
     let pd = pd.unwrap_or_else(peer_dev);
     let mut e = base_evidence(c, pd);
-    e.extend(fact_ev);
+    // The facts held above (the same values: nothing changed since), now as evidence.
+    e.extend(
+        m.facts
+            .iter()
+            .filter_map(|(f, _)| Some((f.name(), facts::value(*f, c.ev, c.aes)?.text()))),
+    );
     if let Some(cc) = (!m.countries.is_empty())
         .then(|| c.countries.and_then(|r| r.country(c.peer.ip)))
         .flatten()

@@ -180,49 +180,225 @@ impl KnownAes {
     }
 }
 
-/// The value of a fact on an event; `None` when the event does not have it.
+/// The index in [`FACTS`] of a fact named at compile time (a name missing from the table
+/// stops the build).
+const fn pos(name: &str) -> usize {
+    let n = name.as_bytes();
+    let mut i = 0;
+    while i < FACTS.len() {
+        let f = FACTS[i].0.as_bytes();
+        if f.len() == n.len() {
+            let mut j = 0;
+            while j < n.len() && f[j] == n[j] {
+                j += 1;
+            }
+            if j == n.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("fact missing from FACTS")
+}
+
+const TELNET_LOGIN_PROMPT: usize = pos("telnet.login_prompt");
+const TELNET_CLEARTEXT_CREDENTIALS: usize = pos("telnet.cleartext_credentials");
+const FTP_CLEARTEXT_CREDENTIALS: usize = pos("ftp.cleartext_credentials");
+const FTP_AUTH_TLS: usize = pos("ftp.auth_tls");
+const SMB_SMB1: usize = pos("smb.smb1");
+const SMB_DIALECT: usize = pos("smb.dialect");
+const SNMP_COMMUNITY_PRESENT: usize = pos("snmp.community_present");
+const SNMP_COMMUNITY_DEFAULT: usize = pos("snmp.community_default");
+const SNMP_VERSION: usize = pos("snmp.version");
+const HTTP_CREDENTIALS_PRESENT: usize = pos("http.credentials_present");
+const DICOM_TYPE: usize = pos("dicom.type");
+const DICOM_COMMAND: usize = pos("dicom.command");
+const DICOM_OUTCOME: usize = pos("dicom.outcome");
+const DICOM_REJECT_REASON: usize = pos("dicom.reject_reason");
+const DICOM_USER_IDENTITY_PASSCODE: usize = pos("dicom.user_identity_passcode");
+const DICOM_CALLING_AE_KNOWN: usize = pos("dicom.calling_ae_known");
+const DICOM_CALLED_AE_KNOWN: usize = pos("dicom.called_ae_known");
+const DICOM_MOVE_DESTINATION_KNOWN: usize = pos("dicom.move_destination_known");
+const HL7_MESSAGE_TYPE: usize = pos("hl7.message_type");
+const HL7_PHI_PRESENT: usize = pos("hl7.phi_present");
+const TLS_SNI_PRESENT: usize = pos("tls.sni_present");
+
+/// The value of a fact on an event; `None` when the event does not have it. Dispatches on
+/// the fact's index (no name comparisons per event).
 pub fn value<'a>(f: FactId, ev: &'a Event, aes: &KnownAes) -> Option<Value<'a>> {
     let b = |x: bool| Some(Value::Bool(x));
     let t = |x: &'a str| Some(Value::Text(Cow::Borrowed(x)));
-    match (f.name(), &ev.kind) {
-        ("telnet.login_prompt", EventKind::Telnet(e)) => b(e.login_prompt),
-        ("telnet.cleartext_credentials", EventKind::Telnet(e)) => b(e.cleartext_credentials),
-        ("ftp.cleartext_credentials", EventKind::Ftp(e)) => b(e.cleartext_credentials),
-        ("ftp.auth_tls", EventKind::Ftp(e)) => b(e.auth_tls),
-        ("smb.smb1", EventKind::Smb(e)) => b(e.smb1),
-        ("smb.dialect", EventKind::Smb(e)) => t(e.dialect.as_deref()?),
-        ("snmp.community_present", EventKind::Snmp(e)) => b(e.community_present),
-        ("snmp.community_default", EventKind::Snmp(e)) => b(e.community_default),
-        ("snmp.version", EventKind::Snmp(e)) => t(match e.version {
+    match (f.0, &ev.kind) {
+        (TELNET_LOGIN_PROMPT, EventKind::Telnet(e)) => b(e.login_prompt),
+        (TELNET_CLEARTEXT_CREDENTIALS, EventKind::Telnet(e)) => b(e.cleartext_credentials),
+        (FTP_CLEARTEXT_CREDENTIALS, EventKind::Ftp(e)) => b(e.cleartext_credentials),
+        (FTP_AUTH_TLS, EventKind::Ftp(e)) => b(e.auth_tls),
+        (SMB_SMB1, EventKind::Smb(e)) => b(e.smb1),
+        (SMB_DIALECT, EventKind::Smb(e)) => t(e.dialect.as_deref()?),
+        (SNMP_COMMUNITY_PRESENT, EventKind::Snmp(e)) => b(e.community_present),
+        (SNMP_COMMUNITY_DEFAULT, EventKind::Snmp(e)) => b(e.community_default),
+        (SNMP_VERSION, EventKind::Snmp(e)) => t(match e.version {
             1 => "1",
             2 => "2c",
             3 => "3",
             _ => "other",
         }),
-        ("http.credentials_present", EventKind::Http(e)) => b(e.credentials_present),
-        ("dicom.type", EventKind::Dicom(DicomEvent::Association(_))) => t("association"),
-        ("dicom.type", EventKind::Dicom(DicomEvent::Command(_))) => t("command"),
-        ("dicom.command", EventKind::Dicom(DicomEvent::Command(c))) => t(c.command),
-        ("dicom.outcome", EventKind::Dicom(DicomEvent::Association(a))) => t(a.outcome),
-        ("dicom.reject_reason", EventKind::Dicom(DicomEvent::Association(a))) => {
+        (HTTP_CREDENTIALS_PRESENT, EventKind::Http(e)) => b(e.credentials_present),
+        (DICOM_TYPE, EventKind::Dicom(DicomEvent::Association(_))) => t("association"),
+        (DICOM_TYPE, EventKind::Dicom(DicomEvent::Command(_))) => t("command"),
+        (DICOM_COMMAND, EventKind::Dicom(DicomEvent::Command(c))) => t(c.command),
+        (DICOM_OUTCOME, EventKind::Dicom(DicomEvent::Association(a))) => t(a.outcome),
+        (DICOM_REJECT_REASON, EventKind::Dicom(DicomEvent::Association(a))) => {
             t(a.reject.as_ref()?.reason_name)
         }
-        ("dicom.user_identity_passcode", EventKind::Dicom(DicomEvent::Association(a))) => {
+        (DICOM_USER_IDENTITY_PASSCODE, EventKind::Dicom(DicomEvent::Association(a))) => {
             let u = a.request.as_ref()?.user_identity.as_ref();
             b(u.is_some_and(|u| u.kind == 2 && u.secondary_field_present))
         }
-        ("dicom.calling_ae_known", EventKind::Dicom(DicomEvent::Association(a))) => {
+        (DICOM_CALLING_AE_KNOWN, EventKind::Dicom(DicomEvent::Association(a))) => {
             b(aes.contains(a.calling_ae.as_deref()?))
         }
-        ("dicom.called_ae_known", EventKind::Dicom(DicomEvent::Association(a))) => {
+        (DICOM_CALLED_AE_KNOWN, EventKind::Dicom(DicomEvent::Association(a))) => {
             b(aes.contains(a.called_ae.as_deref()?))
         }
-        ("dicom.move_destination_known", EventKind::Dicom(DicomEvent::Command(c))) => {
+        (DICOM_MOVE_DESTINATION_KNOWN, EventKind::Dicom(DicomEvent::Command(c))) => {
             b(aes.contains(c.move_destination.as_deref()?))
         }
-        ("hl7.message_type", EventKind::Hl7(h)) => t(h.message_type()?),
-        ("hl7.phi_present", EventKind::Hl7(h)) => b(h.has_phi()),
-        ("tls.sni_present", EventKind::Tls(e)) => b(e.sni.is_some()),
+        (HL7_MESSAGE_TYPE, EventKind::Hl7(h)) => t(h.message_type()?),
+        (HL7_PHI_PRESENT, EventKind::Hl7(h)) => b(h.has_phi()),
+        (TLS_SNI_PRESENT, EventKind::Tls(e)) => b(e.sni.is_some()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::dicom::{
+        DicomAssociateRq, DicomAssociation, DicomCommand, DicomReject, DicomUserIdentity,
+    };
+    use model::exposure::{FtpEvent, SmbEvent, SnmpEvent, TelnetEvent};
+
+    fn ev(kind: EventKind) -> Event {
+        Event {
+            ts: model::Timestamp::ZERO,
+            flow: None,
+            kind,
+        }
+    }
+
+    #[test]
+    fn every_fact_reads_its_own_event_type_and_field() {
+        // Dispatch by index: each fact has a value on events of its own type only, and two
+        // facts of one type read their own fields (the events set them to different values).
+        // HL7 facts are read by the HL7 accessors and covered by the scenario tests.
+        let events = [
+            ev(EventKind::Telnet(Box::new(TelnetEvent {
+                login_prompt: true,
+                cleartext_credentials: false,
+                ..TelnetEvent::default()
+            }))),
+            ev(EventKind::Ftp(Box::new(FtpEvent {
+                cleartext_credentials: true,
+                auth_tls: false,
+                ..FtpEvent::default()
+            }))),
+            ev(EventKind::Smb(Box::new(SmbEvent {
+                smb1: true,
+                dialect: Some("2.1".into()),
+                ..SmbEvent::default()
+            }))),
+            ev(EventKind::Snmp(Box::new(SnmpEvent {
+                version: 2,
+                community_present: true,
+                community_default: false,
+                ..SnmpEvent::default()
+            }))),
+            ev(EventKind::Http(Box::new(model::http::HttpEvent {
+                credentials_present: true,
+                ..Default::default()
+            }))),
+            ev(EventKind::Tls(Box::new(model::tls::TlsEvent {
+                sni: Some("a.example".into()),
+                ..Default::default()
+            }))),
+            ev(EventKind::Dicom(DicomEvent::Association(Box::new(
+                DicomAssociation {
+                    calling_ae: Some("CALLER".into()),
+                    called_ae: Some("KNOWN".into()),
+                    outcome: "rejected",
+                    request: Some(DicomAssociateRq {
+                        user_identity: Some(DicomUserIdentity {
+                            kind: 2,
+                            secondary_field_present: true,
+                            ..DicomUserIdentity::default()
+                        }),
+                        ..DicomAssociateRq::default()
+                    }),
+                    reject: Some(DicomReject {
+                        reason_name: "no_reason",
+                        ..DicomReject::default()
+                    }),
+                    ..DicomAssociation::default()
+                },
+            )))),
+            ev(EventKind::Dicom(DicomEvent::Command(Box::new(
+                DicomCommand {
+                    command: "C-MOVE-RQ",
+                    move_destination: Some("KNOWN".into()),
+                    ..DicomCommand::default()
+                },
+            )))),
+        ];
+        let mut aes = KnownAes {
+            max: 10,
+            ..KnownAes::default()
+        };
+        aes.add("KNOWN");
+        let bool_ = |b| Some(Value::Bool(b));
+        let text = |t: &'static str| Some(Value::Text(Cow::Borrowed(t)));
+        // (fact, event index, value), one row per event the fact has a value on.
+        let want = [
+            ("telnet.login_prompt", 0, bool_(true)),
+            ("telnet.cleartext_credentials", 0, bool_(false)),
+            ("ftp.cleartext_credentials", 1, bool_(true)),
+            ("ftp.auth_tls", 1, bool_(false)),
+            ("smb.smb1", 2, bool_(true)),
+            ("smb.dialect", 2, text("2.1")),
+            ("snmp.community_present", 3, bool_(true)),
+            ("snmp.community_default", 3, bool_(false)),
+            ("snmp.version", 3, text("2c")),
+            ("http.credentials_present", 4, bool_(true)),
+            ("tls.sni_present", 5, bool_(true)),
+            ("dicom.type", 6, text("association")),
+            ("dicom.type", 7, text("command")),
+            ("dicom.outcome", 6, text("rejected")),
+            ("dicom.reject_reason", 6, text("no_reason")),
+            ("dicom.user_identity_passcode", 6, bool_(true)),
+            ("dicom.calling_ae_known", 6, bool_(false)),
+            ("dicom.called_ae_known", 6, bool_(true)),
+            ("dicom.command", 7, text("C-MOVE-RQ")),
+            ("dicom.move_destination_known", 7, bool_(true)),
+        ];
+        for (i, (name, _, _, _)) in FACTS.iter().enumerate() {
+            let f = FactId(i);
+            for (j, e) in events.iter().enumerate() {
+                let expected = want
+                    .iter()
+                    .find(|(n, k, _)| n == name && *k == j)
+                    .and_then(|(_, _, v)| v.clone());
+                assert_eq!(value(f, e, &aes), expected, "{name} on event {j}");
+                if expected.is_some() {
+                    assert_eq!(f.event_type(), e.kind.event_type(), "{name}");
+                }
+            }
+        }
+        // Every fact but the HL7 ones is covered above.
+        for (name, ..) in FACTS {
+            assert!(
+                name.starts_with("hl7.") || want.iter().any(|(n, ..)| n == name),
+                "{name}"
+            );
+        }
     }
 }
