@@ -172,11 +172,55 @@ impl PolicyEngine {
                 .copied(),
             "type_slot disagrees with EVENT_TYPES"
         );
-        let plans = slot
-            .and_then(|i| self.plan.by_slot.get(i))
-            .map_or(&[][..], Vec::as_slice);
-        let (Some(flow), false) = (ev.flow.as_deref(), plans.is_empty()) else {
+        let Some((slot, sp, Some(flow))) = slot
+            .and_then(|i| Some((i, self.plan.by_slot.get(i)?)))
+            .filter(|(_, sp)| !sp.rules.is_empty())
+            .map(|(i, sp)| (i, sp, ev.flow.as_deref()))
+        else {
             self.alerts.tick(ev.ts, out);
+            return;
+        };
+        // The rules that may fire: those whose services and protocols can hold on the
+        // flow (remembered per transport, server port and app_proto), and whose peer
+        // locations fit where the two ends are. Most events stop here.
+        let mut cand = u64::MAX;
+        let mut internal: [Option<bool>; 2] = [None, None];
+        if let Some(by_location) = &sp.by_location {
+            cand = self.plan.memo.candidates(slot, sp, flow);
+            if cand == 0 {
+                self.alerts.tick(ev.ts, out);
+                return;
+            }
+            let (si, di) = (
+                is_internal(flow.key.src_ip, &self.internal),
+                is_internal(flow.key.dst_ip, &self.internal),
+            );
+            internal = [Some(si), Some(di)];
+            cand &= by_location[usize::from(si)][usize::from(di)];
+            if cand == 0 {
+                self.alerts.tick(ev.ts, out);
+                return;
+            }
+        }
+        self.evaluate_candidates(slot, cand, internal, ev, flow, inv, out);
+    }
+
+    /// [`PolicyEngine::evaluate`] on the rules of type `slot` left as candidates (`cand`:
+    /// bits of their positions in the slot's list, or every rule when the list is too long
+    /// for bits), with the sides' `internal` flags found so far.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_candidates(
+        &mut self,
+        slot: usize,
+        mut cand: u64,
+        mut internal: [Option<bool>; 2],
+        ev: &Event,
+        flow: &FlowMeta,
+        inv: Option<&Inventory>,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(sp) = self.plan.by_slot.get(slot) else {
             return;
         };
         let sides = [
@@ -192,9 +236,24 @@ impl PolicyEngine {
             },
         ];
         let mut devs: [Option<Dev<'_>>; 2] = [None, None];
-        // Whether each side's address is internal, found when a rule first needs it.
-        let mut internal: [Option<bool>; 2] = [None, None];
-        for rp in plans {
+        let mut next = 0usize;
+        loop {
+            // The next candidate, in rule order (every rule when the slot has too many
+            // rules for the bits).
+            let i = if sp.by_location.is_some() {
+                if cand == 0 {
+                    break;
+                }
+                let i = cand.trailing_zeros() as usize;
+                cand &= cand - 1;
+                i
+            } else {
+                next += 1;
+                next - 1
+            };
+            let Some(rp) = sp.rules.get(i) else {
+                break;
+            };
             let Some(rule) = self.set.rules.get(rp.rule) else {
                 continue;
             };
@@ -418,8 +477,158 @@ const MAX_PLANNED_SETS: usize = 64;
 /// What evaluating a rule set needs per event type, computed when the rules are installed.
 #[derive(Debug, Default)]
 struct Plan {
-    /// Per position in [`super::EVENT_TYPES`]: the rules evaluated on that type, in rule order.
-    by_slot: Vec<Vec<RulePlan>>,
+    /// Per position in [`super::EVENT_TYPES`]: the rules evaluated on that type.
+    by_slot: Vec<SlotPlan>,
+    memo: Memo,
+}
+
+/// The rules of one event type.
+#[derive(Debug, Default)]
+struct SlotPlan {
+    /// In rule order.
+    rules: Vec<RulePlan>,
+    /// With at most 64 rules: the bits of the rules (by position in `rules`) that a side
+    /// may fire, indexed by [source address internal][destination address internal] (a
+    /// deny rule whose every condition set wants an external peer is out when both ends
+    /// are internal). `None`: every rule is tried on every event.
+    by_location: Option<[[u64; 2]; 2]>,
+}
+
+/// Most slots a [`Memo`] keeps (a power of two).
+const MEMO_SLOTS: usize = 512;
+
+/// Which rules of an event type may fire on a flow, judged on its transport, server port
+/// and `app_proto` alone (services and protocols of the condition sets; facts, sides and
+/// scopes are checked per event): remembered in a direct-mapped table, an entry replaced
+/// by the next flow that maps to its slot. Only for types with at most 64 rules.
+#[derive(Debug)]
+struct Memo {
+    entries: Vec<MemoEntry>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo {
+            entries: vec![MemoEntry::EMPTY; MEMO_SLOTS],
+        }
+    }
+}
+
+/// (event type, transport, server port, `app_proto` by address and length) and its rule
+/// bits. A static text's address and length name its bytes, so an equal key is an equal
+/// flow property (the same text at two addresses only costs a second entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MemoEntry {
+    slot: u8,
+    proto: u8,
+    port: u16,
+    app: usize,
+    app_len: usize,
+    rules: u64,
+}
+
+impl MemoEntry {
+    const EMPTY: MemoEntry = MemoEntry {
+        slot: u8::MAX,
+        proto: 0,
+        port: 0,
+        app: 0,
+        app_len: usize::MAX,
+        rules: 0,
+    };
+}
+
+impl Memo {
+    /// The bits of the rules of `sp` (type `slot`) whose deny condition sets can hold on
+    /// `flow`'s service and `app_proto` (every allow rule: it fires when nothing holds).
+    fn candidates(&mut self, slot: usize, sp: &SlotPlan, flow: &FlowMeta) -> u64 {
+        let k = &flow.key;
+        let (app, app_len) = flow
+            .app_proto
+            .map_or((0, usize::MAX), |a| (a.as_ptr() as usize, a.len()));
+        let slot8 = u8::try_from(slot).unwrap_or(u8::MAX);
+        let h = (usize::from(k.dst_port) ^ (usize::from(k.proto.0) << 7) ^ (slot << 11))
+            .wrapping_add(app >> 3)
+            .wrapping_mul(0x9E37_79B9)
+            >> 7;
+        let Some(e) = self.entries.get_mut(h & (MEMO_SLOTS - 1)) else {
+            return sp.candidates(flow);
+        };
+        if e.slot == slot8
+            && e.proto == k.proto.0
+            && e.port == k.dst_port
+            && e.app == app
+            && e.app_len == app_len
+        {
+            return e.rules;
+        }
+        let rules = sp.candidates(flow);
+        *e = MemoEntry {
+            slot: slot8,
+            proto: k.proto.0,
+            port: k.dst_port,
+            app,
+            app_len,
+            rules,
+        };
+        rules
+    }
+}
+
+impl Plan {
+    fn new(set: &PolicySet) -> Plan {
+        let by_slot = super::EVENT_TYPES
+            .iter()
+            .map(|t| {
+                let rules: Vec<RulePlan> = set
+                    .for_type(t)
+                    .iter()
+                    .filter_map(|&ri| Some(RulePlan::new(ri, set.rules.get(ri)?, t)))
+                    .collect();
+                let by_location = (rules.len() <= 64).then(|| {
+                    let mut loc = [[0u64; 2]; 2];
+                    for (src_internal, row) in loc.iter_mut().enumerate() {
+                        for (dst_internal, bits) in row.iter_mut().enumerate() {
+                            for (i, rp) in rules.iter().enumerate() {
+                                // The source is the client, its peer the destination.
+                                let fits = rp
+                                    .side_masks
+                                    .is_none_or(|m| m[1][dst_internal] | m[0][src_internal] != 0);
+                                if fits {
+                                    *bits |= 1u64 << i;
+                                }
+                            }
+                        }
+                    }
+                    loc
+                });
+                SlotPlan { rules, by_location }
+            })
+            .collect();
+        Plan {
+            by_slot,
+            memo: Memo::default(),
+        }
+    }
+}
+
+impl SlotPlan {
+    /// [`Memo::candidates`] worked out.
+    fn candidates(&self, flow: &FlowMeta) -> u64 {
+        let a = flow.app_proto.unwrap_or("");
+        let mut bits = 0u64;
+        for (i, rp) in self.rules.iter().enumerate().take(64) {
+            let may = rp.sets.is_empty()
+                || rp
+                    .sets
+                    .iter()
+                    .any(|sp| sp.service_holds(&flow.key) && sp.proto_holds(a));
+            if may {
+                bits |= 1u64 << i;
+            }
+        }
+        bits
+    }
 }
 
 /// One rule on one event type.
@@ -429,6 +638,11 @@ struct RulePlan {
     rule: usize,
     /// Deny rules: per condition set (in order), what must be checked on the event.
     sets: Vec<SetPlan>,
+    /// The bits of the sets with nothing to check on the event (with at most
+    /// [`MAX_PLANNED_SETS`] sets).
+    free: u64,
+    /// Every set is free: [`RulePlan::event_may_match`] is `free`.
+    all_free: bool,
     /// Deny rules with at most [`MAX_PLANNED_SETS`] sets: indexed by [side is the client]
     /// [peer is internal], the bits of the sets whose `direction` and peer `location` allow
     /// such a side (`None`: every side is checked in full).
@@ -438,27 +652,25 @@ struct RulePlan {
 /// The event-wide conditions of one condition set on one event type.
 #[derive(Debug)]
 struct SetPlan {
-    /// The set has services to check.
-    services: bool,
-    /// The set has protocols to check against the flow's `app_proto` (false when it has
-    /// none, or when one of them is the event type: it holds on every event of the type).
-    app_protos: bool,
+    /// The set's services (empty: any).
+    services: Vec<super::Service>,
+    /// Protocols one of which must be the flow's `app_proto` (empty: nothing to check, as
+    /// the set has none or one of them is the event type, which holds on every event of it).
+    protos: Vec<String>,
     /// The set has facts to check.
     facts: bool,
 }
 
-impl Plan {
-    fn new(set: &PolicySet) -> Plan {
-        let by_slot = super::EVENT_TYPES
-            .iter()
-            .map(|t| {
-                set.for_type(t)
-                    .iter()
-                    .filter_map(|&ri| Some(RulePlan::new(ri, set.rules.get(ri)?, t)))
-                    .collect()
-            })
-            .collect();
-        Plan { by_slot }
+impl SetPlan {
+    fn service_holds(&self, k: &FlowKey) -> bool {
+        self.services.is_empty()
+            || self
+                .services
+                .iter()
+                .any(|s| s.proto == k.proto.0 && (s.lo..=s.hi).contains(&k.dst_port))
+    }
+    fn proto_holds(&self, app: &str) -> bool {
+        self.protos.is_empty() || self.protos.iter().any(|p| p == app)
     }
 }
 
@@ -468,19 +680,32 @@ impl RulePlan {
             return RulePlan {
                 rule,
                 sets: Vec::new(),
+                free: 0,
+                all_free: false,
                 side_masks: None,
             };
         };
-        let sets = list
+        let sets: Vec<SetPlan> = list
             .iter()
             .map(|m| SetPlan {
-                services: !m.services.is_empty(),
-                app_protos: !m.app_protos.is_empty()
-                    && !m.app_protos.iter().any(|x| x == event_type),
+                services: m.services.clone(),
+                protos: if m.app_protos.iter().any(|x| x == event_type) {
+                    Vec::new()
+                } else {
+                    m.app_protos.clone()
+                },
                 facts: !m.facts.is_empty(),
             })
             .collect();
-        let side_masks = (list.len() <= MAX_PLANNED_SETS).then(|| {
+        let planned = list.len() <= MAX_PLANNED_SETS;
+        let mut free = 0u64;
+        for (i, sp) in sets.iter().enumerate().take(MAX_PLANNED_SETS) {
+            if sp.services.is_empty() && sp.protos.is_empty() && !sp.facts {
+                free |= 1u64 << i;
+            }
+        }
+        let all_free = planned && !sets.is_empty() && free.count_ones() as usize == sets.len();
+        let side_masks = planned.then(|| {
             let mut masks = [[0u64; 2]; 2];
             for (client, row) in masks.iter_mut().enumerate() {
                 for (peer_internal, mask) in row.iter_mut().enumerate() {
@@ -504,21 +729,24 @@ impl RulePlan {
         RulePlan {
             rule,
             sets,
+            free,
+            all_free,
             side_masks,
         }
     }
 
     /// The bits of the deny rule's condition sets (`list`, the rule's own) whose event-wide
-    /// conditions hold on `ev` ([`event_may_match`]); past [`MAX_PLANNED_SETS`] sets, all
-    /// bits when any set holds. 0: no side can fire the rule.
+    /// conditions (services, `app_protos`, facts) hold on `ev`; past [`MAX_PLANNED_SETS`]
+    /// sets, all bits when any set holds. 0: no side can fire the rule.
     fn event_may_match(&self, list: &[Match], ev: &Event, flow: &FlowMeta, aes: &KnownAes) -> u64 {
+        if self.all_free {
+            return self.free;
+        }
+        let app = flow.app_proto.unwrap_or("");
         let mut bits = 0u64;
         for (i, (m, sp)) in list.iter().zip(&self.sets).enumerate() {
-            let holds = (!sp.services || service_holds(m, &flow.key))
-                && (!sp.app_protos || {
-                    let a = flow.app_proto.unwrap_or("");
-                    m.app_protos.iter().any(|p| p == a)
-                })
+            let holds = sp.service_holds(&flow.key)
+                && sp.proto_holds(app)
                 && (!sp.facts || facts_hold(m, ev, aes));
             if holds {
                 if i >= MAX_PLANNED_SETS {
@@ -795,6 +1023,51 @@ mod tests {
                 stream: None,
                 tcp: None,
             }),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The remembered candidates of a flow are those worked out for it, through entries
+        /// replaced by colliding flows and `app_proto` texts of equal bytes at different
+        /// addresses; and a rule whose services and protocols hold is always a candidate.
+        #[test]
+        fn memo_gives_the_candidates_worked_out(
+            flows in proptest::collection::vec(
+                (proptest::bool::ANY, 0u16..2048, 0usize..6), 1..600),
+        ) {
+            let text = "policies:
+  - {id: a.t, signature_id: 9110001, severity: 2, description: t, deny: [{services: [tcp/23]}, {app_protos: [telnet]}]}
+  - {id: a.f, signature_id: 9110002, severity: 2, description: f, deny: {services: [tcp/20-21, udp/69]}}
+  - {id: a.h, signature_id: 9110003, severity: 2, description: h, deny: {app_protos: [http, ftp]}}
+  - {id: a.x, signature_id: 9110004, severity: 2, description: x, deny: {peer: {location: external}}}
+  - {id: a.a, signature_id: 9110005, severity: 2, description: a, allow: [{services: [tcp/443]}]}
+";
+            let set = PolicySet::from_texts(&[("m.yaml".into(), text.into())], crate::testutil::catalogue()).unwrap();
+            let plan = Plan::new(&set);
+            let Some(sp) = plan.by_slot.first() else { return Err(proptest::test_runner::TestCaseError::fail("no flow slot")) };
+            proptest::prop_assert_eq!(sp.rules.len(), 5);
+            // Equal bytes at other addresses than the literals'.
+            let leaked: &'static str = Box::leak(String::from("telnet").into_boxed_str());
+            let apps = [None, Some("telnet"), Some(leaked), Some("http"), Some("ftp"), Some("")];
+            let mut memo = Memo::default();
+            for (udp, port, app) in flows {
+                let mut ev = flow_event(if udp { IpProto::UDP } else { IpProto::TCP }, port, None);
+                if let Some(f) = ev.flow.as_deref_mut() {
+                    f.app_proto = apps[app % apps.len()];
+                }
+                let Some(f) = ev.flow.as_deref() else { continue };
+                let sp = &plan.by_slot[0];
+                let want = sp.candidates(f);
+                proptest::prop_assert_eq!(memo.candidates(0, sp, f), want);
+                for (i, rp) in sp.rules.iter().enumerate() {
+                    let Some(rule) = set.rules.get(rp.rule) else { continue };
+                    let holds = rule.mode.matches().iter().any(|m| {
+                        service_holds(m, &f.key) && app_proto_holds(m, &ev, f)
+                    });
+                    proptest::prop_assert!(!holds || want & (1 << i) != 0, "{}", rule.meta.id);
+                }
+            }
         }
     }
 

@@ -180,8 +180,8 @@ impl KnownAes {
     }
 }
 
-/// The index in [`FACTS`] of a fact named at compile time (a name missing from the table
-/// stops the build).
+/// The index in [`FACTS`] of a fact named at compile time; `FACTS.len()` (no fact) for a
+/// name missing from the table, which the assertion below turns into a build error.
 const fn pos(name: &str) -> usize {
     let n = name.as_bytes();
     let mut i = 0;
@@ -198,7 +198,7 @@ const fn pos(name: &str) -> usize {
         }
         i += 1;
     }
-    panic!("fact missing from FACTS")
+    FACTS.len()
 }
 
 const TELNET_LOGIN_PROMPT: usize = pos("telnet.login_prompt");
@@ -222,6 +222,38 @@ const DICOM_MOVE_DESTINATION_KNOWN: usize = pos("dicom.move_destination_known");
 const HL7_MESSAGE_TYPE: usize = pos("hl7.message_type");
 const HL7_PHI_PRESENT: usize = pos("hl7.phi_present");
 const TLS_SNI_PRESENT: usize = pos("tls.sni_present");
+
+// Every name above is in FACTS (checked when building).
+const _: () = {
+    let all = [
+        TELNET_LOGIN_PROMPT,
+        TELNET_CLEARTEXT_CREDENTIALS,
+        FTP_CLEARTEXT_CREDENTIALS,
+        FTP_AUTH_TLS,
+        SMB_SMB1,
+        SMB_DIALECT,
+        SNMP_COMMUNITY_PRESENT,
+        SNMP_COMMUNITY_DEFAULT,
+        SNMP_VERSION,
+        HTTP_CREDENTIALS_PRESENT,
+        DICOM_TYPE,
+        DICOM_COMMAND,
+        DICOM_OUTCOME,
+        DICOM_REJECT_REASON,
+        DICOM_USER_IDENTITY_PASSCODE,
+        DICOM_CALLING_AE_KNOWN,
+        DICOM_CALLED_AE_KNOWN,
+        DICOM_MOVE_DESTINATION_KNOWN,
+        HL7_MESSAGE_TYPE,
+        HL7_PHI_PRESENT,
+        TLS_SNI_PRESENT,
+    ];
+    let mut i = 0;
+    while i < all.len() {
+        assert!(all[i] < FACTS.len(), "a fact index names no fact");
+        i += 1;
+    }
+};
 
 /// The value of a fact on an event; `None` when the event does not have it. Dispatches on
 /// the fact's index (no name comparisons per event).
