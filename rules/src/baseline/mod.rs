@@ -488,6 +488,9 @@ pub struct Baselines {
     scratch: String,
     /// The home cell of the text entry hinted last ([`Self::prefetch_hints`]).
     text_hint: Option<usize>,
+    /// The baselines of the flow record hinted last: their latest volume hour is hinted
+    /// at the next call, once the baseline's own lines have arrived.
+    volume_hint: [Option<usize>; 2],
     dirty: BTreeSet<String>,
     rules: HashMap<&'static str, Arc<RuleMeta>>,
     overflow_rule: Arc<RuleMeta>,
@@ -601,6 +604,7 @@ impl Baselines {
             seed: foldhash::fast::RandomState::default(),
             scratch: String::new(),
             text_hint: None,
+            volume_hint: [None; 2],
             dirty: BTreeSet::new(),
             rules,
             overflow_rule: meta(OVERFLOW.0, OVERFLOW.1, OVERFLOW.2, OVERFLOW.3),
@@ -844,11 +848,23 @@ impl Baselines {
     /// alone (a side's device by its MAC, else its address; no inventory lookup), so a wrong
     /// guess costs one useless prefetch; nothing is read here but the baselines' small key
     /// map and the event. Called on events in order: a text entry's bytes, kept aside, are
-    /// hinted at the next call, once its cell has arrived. At most 7 addresses go to `out`.
+    /// hinted at the next call, once its cell has arrived, and so is the latest volume hour
+    /// of a flow record's baselines (a heap list read by [`Self::observe`]'s volume step,
+    /// reached through the baseline). At most 15 addresses go to `out`.
     pub fn prefetch_hints(&mut self, ev: &Event, mut out: impl FnMut(*const u8)) {
         if let Some(c) = self.text_hint.take() {
             if let Some(p) = self.idx.text_of_cell(c) {
                 out(p);
+            }
+        }
+        for i in std::mem::take(&mut self.volume_hint).into_iter().flatten() {
+            // The hour `volume` reads first (the latest).
+            let last = self
+                .slots
+                .get(i)
+                .and_then(|s| s.b.volume.as_ref()?.recent.last());
+            if let Some(h) = last {
+                out((h as *const HourBytes).cast());
             }
         }
         let Some(flow) = ev.flow.as_deref() else {
@@ -894,7 +910,7 @@ impl Baselines {
             EventKind::Dns(d) if !d.qr => {
                 if let (Some((_, i)), Some(q)) = (src, d.queries.first()) {
                     if let Some(s) = self.slots.get(i) {
-                        out((s as *const Slot).cast());
+                        hint_state(&s.b, &mut out);
                     }
                     scratch.push_str(&q.rrname);
                     scratch.make_ascii_lowercase();
@@ -913,7 +929,7 @@ impl Baselines {
                 };
                 if let Some((_, i)) = me {
                     if let Some(s) = self.slots.get(i) {
-                        out((s as *const Slot).cast());
+                        hint_state(&s.b, &mut out);
                     }
                     scratch.push_str(h.sending_application().unwrap_or("-"));
                     scratch.push('>');
@@ -939,7 +955,11 @@ impl Baselines {
                         continue;
                     };
                     if let Some(s) = self.slots.get(i) {
-                        out((s as *const Slot).cast());
+                        hint_state(&s.b, &mut out);
+                        out((&s.b.volume as *const Option<Volume>).cast());
+                    }
+                    if let Some(v) = self.volume_hint.iter_mut().find(|v| v.is_none()) {
+                        *v = Some(i);
                     }
                     let (pk, key) = peer_of(&self.internal, peer, peer_ip);
                     out(self.idx.hint(&self.seed, i, pk, key));
@@ -1436,6 +1456,14 @@ impl Baselines {
         }
         Some(slot)
     }
+}
+
+/// Hints the lines of a baseline that every check reads (its lifecycle fields; the
+/// struct spans several lines and the compiler orders its fields).
+fn hint_state(b: &DeviceBaseline, out: &mut impl FnMut(*const u8)) {
+    out((&b.state as *const State).cast());
+    out((&b.relearn_pending as *const bool).cast());
+    out((&b.learn_until_us as *const i64).cast());
 }
 
 /// One side of an event as [`Baselines::check`] sees it: the device, its key, the

@@ -672,6 +672,28 @@ fn prefetch_hints_cover_the_cells_a_flow_check_reads() {
     for w in want {
         assert!(!w.is_null() && hints.contains(&w));
     }
+    // The lifecycle fields every check reads, and the volume (a flow record adds to it);
+    // the next call hints the latest hour each side's volume holds.
+    let mut hours = Vec::new();
+    for s in &r.b.slots {
+        let b = &s.b;
+        for p in [
+            (&b.state as *const State).cast::<u8>(),
+            (&b.relearn_pending as *const bool).cast(),
+            (&b.learn_until_us as *const i64).cast(),
+            (&b.volume as *const Option<Volume>).cast(),
+        ] {
+            assert!(hints.contains(&p));
+        }
+        let last = b.volume.as_ref().and_then(|v| v.recent.last());
+        hours.push(last.map(|h| (h as *const HourBytes).cast::<u8>()));
+    }
+    assert_eq!(hours.len(), 2);
+    hints.clear();
+    r.b.prefetch_hints(&flow(1, SERVER, "10.1.0.50", 443), |p| hints.push(p));
+    for h in hours {
+        assert!(h.is_some_and(|h| hints.contains(&h)), "{h:?} {hints:?}");
+    }
 }
 
 #[test]
