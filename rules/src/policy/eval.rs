@@ -180,13 +180,17 @@ impl PolicyEngine {
             self.alerts.tick(ev.ts, out);
             return;
         };
-        // The rules that may fire: those whose services and protocols can hold on the
-        // flow (remembered per transport, server port and app_proto), and whose peer
+        // The rules that may fire: those whose services, protocols and facts can hold on
+        // the flow and event (remembered per transport, server port, app_proto and the
+        // event's variant: a DICOM command has no association facts), and whose peer
         // locations fit where the two ends are. Most events stop here.
         let mut cand = u64::MAX;
         let mut internal: [Option<bool>; 2] = [None, None];
         if let Some(by_location) = &sp.by_location {
-            cand = self.plan.memo.candidates(slot, sp, flow);
+            cand = self
+                .plan
+                .memo
+                .candidates(slot, facts::variant(ev), sp, flow);
             if cand == 0 {
                 self.alerts.tick(ev.ts, out);
                 return;
@@ -497,9 +501,10 @@ struct SlotPlan {
 /// Most slots a [`Memo`] keeps (a power of two).
 const MEMO_SLOTS: usize = 512;
 
-/// Which rules of an event type may fire on a flow, judged on its transport, server port
-/// and `app_proto` alone (services and protocols of the condition sets; facts, sides and
-/// scopes are checked per event): remembered in a direct-mapped table, an entry replaced
+/// Which rules of an event type may fire on a flow, judged on its transport, server port,
+/// `app_proto` and the event's variant alone (services and protocols of the condition sets,
+/// and whether their facts can have values; fact values, sides and scopes are checked per
+/// event): remembered in a direct-mapped table, an entry replaced
 /// by the next flow that maps to its slot. Only for types with at most 64 rules.
 #[derive(Debug)]
 struct Memo {
@@ -514,12 +519,13 @@ impl Default for Memo {
     }
 }
 
-/// (event type, transport, server port, `app_proto` by address and length) and its rule
+/// (event type and variant, transport, server port, `app_proto` by address and length) and its rule
 /// bits. A static text's address and length name its bytes, so an equal key is an equal
 /// flow property (the same text at two addresses only costs a second entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct MemoEntry {
     slot: u8,
+    variant: u8,
     proto: u8,
     port: u16,
     app: usize,
@@ -530,6 +536,7 @@ struct MemoEntry {
 impl MemoEntry {
     const EMPTY: MemoEntry = MemoEntry {
         slot: u8::MAX,
+        variant: 0,
         proto: 0,
         port: 0,
         app: 0,
@@ -540,21 +547,26 @@ impl MemoEntry {
 
 impl Memo {
     /// The bits of the rules of `sp` (type `slot`) whose deny condition sets can hold on
-    /// `flow`'s service and `app_proto` (every allow rule: it fires when nothing holds).
-    fn candidates(&mut self, slot: usize, sp: &SlotPlan, flow: &FlowMeta) -> u64 {
+    /// `flow`'s service and `app_proto` and an event of `variant` ([`facts::variant`])
+    /// (every allow rule: it fires when nothing holds).
+    fn candidates(&mut self, slot: usize, variant: u8, sp: &SlotPlan, flow: &FlowMeta) -> u64 {
         let k = &flow.key;
         let (app, app_len) = flow
             .app_proto
             .map_or((0, usize::MAX), |a| (a.as_ptr() as usize, a.len()));
         let slot8 = u8::try_from(slot).unwrap_or(u8::MAX);
-        let h = (usize::from(k.dst_port) ^ (usize::from(k.proto.0) << 7) ^ (slot << 11))
+        let h = (usize::from(k.dst_port)
+            ^ (usize::from(k.proto.0) << 7)
+            ^ (slot << 11)
+            ^ (usize::from(variant) << 16))
             .wrapping_add(app >> 3)
             .wrapping_mul(0x9E37_79B9)
             >> 7;
         let Some(e) = self.entries.get_mut(h & (MEMO_SLOTS - 1)) else {
-            return sp.candidates(flow);
+            return sp.candidates(flow, variant);
         };
         if e.slot == slot8
+            && e.variant == variant
             && e.proto == k.proto.0
             && e.port == k.dst_port
             && e.app == app
@@ -562,9 +574,10 @@ impl Memo {
         {
             return e.rules;
         }
-        let rules = sp.candidates(flow);
+        let rules = sp.candidates(flow, variant);
         *e = MemoEntry {
             slot: slot8,
+            variant,
             proto: k.proto.0,
             port: k.dst_port,
             app,
@@ -614,15 +627,15 @@ impl Plan {
 
 impl SlotPlan {
     /// [`Memo::candidates`] worked out.
-    fn candidates(&self, flow: &FlowMeta) -> u64 {
+    fn candidates(&self, flow: &FlowMeta, variant: u8) -> u64 {
         let a = flow.app_proto.unwrap_or("");
+        let vbit = 1u8.checked_shl(u32::from(variant)).unwrap_or(0);
         let mut bits = 0u64;
         for (i, rp) in self.rules.iter().enumerate().take(64) {
             let may = rp.sets.is_empty()
-                || rp
-                    .sets
-                    .iter()
-                    .any(|sp| sp.service_holds(&flow.key) && sp.proto_holds(a));
+                || rp.sets.iter().any(|sp| {
+                    sp.service_holds(&flow.key) && sp.proto_holds(a) && sp.variants & vbit != 0
+                });
             if may {
                 bits |= 1u64 << i;
             }
@@ -659,6 +672,9 @@ struct SetPlan {
     protos: Vec<String>,
     /// The set has facts to check.
     facts: bool,
+    /// The event variants ([`facts::variant`], as bits) on which every fact of the set can
+    /// have a value (all bits: no facts).
+    variants: u8,
 }
 
 impl SetPlan {
@@ -695,6 +711,10 @@ impl RulePlan {
                     m.app_protos.clone()
                 },
                 facts: !m.facts.is_empty(),
+                variants: m
+                    .facts
+                    .iter()
+                    .fold(u8::MAX, |v, (f, _)| v & facts::variants(*f)),
             })
             .collect();
         let planned = list.len() <= MAX_PLANNED_SETS;
@@ -1058,8 +1078,8 @@ mod tests {
                 }
                 let Some(f) = ev.flow.as_deref() else { continue };
                 let sp = &plan.by_slot[0];
-                let want = sp.candidates(f);
-                proptest::prop_assert_eq!(memo.candidates(0, sp, f), want);
+                let want = sp.candidates(f, 0);
+                proptest::prop_assert_eq!(memo.candidates(0, 0, sp, f), want);
                 for (i, rp) in sp.rules.iter().enumerate() {
                     let Some(rule) = set.rules.get(rp.rule) else { continue };
                     let holds = rule.mode.matches().iter().any(|m| {

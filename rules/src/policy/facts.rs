@@ -255,6 +255,31 @@ const _: () = {
     }
 };
 
+/// Which payload variant of its type an event is, where facts tell them apart: 1 for a
+/// DICOM association, 2 for a DICOM command, 0 for every other event.
+pub fn variant(ev: &Event) -> u8 {
+    match &ev.kind {
+        EventKind::Dicom(DicomEvent::Association(_)) => 1,
+        EventKind::Dicom(DicomEvent::Command(_)) => 2,
+        _ => 0,
+    }
+}
+
+/// The variants ([`variant`], as bits `1 << variant`) on which a fact can have a value:
+/// a condition set with a fact that cannot is out on such an event.
+pub fn variants(f: FactId) -> u8 {
+    match f.0 {
+        DICOM_OUTCOME
+        | DICOM_REJECT_REASON
+        | DICOM_USER_IDENTITY_PASSCODE
+        | DICOM_CALLING_AE_KNOWN
+        | DICOM_CALLED_AE_KNOWN => 1 << 1,
+        DICOM_COMMAND | DICOM_MOVE_DESTINATION_KNOWN => 1 << 2,
+        DICOM_TYPE => (1 << 1) | (1 << 2),
+        _ => u8::MAX,
+    }
+}
+
 /// The value of a fact on an event; `None` when the event does not have it. Dispatches on
 /// the fact's index (no name comparisons per event).
 pub fn value<'a>(f: FactId, ev: &'a Event, aes: &KnownAes) -> Option<Value<'a>> {
@@ -420,11 +445,18 @@ mod tests {
                     .find(|(n, k, _)| n == name && *k == j)
                     .and_then(|(_, _, v)| v.clone());
                 assert_eq!(value(f, e, &aes), expected, "{name} on event {j}");
+                // A fact has a value only on the variants it claims.
+                if expected.is_some() {
+                    assert_ne!(variants(f) & (1 << variant(e)), 0, "{name} on event {j}");
+                }
                 if expected.is_some() {
                     assert_eq!(f.event_type(), e.kind.event_type(), "{name}");
                 }
             }
         }
+        // The DICOM facts are each about one variant (skipping sets on the other is a cut).
+        assert_eq!(variants(FactId(DICOM_COMMAND)), 1 << variant(&events[7]));
+        assert_eq!(variants(FactId(DICOM_OUTCOME)), 1 << variant(&events[6]));
         // Every fact but the HL7 ones is covered above.
         for (name, ..) in FACTS {
             assert!(
