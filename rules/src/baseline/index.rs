@@ -602,6 +602,13 @@ impl Index {
     }
 
     /// The address of the text kept aside for the entry in cell `i`, if it holds text.
+    /// The address of cell `i` (null past the table).
+    pub(super) fn cell_addr(&self, i: usize) -> *const u8 {
+        self.cells
+            .get(i)
+            .map_or(std::ptr::null(), |c| (c as *const Cell).cast())
+    }
+
     pub(super) fn text_of_cell(&self, i: usize) -> Option<*const u8> {
         let c = self.cells.get(i)?;
         if c.hash & LIVE == 0 || (c.tag != T_TEXT && c.tag != T_DEV) {

@@ -912,11 +912,10 @@ impl Baselines {
                     if let Some(s) = self.slots.get(i) {
                         hint_state(&s.b, &mut out);
                     }
-                    scratch.push_str(&q.rrname);
-                    scratch.make_ascii_lowercase();
-                    let key = KeyRef::Text(&scratch);
-                    self.text_hint = self.idx.home(&self.seed, i, index::DNS_NAMES, key);
-                    out(self.idx.hint(&self.seed, i, index::DNS_NAMES, key));
+                    let key = KeyRef::Text(lowercase(&q.rrname, &mut scratch));
+                    let home = self.idx.home(&self.seed, i, index::DNS_NAMES, key);
+                    self.text_hint = home;
+                    out(home.map_or(std::ptr::null(), |c| self.idx.cell_addr(c)));
                 }
             }
             EventKind::Hl7(h) => {
@@ -937,8 +936,9 @@ impl Baselines {
                     scratch.push(' ');
                     scratch.push_str(h.message_type().unwrap_or("-"));
                     let key = KeyRef::Text(&scratch);
-                    self.text_hint = self.idx.home(&self.seed, i, index::HL7_TYPES, key);
-                    out(self.idx.hint(&self.seed, i, index::HL7_TYPES, key));
+                    let home = self.idx.home(&self.seed, i, index::HL7_TYPES, key);
+                    self.text_hint = home;
+                    out(home.map_or(std::ptr::null(), |c| self.idx.cell_addr(c)));
                     if h.has_phi() {
                         let (pk, key) = peer_of(&self.internal, peer, peer_ip);
                         out(self.idx.hint(&self.seed, i, pk, key));
@@ -1114,24 +1114,12 @@ impl Baselines {
                 }
                 EventKind::Dns(d) if client && !d.qr => {
                     for q in d.queries.iter().take(MAX_PENDING) {
-                        items.push_text(index::DNS_NAMES, &mut scratch, |s| {
-                            let a = s.len();
-                            s.push_str(&q.rrname);
-                            if let Some(t) = s.get_mut(a..) {
-                                t.make_ascii_lowercase();
-                            }
-                        });
+                        push_lowercase(&mut items, index::DNS_NAMES, &mut scratch, &q.rrname);
                     }
                 }
                 EventKind::Tls(t) if client => {
                     if let Some(sni) = &t.sni {
-                        items.push_text(index::TLS_SNI, &mut scratch, |s| {
-                            let a = s.len();
-                            s.push_str(sni);
-                            if let Some(t) = s.get_mut(a..) {
-                                t.make_ascii_lowercase();
-                            }
-                        });
+                        push_lowercase(&mut items, index::TLS_SNI, &mut scratch, sni);
                     }
                 }
                 _ => {}
@@ -1455,6 +1443,35 @@ impl Baselines {
             );
         }
         Some(slot)
+    }
+}
+
+/// `name` in lower case: itself when it has no upper-case letter (most names), else a
+/// lower-case copy in `scratch`.
+fn lowercase<'a>(name: &'a str, scratch: &'a mut String) -> &'a str {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        scratch.clear();
+        scratch.push_str(name);
+        scratch.make_ascii_lowercase();
+        scratch
+    } else {
+        name
+    }
+}
+
+/// Adds a name entry in lower case: the event's own text when it has no upper-case
+/// letter, else a lower-case copy appended to `scratch`.
+fn push_lowercase<'e>(items: &mut Items<'e>, k: Kind, scratch: &mut String, name: &'e str) {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        items.push_text(k, scratch, |s| {
+            let a = s.len();
+            s.push_str(name);
+            if let Some(t) = s.get_mut(a..) {
+                t.make_ascii_lowercase();
+            }
+        });
+    } else {
+        items.push(k, Pending::Key(KeyRef::Text(name)));
     }
 }
 

@@ -1025,3 +1025,18 @@ fn a_server_of_many_devices_keeps_them_as_subnets_at_the_cap() {
         )
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn a_name_is_looked_up_as_its_lower_case(name in "[a-zA-Z0-9.\\-é]{0,40}", junk in "[a-zA-Z]{0,8}") {
+        // The DNS and TLS names' entries are their ASCII lower case, whether the name is
+        // used in place (no upper-case letter) or copied (whatever `scratch` held).
+        let mut scratch = junk;
+        proptest::prop_assert_eq!(lowercase(&name, &mut scratch), name.to_ascii_lowercase());
+        let mut items = Items::default();
+        let mut s = String::from("x");
+        push_lowercase(&mut items, index::DNS_NAMES, &mut s, &name);
+        let got: Vec<String> = items.iter().map(|(_, p)| p.key(&s).text()).collect();
+        proptest::prop_assert_eq!(got, vec![name.to_ascii_lowercase()]);
+    }
+}
