@@ -24,8 +24,10 @@
 //! raises `baseline.volume_exceeded` once per device and hour above it times
 //! `1 + volume_tolerance`, when the hour also reached `volume_min_bytes`.
 //!
-//! Bounds: every set is capped (`max_items`). At the cap, peer entries are summarised from
-//! /24 into /16 subnets; if that does not make room the baseline is marked `overflowed`,
+//! Bounds: every set is capped (`max_items`). At the cap, peer entries are summarised into
+//! /16 subnets (a `net:` /24 by its address, a peer device by its inventory address; a peer
+//! device then matches its subnet's summary, so a server that every device talks to keeps
+//! its clients as subnets); if that does not make room the baseline is marked `overflowed`,
 //! stops growing, and one `baseline.overflow` alert says so: a scanning device cannot grow
 //! it without bound. The number of baselines is capped too (`max_devices`).
 
