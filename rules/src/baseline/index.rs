@@ -597,8 +597,7 @@ impl Index {
         key: KeyRef<'_>,
     ) -> *const u8 {
         self.home(rs, slot, k, key)
-            .and_then(|i| self.cells.get(i))
-            .map_or(std::ptr::null(), |c| (c as *const Cell).cast())
+            .map_or(std::ptr::null(), |i| self.cell_addr(i))
     }
 
     /// The address of the text kept aside for the entry in cell `i`, if it holds text.

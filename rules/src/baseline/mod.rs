@@ -932,11 +932,7 @@ impl Baselines {
                     if let Some(s) = self.slots.get(i) {
                         hint_state(&s.b, &mut out);
                     }
-                    scratch.push_str(h.sending_application().unwrap_or("-"));
-                    scratch.push('>');
-                    scratch.push_str(h.receiving_application().unwrap_or("-"));
-                    scratch.push(' ');
-                    scratch.push_str(h.message_type().unwrap_or("-"));
+                    hl7_entry(h, &mut scratch);
                     let key = KeyRef::Text(&scratch);
                     let home = self.idx.home(&self.seed, i, index::HL7_TYPES, key);
                     self.text_hint = home;
@@ -1098,19 +1094,10 @@ impl Baselines {
                     }
                 }
                 EventKind::Hl7(h) => {
-                    let s = h.sending_application().unwrap_or("-");
-                    let r = h.receiving_application().unwrap_or("-");
-                    let t = h.message_type().unwrap_or("-");
                     // The sender's view: the side that sent the message (ACKs included).
                     let sent_by_me = (h.direction == model::Direction::ToServer) == client;
                     if sent_by_me {
-                        items.push_text(index::HL7_TYPES, &mut scratch, |x| {
-                            x.push_str(s);
-                            x.push('>');
-                            x.push_str(r);
-                            x.push(' ');
-                            x.push_str(t);
-                        });
+                        items.push_text(index::HL7_TYPES, &mut scratch, |x| hl7_entry(h, x));
                         phi = h.has_phi();
                     }
                 }
@@ -1446,6 +1433,15 @@ impl Baselines {
         }
         Some(slot)
     }
+}
+
+/// An HL7 message's entry (`SENDER>RECEIVER TYPE`, `-` for a field it lacks), appended.
+fn hl7_entry(h: &model::hl7::Hl7Event, s: &mut String) {
+    s.push_str(h.sending_application().unwrap_or("-"));
+    s.push('>');
+    s.push_str(h.receiving_application().unwrap_or("-"));
+    s.push(' ');
+    s.push_str(h.message_type().unwrap_or("-"));
 }
 
 /// `name` in lower case: itself when it has no upper-case letter (most names), else a

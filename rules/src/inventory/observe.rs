@@ -202,12 +202,12 @@ pub(super) fn observe(inv: &mut Inventory, ev: &Event) {
             }
         }
         // The asker is known from its first query (its flow record comes at the flow's
-        // end): baselines learn the names a new device asks before that record.
-        (EventKind::Dns(d), Some(f)) if d.kind == "query" => {
-            // Only a device not known yet: the flow record updates a known one.
-            if inv.device_key_of(f.src_mac, Some(f.key.src_ip)).is_none() {
-                inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
-            }
+        // end): baselines learn the names a new device asks before that record. Only a
+        // device not known yet: the flow record updates a known one.
+        (EventKind::Dns(d), Some(f))
+            if d.kind == "query" && inv.device_key_of(f.src_mac, Some(f.key.src_ip)).is_none() =>
+        {
+            inv.endpoint(f.src_mac, Some(f.key.src_ip), ts);
         }
         (EventKind::Dns(d), Some(f)) if d.kind == "answer" => {
             let server = if f.key.src_port == 53 {
