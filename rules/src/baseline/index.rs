@@ -583,12 +583,68 @@ impl Index {
         k: Kind,
         key: KeyRef<'_>,
     ) -> Option<usize> {
+        self.start(rs, slot, k, key).map(|(i, _)| i)
+    }
+
+    /// Where a lookup of the entry starts: its home cell, and its hash.
+    pub(super) fn start(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> Option<(usize, u64)> {
         let slot = u32::try_from(slot).ok()?;
         let mask = self.cells.len().checked_sub(1)?;
-        Some((Self::hash(rs, slot, k, key) as usize) & mask)
+        let h = Self::hash(rs, slot, k, key);
+        Some(((h as usize) & mask, h))
+    }
+
+    /// The lines a lookup from cell `home` reads first: its own, and the next cell's when
+    /// that one begins another line (a cell is half a line; at half load a third of the
+    /// entries sit past their home cell, most in the next one). Nothing is read.
+    pub(super) fn lines_from(&self, home: usize) -> [*const u8; 2] {
+        let at = self.cell_addr(home);
+        let next = if (at as usize) % 64 == 32 {
+            self.cell_addr((home + 1) & self.cells.len().wrapping_sub(1))
+        } else {
+            std::ptr::null()
+        };
+        [at, next]
+    }
+
+    /// The text kept aside for the entry whose hash is `hash` in baseline `slot`, found by
+    /// probing from its home cell (whose line was hinted a call earlier; at most four cells
+    /// read). None when it is not there or holds no text.
+    pub(super) fn text_of_entry(
+        &self,
+        home: usize,
+        hash: u64,
+        slot: usize,
+        k: Kind,
+    ) -> Option<*const u8> {
+        let slot = u32::try_from(slot).ok()?;
+        let mask = self.cells.len().checked_sub(1)?;
+        let mut i = home;
+        for _ in 0..4 {
+            let c = self.cells.get(i)?;
+            if c.hash == EMPTY {
+                return None;
+            }
+            if c.hash == hash && c.slot == slot && c.kind == k {
+                if c.tag != T_TEXT && c.tag != T_DEV {
+                    return None;
+                }
+                let t = self.texts.get(usize::try_from(c.a).ok()?)?;
+                return Some((t as *const Bytes).cast());
+            }
+            i = (i + 1) & mask;
+        }
+        None
     }
 
     /// The address of [`Self::home`]'s cell (for a prefetch: no cell is read here).
+    #[cfg(test)]
     pub(super) fn hint(
         &self,
         rs: &RandomState,
@@ -600,7 +656,6 @@ impl Index {
             .map_or(std::ptr::null(), |i| self.cell_addr(i))
     }
 
-    /// The address of the text kept aside for the entry in cell `i`, if it holds text.
     /// The address of cell `i` (null past the table).
     pub(super) fn cell_addr(&self, i: usize) -> *const u8 {
         self.cells
@@ -608,6 +663,8 @@ impl Index {
             .map_or(std::ptr::null(), |c| (c as *const Cell).cast())
     }
 
+    /// The address of the text kept aside for the entry in cell `i`, if it holds text.
+    #[cfg(test)]
     pub(super) fn text_of_cell(&self, i: usize) -> Option<*const u8> {
         let c = self.cells.get(i)?;
         if c.hash & LIVE == 0 || (c.tag != T_TEXT && c.tag != T_DEV) {
@@ -830,6 +887,12 @@ impl Index {
     ) -> Option<usize> {
         let slot = u32::try_from(slot).ok()?;
         self.find(Self::hash(rs, slot, k, key), slot, k, key)
+    }
+
+    /// Cells in the table (tests).
+    #[cfg(test)]
+    pub(super) fn cells_len(&self) -> usize {
+        self.cells.len()
     }
 
     /// Live entries.

@@ -488,8 +488,9 @@ pub struct Baselines {
     seed: foldhash::fast::RandomState,
     /// Holds the text entries of the event being checked (reused: no allocation).
     scratch: String,
-    /// The home cell of the text entry hinted last ([`Self::prefetch_hints`]).
-    text_hint: Option<usize>,
+    /// The text entry hinted last ([`Self::prefetch_hints`]): its home cell, hash, baseline
+    /// and kind.
+    text_hint: Option<(usize, u64, usize, Kind)>,
     /// The baselines of the flow record hinted last: their latest volume hour is hinted
     /// at the next call, once the baseline's own lines have arrived.
     volume_hint: [Option<usize>; 2],
@@ -849,13 +850,16 @@ impl Baselines {
     /// query's name, of an HL7 message's type (and peer, with PHI). Guessed from the event
     /// alone (a side's device by its MAC, else its address; no inventory lookup), so a wrong
     /// guess costs one useless prefetch; nothing is read here but the baselines' small key
-    /// map and the event. Called on events in order: a text entry's bytes, kept aside, are
-    /// hinted at the next call, once its cell has arrived, and so is the latest volume hour
-    /// of a flow record's baselines (a heap list read by [`Self::observe`]'s volume step,
-    /// reached through the baseline). At most 15 addresses go to `out`.
+    /// map and the event. An entry's home cell is hinted with the next cell when that one is
+    /// on the next line (where linear probing finds a third of the entries). Called on
+    /// events in order: a text entry's bytes, kept aside, are hinted at the next call, from
+    /// the cell that holds the entry (found from its home cell, which has arrived by then),
+    /// and so is the latest volume hour of a flow record's baselines (a heap list read by
+    /// [`Self::observe`]'s volume step, reached through the baseline). At most 19 addresses
+    /// (some null) go to `out`.
     pub fn prefetch_hints(&mut self, ev: &Event, mut out: impl FnMut(*const u8)) {
-        if let Some(c) = self.text_hint.take() {
-            if let Some(p) = self.idx.text_of_cell(c) {
+        if let Some((c, h, i, k)) = self.text_hint.take() {
+            if let Some(p) = self.idx.text_of_entry(c, h, i, k) {
                 out(p);
             }
         }
@@ -915,9 +919,10 @@ impl Baselines {
                         hint_state(&s.b, &mut out);
                     }
                     let key = KeyRef::Text(lowercase(&q.rrname, &mut scratch));
-                    let home = self.idx.home(&self.seed, i, index::DNS_NAMES, key);
-                    self.text_hint = home;
-                    out(home.map_or(std::ptr::null(), |c| self.idx.cell_addr(c)));
+                    if let Some((c, h)) = self.idx.start(&self.seed, i, index::DNS_NAMES, key) {
+                        self.text_hint = Some((c, h, i, index::DNS_NAMES));
+                        self.idx.lines_from(c).into_iter().for_each(&mut out);
+                    }
                 }
             }
             EventKind::Hl7(h) => {
@@ -934,12 +939,15 @@ impl Baselines {
                     }
                     hl7_entry(h, &mut scratch);
                     let key = KeyRef::Text(&scratch);
-                    let home = self.idx.home(&self.seed, i, index::HL7_TYPES, key);
-                    self.text_hint = home;
-                    out(home.map_or(std::ptr::null(), |c| self.idx.cell_addr(c)));
+                    if let Some((c, h)) = self.idx.start(&self.seed, i, index::HL7_TYPES, key) {
+                        self.text_hint = Some((c, h, i, index::HL7_TYPES));
+                        self.idx.lines_from(c).into_iter().for_each(&mut out);
+                    }
                     if h.has_phi() {
                         let (pk, key) = peer_of(&self.internal, peer, peer_ip);
-                        out(self.idx.hint(&self.seed, i, pk, key));
+                        if let Some(c) = self.idx.home(&self.seed, i, pk, key) {
+                            self.idx.lines_from(c).into_iter().for_each(&mut out);
+                        }
                     }
                 }
             }
@@ -960,13 +968,17 @@ impl Baselines {
                         *v = Some(i);
                     }
                     let (pk, key) = peer_of(&self.internal, peer, peer_ip);
-                    out(self.idx.hint(&self.seed, i, pk, key));
+                    if let Some(c) = self.idx.home(&self.seed, i, pk, key) {
+                        self.idx.lines_from(c).into_iter().for_each(&mut out);
+                    }
                     let service = KeyRef::Service {
                         proto,
                         port,
                         out: client,
                     };
-                    out(self.idx.hint(&self.seed, i, index::SERVICES, service));
+                    if let Some(c) = self.idx.home(&self.seed, i, index::SERVICES, service) {
+                        self.idx.lines_from(c).into_iter().for_each(&mut out);
+                    }
                 }
             }
             _ => {}

@@ -727,20 +727,53 @@ fn prefetch_hints_cover_a_dns_name_and_then_its_text() {
     let mut hints = Vec::new();
     r.b.prefetch_hints(&e, |p| hints.push(p));
     assert!(!cell.is_null() && hints.contains(&cell), "{hints:?}");
-    // The entry's text is kept aside; the next call hints the text of the home cell's
-    // entry (this one unless another entry took its home cell first).
+    // The entry's text is kept aside; the next call hints it, found from the home cell
+    // (wherever the probe put the entry).
     let at = r.b.idx.position(&r.b.seed, i, index::DNS_NAMES, key);
-    assert!(at.and_then(|c| r.b.idx.text_of_cell(c)).is_some());
-    let home = r.b.idx.home(&r.b.seed, i, index::DNS_NAMES, key);
-    let text = home.and_then(|c| r.b.idx.text_of_cell(c));
+    let text = at.and_then(|c| r.b.idx.text_of_cell(c));
+    assert!(text.is_some());
     hints.clear();
     r.b.prefetch_hints(&flow(1, SERVER, "10.1.0.50", 443), |p| hints.push(p));
-    if home == at {
-        assert!(text.is_some());
+    assert_eq!(hints.first().copied(), text);
+}
+
+#[test]
+fn text_hints_find_entries_past_their_home_cell() {
+    // Many names in one small table: linear probing puts some past their home cell. The
+    // text hinted for each is its own, never another entry's.
+    let rs = foldhash::fast::RandomState::default();
+    let mut ix = index::Index::default();
+    let names: Vec<String> = (0..200).map(|n| format!("host-{n}.hosp.example")).collect();
+    for n in &names {
+        ix.insert_text_at(&rs, 3, index::DNS_NAMES, n);
     }
-    if let Some(t) = text {
-        assert_eq!(hints.first().copied(), Some(t));
+    let mut displaced = 0;
+    for n in &names {
+        let key = KeyRef::Text(n);
+        let (home, hash) = ix.start(&rs, 3, index::DNS_NAMES, key).unwrap();
+        let at = ix.position(&rs, 3, index::DNS_NAMES, key).unwrap();
+        displaced += usize::from(at != home);
+        let want = ix.text_of_cell(at);
+        assert!(want.is_some());
+        let got = ix.text_of_entry(home, hash, 3, index::DNS_NAMES);
+        // Found within four cells of home, or not hinted at all (never a wrong text).
+        assert!(got == want || (got.is_none() && at.wrapping_sub(home) % ix.cells_len() >= 4));
+        // The home line is hinted, and the next cell's when it begins another line.
+        let lines = ix.lines_from(home);
+        assert_eq!(lines[0], ix.cell_addr(home));
+        if (lines[0] as usize) % 64 == 32 {
+            assert_eq!(lines[1], ix.cell_addr((home + 1) % ix.cells_len()));
+        } else {
+            assert!(lines[1].is_null());
+        }
+        // Another baseline or kind never gets this entry's text.
+        assert!(ix.text_of_entry(home, hash, 4, index::DNS_NAMES).is_none());
+        assert!(ix.text_of_entry(home, hash, 3, index::TLS_SNI).is_none());
     }
+    assert!(
+        displaced > 0,
+        "no entry past its home cell: the test checks nothing"
+    );
 }
 
 #[test]
