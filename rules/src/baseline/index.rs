@@ -613,6 +613,19 @@ impl Index {
         [at, next]
     }
 
+    /// [`Self::lines_from`] the entry's home cell (for a prefetch: nothing is read; null
+    /// without a table).
+    pub(super) fn hint_lines(
+        &self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        key: KeyRef<'_>,
+    ) -> [*const u8; 2] {
+        self.home(rs, slot, k, key)
+            .map_or([std::ptr::null(); 2], |c| self.lines_from(c))
+    }
+
     /// The text kept aside for the entry whose hash is `hash` in baseline `slot`, found by
     /// probing from its home cell (whose line was hinted a call earlier; at most four cells
     /// read). None when it is not there or holds no text.
@@ -652,8 +665,7 @@ impl Index {
         k: Kind,
         key: KeyRef<'_>,
     ) -> *const u8 {
-        self.home(rs, slot, k, key)
-            .map_or(std::ptr::null(), |i| self.cell_addr(i))
+        self.hint_lines(rs, slot, k, key)[0]
     }
 
     /// The address of cell `i` (null past the table).

@@ -945,9 +945,10 @@ impl Baselines {
                     }
                     if h.has_phi() {
                         let (pk, key) = peer_of(&self.internal, peer, peer_ip);
-                        if let Some(c) = self.idx.home(&self.seed, i, pk, key) {
-                            self.idx.lines_from(c).into_iter().for_each(&mut out);
-                        }
+                        self.idx
+                            .hint_lines(&self.seed, i, pk, key)
+                            .into_iter()
+                            .for_each(&mut out);
                     }
                 }
             }
@@ -968,17 +969,19 @@ impl Baselines {
                         *v = Some(i);
                     }
                     let (pk, key) = peer_of(&self.internal, peer, peer_ip);
-                    if let Some(c) = self.idx.home(&self.seed, i, pk, key) {
-                        self.idx.lines_from(c).into_iter().for_each(&mut out);
-                    }
+                    self.idx
+                        .hint_lines(&self.seed, i, pk, key)
+                        .into_iter()
+                        .for_each(&mut out);
                     let service = KeyRef::Service {
                         proto,
                         port,
                         out: client,
                     };
-                    if let Some(c) = self.idx.home(&self.seed, i, index::SERVICES, service) {
-                        self.idx.lines_from(c).into_iter().for_each(&mut out);
-                    }
+                    self.idx
+                        .hint_lines(&self.seed, i, index::SERVICES, service)
+                        .into_iter()
+                        .for_each(&mut out);
                 }
             }
             _ => {}
