@@ -558,6 +558,7 @@ impl<'e> Items<'e> {
         self.push(k, Pending::Text(a, scratch.len()));
     }
 
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (Kind, Pending<'e>)> + '_ {
         self.v.iter().take(self.n).flatten().copied()
     }
@@ -1027,8 +1028,14 @@ impl Baselines {
         };
         let ts = ev.ts.micros();
         let mut scratch = std::mem::take(&mut self.scratch);
-        for (me, peer, peer_ip, client) in [(src, dst, k.dst_ip, true), (dst, src, k.src_ip, false)]
-        {
+        for n in 0..2 {
+            // The client's side, then the server's (picked, not copied out of an array of
+            // both).
+            let (me, peer, peer_ip, client) = if n == 0 {
+                (src, dst, k.dst_ip, true)
+            } else {
+                (dst, src, k.src_ip, false)
+            };
             let Some((me_key, me)) = me.map(|(k, d)| (DevK(k), d)) else {
                 continue;
             };
@@ -1359,7 +1366,10 @@ impl Baselines {
             b.state = State::Enforcing;
             dirty.insert(me.id.clone());
         }
-        for (k, p) in items.iter() {
+        for j in 0..items.n {
+            let Some(&Some((k, p))) = items.v.get(j) else {
+                continue;
+            };
             let key = p.key(scratch);
             if has(idx, seed, slot, k, key, peer_ip) {
                 continue;
