@@ -32,6 +32,7 @@
 //! it without bound. The number of baselines is capped too (`max_devices`).
 
 mod index;
+mod keys;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -481,7 +482,7 @@ pub struct Baselines {
     ids: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Slot by the inventory's key of the device (ids that are such a key's text): the
     /// per-event lookup hashes and compares no text.
-    keys: HashMap<DevK, usize, foldhash::fast::RandomState>,
+    keys: keys::SlotKeys,
     /// Every baseline's entries, for the per-event lookups.
     idx: Index,
     /// Seeds the hashes of the index's keys.
@@ -603,7 +604,7 @@ impl Baselines {
             cfg,
             slots: Vec::new(),
             ids: HashMap::default(),
-            keys: HashMap::default(),
+            keys: keys::SlotKeys::default(),
             idx: Index::default(),
             seed: foldhash::fast::RandomState::default(),
             scratch: String::new(),
@@ -681,7 +682,7 @@ impl Baselines {
     /// The slot of an event's device: by its inventory key, else by its id (a baseline
     /// stored under an id that is not a key's text; the key then finds it too).
     fn slot_of(&mut self, key: DevK, me: &Device) -> Option<usize> {
-        if let Some(&i) = self.keys.get(&key) {
+        if let Some(i) = self.keys.get(key) {
             return Some(i);
         }
         let i = *self.ids.get(&me.id)?;
@@ -885,19 +886,17 @@ impl Baselines {
             return;
         }
         // A side's device: its MAC's key when that has a baseline, else its address's.
-        let side = |keys: &HashMap<DevK, usize, foldhash::fast::RandomState>,
-                    mac: Option<model::MacAddr>,
-                    ip: IpAddr| {
+        let side = |keys: &keys::SlotKeys, mac: Option<model::MacAddr>, ip: IpAddr| {
             mac.and_then(|m| {
                 let b = m.0;
                 let d = DevK(DevKey::Mac(u64::from_be_bytes([
                     0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
                 ])));
-                Some((d, *keys.get(&d)?))
+                Some((d, keys.get(d)?))
             })
             .or_else(|| {
                 let d = DevK(DevKey::Ip(ip));
-                Some((d, *keys.get(&d)?))
+                Some((d, keys.get(d)?))
             })
         };
         let src = side(&self.keys, flow.src_mac, k.src_ip);
