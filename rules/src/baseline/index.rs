@@ -406,32 +406,28 @@ enum Packed<'a> {
     Text { tag: u8, bytes: &'a [u8] },
 }
 
+/// A device key as its tag ([`T_MAC`], [`T_IP4`] or [`T_IP6`], never 0) and two words,
+/// exactly (the index's cells and the slot table [`super::keys`] hold it so).
+pub(super) fn dev_words(k: DevK) -> (u8, u64, u64) {
+    match k.0 {
+        DevKey::Mac(v) => (T_MAC, v, 0),
+        DevKey::Ip(IpAddr::V4(x)) => (T_IP4, u64::from(u32::from(x)), 0),
+        DevKey::Ip(IpAddr::V6(x)) => {
+            let v = u128::from(x);
+            (T_IP6, (v >> 64) as u64, v as u64)
+        }
+    }
+}
+
 fn pack(key: KeyRef<'_>) -> Packed<'_> {
     let v6 = |x: std::net::Ipv6Addr| {
         let v = u128::from(x);
         ((v >> 64) as u64, v as u64)
     };
     match key {
-        KeyRef::Device(DevK(DevKey::Mac(v))) => Packed::Words {
-            tag: T_MAC,
-            aux: 0,
-            a: v,
-            b: 0,
-        },
-        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V4(x)))) => Packed::Words {
-            tag: T_IP4,
-            aux: 0,
-            a: u64::from(u32::from(x)),
-            b: 0,
-        },
-        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V6(x)))) => {
-            let (a, b) = v6(x);
-            Packed::Words {
-                tag: T_IP6,
-                aux: 0,
-                a,
-                b,
-            }
+        KeyRef::Device(d) => {
+            let (tag, a, b) = dev_words(d);
+            Packed::Words { tag, aux: 0, a, b }
         }
         KeyRef::Net(Subnet {
             addr: IpAddr::V4(x),

@@ -3,13 +3,14 @@
 //! at most half full) with a seeded multiply-shift hash of the key's one or two words,
 //! instead of a general map that hashes and matches in groups.
 
-use super::index::DevK;
+use super::index::{self, DevK};
+#[cfg(test)]
 use crate::inventory::Key as DevKey;
 use std::hash::{BuildHasher, Hasher};
+#[cfg(test)]
 use std::net::IpAddr;
 
-/// A key as a cell holds it: `tag` 0 is an empty cell, 1 a MAC, 2 an IPv4, 3 an IPv6
-/// address (high and low words).
+/// A key as a cell holds it ([`index::dev_words`]): `tag` 0 is an empty cell.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cell {
     hi: u64,
@@ -19,14 +20,8 @@ struct Cell {
 }
 
 fn pack(k: DevK) -> (u32, u64, u64) {
-    match k.0 {
-        DevKey::Mac(v) => (1, 0, v),
-        DevKey::Ip(IpAddr::V4(a)) => (2, 0, u64::from(u32::from(a))),
-        DevKey::Ip(IpAddr::V6(a)) => {
-            let v = u128::from(a);
-            (3, (v >> 64) as u64, v as u64)
-        }
-    }
+    let (tag, a, b) = index::dev_words(k);
+    (u32::from(tag), a, b)
 }
 
 /// Slot by device key. Keys are never removed (a device keeps its baseline's slot).

@@ -888,10 +888,7 @@ impl Baselines {
         // A side's device: its MAC's key when that has a baseline, else its address's.
         let side = |keys: &keys::SlotKeys, mac: Option<model::MacAddr>, ip: IpAddr| {
             mac.and_then(|m| {
-                let b = m.0;
-                let d = DevK(DevKey::Mac(u64::from_be_bytes([
-                    0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
-                ])));
+                let d = DevK(DevKey::mac(m));
                 Some((d, keys.get(d)?))
             })
             .or_else(|| {

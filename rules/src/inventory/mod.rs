@@ -116,7 +116,8 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    fn mac(m: MacAddr) -> Key {
+    /// The key of a MAC address (its six bytes as the low bits of a word).
+    pub(crate) fn mac(m: MacAddr) -> Key {
         let b = m.0;
         Key::Mac(u64::from_be_bytes([
             0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
