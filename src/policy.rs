@@ -119,7 +119,7 @@ impl PolicyRunner {
                     baselines = loaded.baselines.len(),
                     "Baselines loaded from the state store."
                 );
-                b.restore(loaded.baselines);
+                b.restore_hinted(loaded.baselines, capture::prefetch::read);
                 store = Some(s);
             }
             Some(b)

@@ -638,6 +638,12 @@ impl Baselines {
 
     /// Continues from stored baselines.
     pub fn restore(&mut self, all: Vec<DeviceBaseline>) {
+        self.restore_hinted(all, |_| {});
+    }
+
+    /// [`Self::restore`], handing the index cells each batch of entries will write to
+    /// `hint` first (a prefetch: see [`index::Index::add_set_hinted`]).
+    pub fn restore_hinted(&mut self, all: Vec<DeviceBaseline>, mut hint: impl FnMut(*const u8)) {
         // The index sized once for every entry, its list of texts for the kinds that are
         // text (peers and services are mostly packed keys).
         let entries = all.iter().map(DeviceBaseline::len).sum();
@@ -650,12 +656,12 @@ impl Baselines {
             .sum();
         self.idx.reserve_texts(texts);
         for b in all {
-            self.put(b);
+            self.put(b, &mut hint);
         }
     }
 
     /// Inserts or replaces a baseline, indexing its sets.
-    fn put(&mut self, b: DeviceBaseline) -> usize {
+    fn put(&mut self, b: DeviceBaseline, hint: &mut impl FnMut(*const u8)) -> usize {
         if let Some(&i) = self.ids.get(&b.device) {
             if let Some(s) = self.slots.get_mut(i) {
                 self.idx.remove_sets(&self.seed, i, &s.b.sets);
@@ -668,7 +674,7 @@ impl Baselines {
         if let Some(k) = DevKey::parse(&b.device) {
             self.keys.insert(DevK(k), i);
         }
-        self.idx.add_sets(&self.seed, i, &b.sets);
+        self.idx.add_sets_hinted(&self.seed, i, &b.sets, hint);
         self.ids.insert(b.device.clone(), i);
         self.slots.push(Slot { b });
         i
@@ -838,7 +844,7 @@ impl Baselines {
                     }
                     nb.log(change("import", String::new()), max_h);
                     self.dirty.insert(nb.device.clone());
-                    self.put(nb);
+                    self.put(nb, &mut |_| {});
                     n += 1;
                 }
             }
@@ -1332,7 +1338,7 @@ impl Baselines {
                     return None;
                 }
                 let learning_us = self.cfg.learning_us(&me.classification.class);
-                let i = self.put(DeviceBaseline::new(&me.id, ts, learning_us));
+                let i = self.put(DeviceBaseline::new(&me.id, ts, learning_us), &mut |_| {});
                 self.keys.insert(me_key, i);
                 self.dirty.insert(me.id.clone());
                 i
