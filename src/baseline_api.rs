@@ -22,8 +22,9 @@ fn eve_time(us: i64) -> String {
 fn summary(b: &DeviceBaseline) -> serde_json::Value {
     let counts: serde_json::Map<String, serde_json::Value> = b
         .sets
-        .iter()
-        .map(|(k, v)| (k.clone(), v.len().into()))
+        .counts()
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), n.into()))
         .collect();
     serde_json::json!({
         "device": b.device,

@@ -13,11 +13,10 @@
 //! text (an operator's `net:10.1.2.7/24`), and within a kind the event side builds only
 //! structured keys for peers and services and only text for the rest.
 
-use super::{ItemSet, KINDS};
+use super::{ItemSet, Sets, KINDS};
 use crate::inventory::Key as DevKey;
 use crate::policy::Subnet;
 use foldhash::fast::RandomState;
-use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 
@@ -823,28 +822,34 @@ impl Index {
     /// distinct keys (a key is structured only when its text is the entry), so a set's
     /// entries go in without a lookup first.
     pub(super) fn add_set(&mut self, rs: &RandomState, slot: usize, k: Kind, set: &ItemSet) {
-        self.add_set_hinted(rs, slot, k, set, &mut |_| {});
+        let mut items = set.iter().map(String::as_str);
+        self.add_entries(rs, slot, k, &mut items, set.len(), true, &mut |_| {});
     }
 
-    /// [`Self::add_set`], in batches: each batch's entries are hashed and their home cells
-    /// handed to `hint` (a prefetch) before any goes in, so a restore's scattered writes
-    /// into a table far larger than the caches wait for memory together, not one by one.
-    pub(super) fn add_set_hinted(
+    /// Indexes entries of kind `k` for baseline `slot` (at most `upper` of them), in
+    /// batches: each batch's entries are hashed and their home cells handed to `hint` (a
+    /// prefetch) before any goes in, so a restore's scattered writes into a table far
+    /// larger than the caches wait for memory together, not one by one. Entries that may
+    /// repeat (`distinct` false: as read, not yet a set) are looked up first.
+    #[allow(clippy::too_many_arguments)] // reason: one list's whole context
+    pub(super) fn add_entries(
         &mut self,
         rs: &RandomState,
         slot: usize,
         k: Kind,
-        set: &ItemSet,
-        hint: &mut impl FnMut(*const u8),
+        items: &mut dyn Iterator<Item = &str>,
+        upper: usize,
+        distinct: bool,
+        hint: &mut dyn FnMut(*const u8),
     ) {
         const BATCH: usize = 16;
-        self.reserve(set.len());
+        self.reserve(upper);
         let Ok(slot32) = u32::try_from(slot) else {
             return;
         };
         let mask = self.cells.len().wrapping_sub(1);
         let mut batch: [Option<(u64, KeyRef<'_>)>; BATCH] = [None; BATCH];
-        let mut items = set.iter().peekable();
+        let mut items = items.peekable();
         while items.peek().is_some() {
             for (b, item) in batch.iter_mut().zip(items.by_ref()) {
                 let key = KeyRef::parse(k, item);
@@ -854,7 +859,9 @@ impl Index {
             }
             for b in &mut batch {
                 if let Some((h, key)) = b.take() {
-                    self.insert_hashed(h, slot32, k, key);
+                    if distinct || self.find(h, slot32, k, key).is_none() {
+                        self.insert_hashed(h, slot32, k, key);
+                    }
                 }
             }
         }
@@ -868,47 +875,40 @@ impl Index {
     }
 
     /// Indexes a baseline's sets (kinds that are not in [`KINDS`] are never looked up).
-    pub(super) fn add_sets(
-        &mut self,
-        rs: &RandomState,
-        slot: usize,
-        sets: &BTreeMap<String, ItemSet>,
-    ) {
+    pub(super) fn add_sets(&mut self, rs: &RandomState, slot: usize, sets: &Sets) {
         self.add_sets_hinted(rs, slot, sets, &mut |_| {});
     }
 
-    /// [`Self::add_sets`] through [`Self::add_set_hinted`].
+    /// [`Self::add_sets`] handing each batch's home cells to `hint` (see
+    /// [`Self::add_entries`]).
     pub(super) fn add_sets_hinted(
         &mut self,
         rs: &RandomState,
         slot: usize,
-        sets: &BTreeMap<String, ItemSet>,
-        hint: &mut impl FnMut(*const u8),
+        sets: &Sets,
+        hint: &mut dyn FnMut(*const u8),
     ) {
-        for (name, set) in sets {
+        sets.each(|name, distinct, upper, items| {
             if let Some(k) = kind_of(name) {
-                self.add_set_hinted(rs, slot, k, set, hint);
+                self.add_entries(rs, slot, k, items, upper, distinct, hint);
             }
-        }
+        });
     }
 
     /// Removes what [`Self::add_sets`] added for the same sets.
-    pub(super) fn remove_sets(
-        &mut self,
-        rs: &RandomState,
-        slot: usize,
-        sets: &BTreeMap<String, ItemSet>,
-    ) {
-        for (name, set) in sets {
+    pub(super) fn remove_sets(&mut self, rs: &RandomState, slot: usize, sets: &Sets) {
+        sets.each(|name, _, _, items| {
             if let Some(k) = kind_of(name) {
-                self.remove_set(rs, slot, k, set);
+                for item in items {
+                    self.remove(rs, slot, k, KeyRef::parse(k, item));
+                }
             }
-        }
+        });
     }
 
     /// The index of one device's sets, as baseline 0 (tests).
     #[cfg(test)]
-    pub(super) fn build(rs: &RandomState, sets: &BTreeMap<String, ItemSet>) -> Index {
+    pub(super) fn build(rs: &RandomState, sets: &Sets) -> Index {
         let mut ix = Index::default();
         ix.add_sets(rs, 0, sets);
         ix
@@ -957,12 +957,12 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn sets(kind: &str, items: &[&str]) -> BTreeMap<String, ItemSet> {
+    fn sets(kind: &str, items: &[&str]) -> Sets {
         let mut s = ItemSet::default();
         for i in items {
             s.insert((*i).to_string());
         }
-        BTreeMap::from([(kind.to_string(), s)])
+        Sets::from_map(std::collections::BTreeMap::from([(kind.to_string(), s)]))
     }
 
     #[test]
@@ -1266,7 +1266,10 @@ mod tests {
             })
             .collect();
         let mut hinted = Vec::new();
-        ix.add_set_hinted(&rs, 0, PEERS, &set, &mut |p| hinted.push(p as usize));
+        let mut items = set.iter().map(String::as_str);
+        ix.add_entries(&rs, 0, PEERS, &mut items, set.len(), true, &mut |p| {
+            hinted.push(p as usize)
+        });
         assert_eq!(hinted.len(), set.len());
         assert_eq!(ix.len(), set.len() + other.len());
         for t in &set {

@@ -33,6 +33,7 @@
 
 mod index;
 mod keys;
+mod sets;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,7 @@ use model::alert::AlertDevice;
 use model::dicom::DicomEvent;
 use model::{Event, EventKind, IpProto};
 use serde::{Deserialize, Serialize};
+pub use sets::Sets;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -281,94 +283,6 @@ pub const HL7_PHI_RULE: (&str, u32, u8, &str, &str) = (
 /// The entries of one kind.
 pub type ItemSet = HashSet<String, foldhash::fast::RandomState>;
 
-fn sorted_sets<S: serde::Serializer>(
-    sets: &BTreeMap<String, ItemSet>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(sets.len()))?;
-    // One reused list sorted in place (a set holds no duplicates: the order is total).
-    let mut sorted: Vec<&str> = Vec::new();
-    for (k, v) in sets {
-        sorted.clear();
-        sorted.extend(v.iter().map(String::as_str));
-        sorted.sort_unstable();
-        m.serialize_entry(k, &sorted)?;
-    }
-    m.end()
-}
-
-/// Reads `sets`: each set's entries are read into one list reused across the record's
-/// sets, then go into a table sized once for them (the derived reading grows each table
-/// from empty, hashing every entry again at each doubling). Duplicates keep one entry, a
-/// kind given twice keeps the last, as before.
-fn sized_sets<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, ItemSet>, D::Error> {
-    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
-    use std::fmt;
-
-    /// One set, read through the shared list.
-    struct Set<'a>(&'a mut Vec<String>);
-
-    impl<'de> DeserializeSeed<'de> for Set<'_> {
-        type Value = ItemSet;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ItemSet, D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Set<'_> {
-        type Value = ItemSet;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of entries")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ItemSet, A::Error> {
-            self.0.clear();
-            while let Some(item) = seq.next_element::<String>()? {
-                self.0.push(item);
-            }
-            let mut set = ItemSet::with_capacity_and_hasher(
-                self.0.len(),
-                foldhash::fast::RandomState::default(),
-            );
-            set.extend(self.0.drain(..));
-            Ok(set)
-        }
-    }
-
-    thread_local! {
-        static LIST: std::cell::Cell<Vec<String>> = const { std::cell::Cell::new(Vec::new()) };
-    }
-
-    struct Sets;
-
-    impl<'de> Visitor<'de> for Sets {
-        type Value = BTreeMap<String, ItemSet>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map of entry lists by kind")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            // The thread's list, grown once for all the records it reads (left empty).
-            let mut list = LIST.take();
-            let mut read = || -> Result<(), A::Error> {
-                while let Some(kind) = map.next_key::<String>()? {
-                    let set = map.next_value_seed(Set(&mut list))?;
-                    out.insert(kind, set);
-                }
-                Ok(())
-            };
-            let res = read();
-            list.clear();
-            LIST.set(list);
-            res.map(|()| out)
-        }
-    }
-
-    d.deserialize_map(Sets)
-}
-
 /// One device's baseline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -384,14 +298,10 @@ pub struct DeviceBaseline {
     /// The cap was reached; the baseline no longer grows.
     #[serde(default)]
     pub overflowed: bool,
-    /// Entries by kind (see [`KINDS`]); hashed for the per-event lookups, written sorted
-    /// so exports diff cleanly.
-    #[serde(
-        default,
-        serialize_with = "sorted_sets",
-        deserialize_with = "sized_sets"
-    )]
-    pub sets: BTreeMap<String, ItemSet>,
+    /// Entries by kind (see [`KINDS`]), written sorted so exports diff cleanly (the
+    /// per-event lookups use the index built from them).
+    #[serde(default)]
+    pub sets: Sets,
     /// Bytes per hour (absent until the device's first flow while learning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<Volume>,
@@ -408,7 +318,7 @@ impl DeviceBaseline {
             learn_until_us: ts_us.saturating_add(learning_us),
             relearn_pending: false,
             overflowed: false,
-            sets: BTreeMap::new(),
+            sets: Sets::default(),
             volume: None,
             history: Vec::new(),
         }
@@ -416,17 +326,15 @@ impl DeviceBaseline {
 
     /// Whether an entry is in the baseline (peers also match their /24 and /16 summaries).
     pub fn contains(&self, kind: &str, item: &str) -> bool {
-        let Some(s) = self.sets.get(kind) else {
-            return false;
-        };
-        if s.contains(item) {
+        let s = &self.sets;
+        if s.contains(kind, item) {
             return true;
         }
         if kind == "peers" || kind == "external_peers" {
             if let Some(ip) = peer_ip(item) {
                 for p in [24u8, 16] {
                     let n = Subnet::new_masked(ip, if ip.is_ipv4() { p } else { p * 4 });
-                    if s.contains(&format!("net:{n}")) {
+                    if s.contains(kind, &format!("net:{n}")) {
                         return true;
                     }
                 }
@@ -447,11 +355,11 @@ impl DeviceBaseline {
 
     /// Entries in all sets.
     pub fn len(&self) -> usize {
-        self.sets.values().map(HashSet::len).sum()
+        self.sets.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.sets.is_empty()
     }
 }
 
@@ -646,14 +554,11 @@ impl Baselines {
     pub fn restore_hinted(&mut self, all: Vec<DeviceBaseline>, mut hint: impl FnMut(*const u8)) {
         // The index sized once for every entry, its list of texts for the kinds that are
         // text (peers and services are mostly packed keys).
-        let entries = all.iter().map(DeviceBaseline::len).sum();
-        self.idx.reserve(entries);
-        let texts = all
+        let (entries, texts) = all
             .iter()
-            .flat_map(|b| &b.sets)
-            .filter(|(k, _)| !matches!(k.as_str(), "peers" | "external_peers" | "services"))
-            .map(|(_, s)| s.len())
-            .sum();
+            .map(|b| b.sets.upper_len(&["peers", "external_peers", "services"]))
+            .fold((0, 0), |(a, t), (x, y)| (a + x, t + y));
+        self.idx.reserve(entries);
         self.idx.reserve_texts(texts);
         for b in all {
             self.put(b, &mut hint);
@@ -661,7 +566,7 @@ impl Baselines {
     }
 
     /// Inserts or replaces a baseline, indexing its sets.
-    fn put(&mut self, b: DeviceBaseline, hint: &mut impl FnMut(*const u8)) -> usize {
+    fn put(&mut self, b: DeviceBaseline, hint: &mut dyn FnMut(*const u8)) -> usize {
         if let Some(&i) = self.ids.get(&b.device) {
             if let Some(s) = self.slots.get_mut(i) {
                 self.idx.remove_sets(&self.seed, i, &s.b.sets);
@@ -804,7 +709,7 @@ impl Baselines {
                         b.state = State::Learning;
                         b.relearn_pending = true;
                         b.overflowed = false;
-                        b.sets.clear();
+                        b.sets = Sets::default();
                         b.volume = None;
                         b.log(change("relearn", String::new()), max_h);
                         self.dirty.insert(id);
@@ -826,7 +731,11 @@ impl Baselines {
                 else {
                     return Err(format!("no baseline for device `{device}`"));
                 };
-                b.sets.entry(kind.clone()).or_default().insert(item.clone());
+                b.sets
+                    .map_mut()
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(item.clone());
                 if let Some(k) = index::kind_of(kind) {
                     self.idx.insert_text_at(&self.seed, i, k, item);
                 }
@@ -837,7 +746,7 @@ impl Baselines {
             Command::Import { baselines } => {
                 for nb in baselines {
                     let mut nb = nb.clone();
-                    for k in nb.sets.keys() {
+                    for k in nb.sets.kinds() {
                         if !KINDS.iter().any(|x| x.0 == k) {
                             return Err(format!("device {}: unknown kind `{k}`", nb.device));
                         }
@@ -1383,11 +1292,11 @@ impl Baselines {
                     continue;
                 }
                 // At the cap, `add` summarises peers into /16s first.
-                let summarise = (k == index::PEERS || k == index::EXTERNAL_PEERS)
-                    && b.sets.get(kind).map_or(0, HashSet::len) >= max;
+                let summarise =
+                    (k == index::PEERS || k == index::EXTERNAL_PEERS) && b.sets.count(kind) >= max;
                 if summarise {
                     // The set's entries are replaced by their summaries: out of the index.
-                    if let Some(set) = b.sets.get(kind) {
+                    if let Some(set) = b.sets.map_mut().get(kind) {
                         idx.remove_set(seed, slot, k, set);
                     }
                 }
@@ -1419,7 +1328,7 @@ impl Baselines {
                 }
                 if summarise {
                     // The peers were summarised into /16s: index them again.
-                    if let Some(set) = b.sets.get(kind) {
+                    if let Some(set) = b.sets.map_mut().get(kind) {
                         idx.add_set(seed, slot, k, set);
                     }
                 } else if new {
@@ -1589,7 +1498,7 @@ fn add(
     if b.overflowed {
         return Added::Full;
     }
-    let set = b.sets.entry(kind.to_string()).or_default();
+    let set = b.sets.map_mut().entry(kind.to_string()).or_default();
     if set.contains(&item) {
         return Added::Known;
     }
@@ -1644,7 +1553,7 @@ pub fn from_yaml(file: &str, text: &str) -> Result<Vec<DeviceBaseline>, String> 
         None => format!("{file}: {e}"),
     })?;
     for b in &f.baselines {
-        for k in b.sets.keys() {
+        for k in b.sets.kinds() {
             if !KINDS.iter().any(|x| x.0 == k) {
                 let line = text
                     .lines()

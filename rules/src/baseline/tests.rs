@@ -249,11 +249,11 @@ fn scanning_device_is_bounded_summarised_and_alerts_once() {
     }
     let b = r.b.get(&pump()).unwrap();
     assert!(!b.overflowed);
-    assert!(b.sets["peers"].len() <= 32);
+    assert!(b.sets.count("peers") <= 32);
     assert!(
-        b.sets["peers"].iter().any(|p| p == "net:10.1.0.0/16"),
+        b.sets.contains("peers", "net:10.1.0.0/16"),
         "{:?}",
-        b.sets["peers"]
+        b.sets.entries_of("peers")
     );
     assert!(r.fired().is_empty());
     for i in 0..100_000u32 {
@@ -262,8 +262,8 @@ fn scanning_device_is_bounded_summarised_and_alerts_once() {
     }
     let b = r.b.get(&pump()).unwrap();
     assert!(b.overflowed);
-    for s in b.sets.values() {
-        assert!(s.len() <= 32, "{}", s.len());
+    for (_, n) in b.sets.counts() {
+        assert!(n <= 32, "{n}");
     }
     let f = r.fired();
     assert_eq!(f.len(), 1, "{f:?}");
@@ -605,10 +605,13 @@ fn restore_indexes_what_the_final_baselines_hold() {
         .find(|b| b.device == pump())
         .cloned()
         .unwrap_or_else(|| DeviceBaseline::new("x", 0, 0));
-    later.sets.insert(
+    later.sets.map_mut().insert(
         "services".into(),
         ["tcp/104/out".to_string()].into_iter().collect(),
     );
+    // As the store gives it back: packed, not sets.
+    let later: DeviceBaseline =
+        serde_json::from_str(&serde_json::to_string(&later).unwrap()).unwrap();
     let mut list = all.clone();
     list.push(later.clone());
     let probes = [
@@ -624,7 +627,7 @@ fn restore_indexes_what_the_final_baselines_hold() {
         for (i, s) in b.slots.iter().enumerate() {
             let want = if s.b.device == pump() { &later } else { &s.b };
             assert_eq!(&s.b.sets, &want.sets);
-            for set in want.sets.iter() {
+            for set in want.sets.to_map().iter() {
                 for t in set.1 {
                     let k = index::kind_of(set.0).unwrap_or(index::TLS_SNI);
                     assert!(b.idx.contains_at(&b.seed, i, k, KeyRef::parse(k, t)), "{t}");
@@ -660,7 +663,7 @@ fn prefetch_hints_cover_the_cells_a_flow_check_reads() {
     r.b.prefetch_hints(&e, |p| hints.push(p));
     let mut want = Vec::new();
     for (i, s) in r.b.slots.iter().enumerate() {
-        for (name, set) in &s.b.sets {
+        for (name, set) in &s.b.sets.to_map() {
             let k = index::kind_of(name).unwrap_or(index::TLS_SNI);
             for t in set {
                 want.push(r.b.idx.hint(&r.b.seed, i, k, KeyRef::parse(k, t)));
@@ -816,7 +819,7 @@ fn stored_records_of_earlier_versions_load_as_written() {
             learn_until_us: 1_741_593_600_376_298,
             relearn_pending: false,
             overflowed: false,
-            sets: BTreeMap::from([
+            sets: Sets::from_map(BTreeMap::from([
                 (
                     "dns_names".to_string(),
                     set(&["app-0002.hosp.example", "pacs.hosp.example"]),
@@ -830,7 +833,7 @@ fn stored_records_of_earlier_versions_load_as_written() {
                     ]),
                 ),
                 ("services".to_string(), set(&["tcp/443/out", "udp/53/out"])),
-            ]),
+            ])),
             volume: Some(Volume {
                 learned_max_bytes: 12,
                 learned_hours: 3,
@@ -855,10 +858,10 @@ fn stored_records_of_earlier_versions_load_as_written() {
             relearn_pending: false,
             overflowed: false,
             // The later `services` wins; duplicates are one entry.
-            sets: BTreeMap::from([
+            sets: Sets::from_map(BTreeMap::from([
                 ("services".to_string(), set(&["udp/53/in"])),
                 ("tls_sni".to_string(), set(&[])),
-            ]),
+            ])),
             volume: None,
             history: Vec::new(),
         },
@@ -925,24 +928,59 @@ fn sets_json(sets: &[(u8, Vec<u8>)]) -> String {
 
 proptest::proptest! {
     #[test]
-    fn sets_read_sized_equal_the_derived_reading(
+    fn packed_sets_answer_as_the_derived_reading(
         sets in proptest::collection::vec(
             (0u8..4, proptest::collection::vec(0u8..6, 0..40)),
             0..6,
         ),
     ) {
-        // Reading each set into a table sized once gives what serde's own reading of a
-        // map of sets gives (duplicates, a kind twice, escapes, empty sets), from JSON
-        // records and from YAML imports alike.
+        // Sets read packed (from JSON records and YAML imports alike) answer what serde's
+        // own reading of a map of sets answers (duplicates, a kind twice, escapes, empty
+        // sets): equality, counts, membership, the written form, the index built from
+        // them (each entry once: removing them empties it), and the sets they become.
         let sets = sets_json(&sets);
         let want: BTreeMap<String, ItemSet> = serde_json::from_str(&sets).unwrap();
+        let as_map = Sets::from_map(want.clone());
         let rec = format!(
             r#"{{"device":"d","state":"locked","first_seen_us":0,"learn_until_us":0,"sets":{sets}}}"#
         );
         let json: DeviceBaseline = serde_json::from_str(&rec).unwrap();
-        proptest::prop_assert_eq!(&json.sets, &want);
         let yaml: DeviceBaseline = serde_yaml_ng::from_str(&rec).unwrap();
-        proptest::prop_assert_eq!(&yaml.sets, &want);
+        let rs = foldhash::fast::RandomState::default();
+        let want_ix = Index::build(&rs, &as_map);
+        for packed in [&json.sets, &yaml.sets] {
+            proptest::prop_assert_eq!(&packed.to_map(), &want);
+            proptest::prop_assert_eq!(packed, &as_map);
+            proptest::prop_assert_eq!(packed.len(), as_map.len());
+            proptest::prop_assert_eq!(packed.is_empty(), as_map.is_empty());
+            proptest::prop_assert_eq!(packed.counts(), as_map.counts());
+            proptest::prop_assert_eq!(packed.kinds(), as_map.kinds());
+            proptest::prop_assert_eq!(
+                serde_json::to_string(packed).unwrap(),
+                serde_json::to_string(&as_map).unwrap()
+            );
+            let mut ix = Index::build(&rs, packed);
+            proptest::prop_assert_eq!(ix.len(), want_ix.len());
+            for (name, set) in &want {
+                let k = index::kind_of(name).unwrap_or(index::TLS_SNI);
+                for t in set {
+                    proptest::prop_assert!(packed.contains(name, t));
+                    if index::kind_of(name).is_some() {
+                        proptest::prop_assert!(ix.contains(&rs, k, KeyRef::parse(k, t)));
+                    }
+                }
+                let mut a = packed.entries_of(name);
+                let mut b = as_map.entries_of(name);
+                a.sort_unstable();
+                b.sort_unstable();
+                proptest::prop_assert_eq!(a, b);
+            }
+            ix.remove_sets(&rs, 0, packed);
+            proptest::prop_assert_eq!(ix.len(), 0);
+            let mut changed = packed.clone();
+            proptest::prop_assert_eq!(&*changed.map_mut(), &want);
+            proptest::prop_assert_eq!(&changed, &as_map);
+        }
     }
 }
 
@@ -1034,11 +1072,15 @@ fn a_server_of_many_devices_keeps_them_as_subnets_at_the_cap() {
     let server = crate::inventory::mac_id(MacAddr(SERVER));
     let b = r.b.get(&server).unwrap();
     assert!(!b.overflowed);
-    assert!(b.sets["peers"].len() <= 32, "{:?}", b.sets["peers"]);
     assert!(
-        b.sets["peers"].contains("net:10.1.0.0/16"),
+        b.sets.count("peers") <= 32,
         "{:?}",
-        b.sets["peers"]
+        b.sets.entries_of("peers")
+    );
+    assert!(
+        b.sets.contains("peers", "net:10.1.0.0/16"),
+        "{:?}",
+        b.sets.entries_of("peers")
     );
     assert!(r.fired().is_empty(), "{:?}", r.fired());
     for i in [0, 31, 32, 99] {
