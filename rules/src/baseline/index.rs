@@ -382,31 +382,51 @@ impl Bytes {
     }
 }
 
-/// A live cell's hash has this bit set; an empty cell's is [`EMPTY`], a removed entry's
-/// [`DEAD`] (probes pass over it).
-const LIVE: u64 = 1 << 63;
-const EMPTY: u64 = 0;
-const DEAD: u64 = 1;
-
-/// How a cell holds its key (`Cell::tag`).
+/// How a cell holds its key (the tag, 4 bits of [`Cell::key`]).
 const T_MAC: u8 = 1;
 const T_IP4: u8 = 2;
 const T_IP6: u8 = 3;
 const T_NET4: u8 = 4;
 const T_NET6: u8 = 5;
 const T_SERVICE: u8 = 6;
-/// `Dev` and `Text` keys: their bytes are kept aside (`Index::texts`), `a` is the place.
+/// `Dev` and `Text` keys: their bytes are kept aside (`Index::texts`), the cell holds the
+/// place (so do IPv6 keys, too wide for the cell).
 const T_DEV: u8 = 7;
 const T_TEXT: u8 = 8;
 
-/// A key as a cell holds it: exactly, in two words and a short, or (text) its tag and bytes.
+/// [`Cell::key`] of a removed entry (probes pass over it); an empty cell's is 0. No live
+/// key is either: a live cell's slot is not 0.
+const DEAD: u64 = u64::MAX;
+/// The payload bits of [`Cell::key`] (below the kind and the tag).
+const PAYLOAD: u64 = (1 << 56) - 1;
+/// Kinds fit in four bits of a cell (there are ten).
+const MAX_KIND: Kind = 15;
+
+/// A key as a cell holds it: exactly, as a tag and payload in one word (`tag << 56 |
+/// payload`), or as a tag and bytes kept aside (text, IPv6).
 enum Packed<'a> {
-    Words { tag: u8, aux: u16, a: u64, b: u64 },
-    Text { tag: u8, bytes: &'a [u8] },
+    Word(u64),
+    Aside { tag: u8, bytes: Aside<'a> },
+}
+
+/// Bytes of a key kept aside: text, or an IPv6 address (and a prefix).
+#[derive(Clone, Copy)]
+enum Aside<'a> {
+    Text(&'a [u8]),
+    V6 { buf: [u8; 17], len: u8 },
+}
+
+impl Aside<'_> {
+    fn get(&self) -> &[u8] {
+        match self {
+            Aside::Text(b) => b,
+            Aside::V6 { buf, len } => buf.get(..usize::from(*len)).unwrap_or(&[]),
+        }
+    }
 }
 
 /// A device key as its tag ([`T_MAC`], [`T_IP4`] or [`T_IP6`], never 0) and two words,
-/// exactly (the index's cells and the slot table [`super::keys`] hold it so).
+/// exactly (the slot table [`super::keys`] holds it so).
 pub(super) fn dev_words(k: DevK) -> (u8, u64, u64) {
     match k.0 {
         DevKey::Mac(v) => (T_MAC, v, 0),
@@ -418,87 +438,132 @@ pub(super) fn dev_words(k: DevK) -> (u8, u64, u64) {
     }
 }
 
-fn pack(key: KeyRef<'_>) -> Packed<'_> {
-    let v6 = |x: std::net::Ipv6Addr| {
-        let v = u128::from(x);
-        ((v >> 64) as u64, v as u64)
-    };
-    match key {
-        KeyRef::Device(d) => {
-            let (tag, a, b) = dev_words(d);
-            Packed::Words { tag, aux: 0, a, b }
+fn word(tag: u8, payload: u64) -> Packed<'static> {
+    Packed::Word((u64::from(tag) << 56) | (payload & PAYLOAD))
+}
+
+fn v6(tag: u8, x: std::net::Ipv6Addr, prefix: Option<u8>) -> Packed<'static> {
+    let mut buf = [0u8; 17];
+    let (addr, rest) = buf.split_at_mut(16);
+    addr.copy_from_slice(&x.octets());
+    let len = match (prefix, rest.first_mut()) {
+        (Some(p), Some(b)) => {
+            *b = p;
+            17
         }
+        _ => 16,
+    };
+    Packed::Aside {
+        tag,
+        bytes: Aside::V6 { buf, len },
+    }
+}
+
+fn pack(key: KeyRef<'_>) -> Packed<'_> {
+    match key {
+        // A MAC is 48 bits, an IPv4 address 32: both fit the payload.
+        KeyRef::Device(DevK(DevKey::Mac(v))) => word(T_MAC, v),
+        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V4(x)))) => word(T_IP4, u64::from(u32::from(x))),
+        KeyRef::Device(DevK(DevKey::Ip(IpAddr::V6(x)))) => v6(T_IP6, x, None),
         KeyRef::Net(Subnet {
             addr: IpAddr::V4(x),
             prefix,
-        }) => Packed::Words {
-            tag: T_NET4,
-            aux: u16::from(prefix),
-            a: u64::from(u32::from(x)),
-            b: 0,
-        },
+        }) => word(T_NET4, u64::from(u32::from(x)) | (u64::from(prefix) << 32)),
         KeyRef::Net(Subnet {
             addr: IpAddr::V6(x),
             prefix,
-        }) => {
-            let (a, b) = v6(x);
-            Packed::Words {
-                tag: T_NET6,
-                aux: u16::from(prefix),
-                a,
-                b,
-            }
-        }
-        KeyRef::Service { proto, port, out } => Packed::Words {
-            tag: T_SERVICE,
-            aux: port,
-            a: proto as u64,
-            b: u64::from(out),
-        },
-        KeyRef::Dev(s) => Packed::Text {
+        }) => v6(T_NET6, x, Some(prefix)),
+        KeyRef::Service { proto, port, out } => word(
+            T_SERVICE,
+            u64::from(port) | ((proto as u64) << 16) | (u64::from(out) << 24),
+        ),
+        KeyRef::Dev(s) => Packed::Aside {
             tag: T_DEV,
-            bytes: s.as_bytes(),
+            bytes: Aside::Text(s.as_bytes()),
         },
-        KeyRef::Text(s) => Packed::Text {
+        KeyRef::Text(s) => Packed::Aside {
             tag: T_TEXT,
-            bytes: s.as_bytes(),
+            bytes: Aside::Text(s.as_bytes()),
         },
     }
 }
 
-/// One entry: whose (the baseline's slot), which kind, which key. Two to a cache line.
+/// One entry in 16 bytes, four to a cache line: a filter from its hash, whose (the
+/// baseline's slot, plus one: 0 marks an empty or removed cell), and which kind and key
+/// (`kind << 60 | tag << 56 | payload`, exactly; for bytes kept aside, their place).
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(32))]
+#[repr(C, align(16))]
 struct Cell {
-    hash: u64,
-    slot: u32,
-    kind: Kind,
-    tag: u8,
-    aux: u16,
-    a: u64,
-    b: u64,
+    /// The hash's high half; its low bits are the entry's home cell.
+    check: u32,
+    slot1: u32,
+    key: u64,
+}
+
+impl Cell {
+    fn is_live(&self) -> bool {
+        self.slot1 != 0
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slot1 == 0 && self.key == 0
+    }
+
+    /// The place of the bytes kept aside, for a live cell whose key is so kept.
+    fn aside(&self) -> Option<usize> {
+        match ((self.key >> 56) & 15) as u8 {
+            T_DEV | T_TEXT | T_IP6 | T_NET6 if self.is_live() => {
+                usize::try_from(self.key & 0xffff_ffff).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether it holds text (a `Dev` or `Text` key).
+    fn holds_text(&self) -> bool {
+        matches!(((self.key >> 56) & 15) as u8, T_DEV | T_TEXT)
+    }
+}
+
+/// The hash's part a cell keeps; its low bits pick the home cell, so a table can grow
+/// without hashing a key again.
+fn check_of(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 /// Every baseline's entries, all kinds, in one open-addressing table (linear probing,
 /// at most half full) keyed by (baseline slot, kind, key): a lookup hashes the key and
 /// reads one or two adjacent cells, with no per-device table to reach first. Keys pack
 /// into the cell exactly, except text (`dev:` ids that are no inventory key, names, DICOM
-/// and HL7 entries), whose bytes are kept aside and compared on a hash match.
+/// and HL7 entries) and IPv6 addresses, whose bytes are kept aside and compared when the
+/// rest matches. Cells are 16 bytes, half what they were: the table (8 MiB for the bench's
+/// 126,655 entries, now 4) is what the lookups miss the caches on, and 64-byte cells had
+/// cost 3% more CPU on the 1 GiB enforcing replay (12 paired rounds).
 ///
-/// A baseline's slot beyond `u32` (unreachable: 4 billion baselines) is never indexed.
+/// A baseline's slot from `u32::MAX` on (unreachable: 4 billion baselines) is never
+/// indexed.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Index {
     cells: Vec<Cell>,
     live: usize,
     dead: usize,
-    /// The bytes of text keys; places of removed ones are reused.
+    /// The bytes of keys kept aside; places of removed ones are reused.
     texts: Vec<Bytes>,
     free: Vec<u32>,
 }
 
 impl Index {
     fn hash(rs: &RandomState, slot: u32, k: Kind, key: KeyRef<'_>) -> u64 {
-        rs.hash_one((slot, k, key)) | LIVE
+        rs.hash_one((slot, k, key))
+    }
+
+    /// A cell's `slot1` for baseline `slot`, and the top byte of its key for kind `k` and
+    /// `tag` (none past what a cell holds).
+    fn ids(slot: u32, k: Kind) -> Option<(u32, u64)> {
+        if k > MAX_KIND {
+            return None;
+        }
+        Some((slot.checked_add(1)?, u64::from(k) << 60))
     }
 
     /// The position of the entry, if present.
@@ -507,26 +572,25 @@ impl Index {
         if n == 0 {
             return None;
         }
+        let (slot1, kbits) = Self::ids(slot, k)?;
         let mask = n - 1;
+        let check = check_of(hash);
         let packed = pack(key);
-        let mut i = (hash as usize) & mask;
+        let mut i = (check as usize) & mask;
         // At most half the cells are taken: an empty one ends every probe (bounded anyway).
         for _ in 0..n {
             let c = self.cells.get(i)?;
-            if c.hash == EMPTY {
+            if c.is_empty() {
                 return None;
             }
-            if c.hash == hash && c.slot == slot && c.kind == k {
-                let same = match packed {
-                    Packed::Words { tag, aux, a, b } => {
-                        c.tag == tag && c.aux == aux && c.a == a && c.b == b
-                    }
-                    Packed::Text { tag, bytes } => {
-                        c.tag == tag
-                            && usize::try_from(c.a)
-                                .ok()
+            if c.check == check && c.slot1 == slot1 {
+                let same = match &packed {
+                    Packed::Word(w) => c.key == kbits | w,
+                    Packed::Aside { tag, bytes } => {
+                        c.key >> 56 == (kbits | (u64::from(*tag) << 56)) >> 56
+                            && c.aside()
                                 .and_then(|t| self.texts.get(t))
-                                .is_some_and(|t| t.get() == bytes)
+                                .is_some_and(|t| t.get() == bytes.get())
                     }
                 };
                 if same {
@@ -592,15 +656,16 @@ impl Index {
         let slot = u32::try_from(slot).ok()?;
         let mask = self.cells.len().checked_sub(1)?;
         let h = Self::hash(rs, slot, k, key);
-        Some(((h as usize) & mask, h))
+        Some(((check_of(h) as usize) & mask, h))
     }
 
-    /// The lines a lookup from cell `home` reads first: its own, and the next cell's when
-    /// that one begins another line (a cell is half a line; at half load a third of the
-    /// entries sit past their home cell, most in the next one). Nothing is read.
+    /// The lines a lookup from cell `home` reads first: its own, and the next one when
+    /// `home` is the last cell of its line (a cell is a quarter of a line; at half load a
+    /// third of the entries sit past their home cell, most in the next one). Nothing is
+    /// read.
     pub(super) fn lines_from(&self, home: usize) -> [*const u8; 2] {
         let at = self.cell_addr(home);
-        let next = if (at as usize) % 64 == 32 {
+        let next = if (at as usize) % 64 == 48 {
             self.cell_addr((home + 1) & self.cells.len().wrapping_sub(1))
         } else {
             std::ptr::null()
@@ -631,19 +696,20 @@ impl Index {
         slot: usize,
         k: Kind,
     ) -> Option<*const u8> {
-        let slot = u32::try_from(slot).ok()?;
+        let (slot1, kbits) = Self::ids(u32::try_from(slot).ok()?, k)?;
         let mask = self.cells.len().checked_sub(1)?;
+        let check = check_of(hash);
         let mut i = home;
         for _ in 0..4 {
             let c = self.cells.get(i)?;
-            if c.hash == EMPTY {
+            if c.is_empty() {
                 return None;
             }
-            if c.hash == hash && c.slot == slot && c.kind == k {
-                if c.tag != T_TEXT && c.tag != T_DEV {
+            if c.check == check && c.slot1 == slot1 && c.key >> 60 == kbits >> 60 {
+                if !c.holds_text() {
                     return None;
                 }
-                let t = self.texts.get(usize::try_from(c.a).ok()?)?;
+                let t = self.texts.get(c.aside()?)?;
                 return Some((t as *const Bytes).cast());
             }
             i = (i + 1) & mask;
@@ -674,10 +740,10 @@ impl Index {
     #[cfg(test)]
     pub(super) fn text_of_cell(&self, i: usize) -> Option<*const u8> {
         let c = self.cells.get(i)?;
-        if c.hash & LIVE == 0 || (c.tag != T_TEXT && c.tag != T_DEV) {
+        if !c.is_live() || !c.holds_text() {
             return None;
         }
-        let t = self.texts.get(usize::try_from(c.a).ok()?)?;
+        let t = self.texts.get(c.aside()?)?;
         Some((t as *const Bytes).cast())
     }
 
@@ -706,21 +772,23 @@ impl Index {
         }
     }
 
-    /// Rehashes into a table at most half full with `entries` live ones.
+    /// Rehashes into a table at most half full with `entries` live ones (at most 2^32
+    /// cells: a cell's home comes from the 32 bits it keeps).
     fn resize(&mut self, entries: usize) {
         let cap = entries
             .saturating_mul(2)
             .max(16)
             .checked_next_power_of_two()
-            .unwrap_or(usize::MAX / 2 + 1);
+            .unwrap_or(usize::MAX / 2 + 1)
+            .min(1 << 32);
         let old = std::mem::replace(&mut self.cells, vec![Cell::default(); cap]);
         self.dead = 0;
         let mask = cap - 1;
-        for c in old.into_iter().filter(|c| c.hash & LIVE != 0) {
-            // The hash is kept in the cell: no key is hashed again.
-            let mut i = (c.hash as usize) & mask;
+        for c in old.into_iter().filter(Cell::is_live) {
+            // The cell keeps what its home depends on: no key is hashed again.
+            let mut i = (c.check as usize) & mask;
             while let Some(x) = self.cells.get_mut(i) {
-                if x.hash == EMPTY {
+                if x.is_empty() {
                     *x = c;
                     break;
                 }
@@ -739,6 +807,9 @@ impl Index {
 
     /// [`Self::insert_new`] with the entry's hash.
     fn insert_hashed(&mut self, hash: u64, slot: u32, k: Kind, key: KeyRef<'_>) {
+        let Some((slot1, kbits)) = Self::ids(slot, k) else {
+            return;
+        };
         if (self.live + self.dead + 1).saturating_mul(2) > self.cells.len() {
             // Double when live entries fill a quarter, else only sweep removed ones.
             let grow = (self.live + 1).saturating_mul(4) > self.cells.len();
@@ -748,11 +819,15 @@ impl Index {
                 self.cells.len() / 2
             };
             self.resize(entries);
+            if (self.live + self.dead + 1).saturating_mul(2) > self.cells.len() {
+                // At the largest table: nothing more goes in.
+                return;
+            }
         }
-        let (tag, aux, a, b) = match pack(key) {
-            Packed::Words { tag, aux, a, b } => (tag, aux, a, b),
-            Packed::Text { tag, bytes } => {
-                let t = Bytes::from_bytes(bytes);
+        let key = match pack(key) {
+            Packed::Word(w) => kbits | w,
+            Packed::Aside { tag, bytes } => {
+                let t = Bytes::from_bytes(bytes.get());
                 let at = match self.free.pop() {
                     Some(i) => {
                         if let Some(x) = self.texts.get_mut(i as usize) {
@@ -768,25 +843,18 @@ impl Index {
                         i
                     }
                 };
-                (tag, 0, u64::from(at), 0)
+                kbits | (u64::from(tag) << 56) | u64::from(at)
             }
         };
         let mask = self.cells.len() - 1;
-        let mut i = (hash as usize) & mask;
+        let check = check_of(hash);
+        let mut i = (check as usize) & mask;
         while let Some(c) = self.cells.get_mut(i) {
-            if c.hash & LIVE == 0 {
-                if c.hash == DEAD {
+            if !c.is_live() {
+                if c.key == DEAD {
                     self.dead -= 1;
                 }
-                *c = Cell {
-                    hash,
-                    slot,
-                    kind: k,
-                    tag,
-                    aux,
-                    a,
-                    b,
-                };
+                *c = Cell { check, slot1, key };
                 self.live += 1;
                 return;
             }
@@ -805,15 +873,19 @@ impl Index {
         let Some(c) = self.cells.get_mut(i) else {
             return;
         };
-        if c.tag == T_DEV || c.tag == T_TEXT {
-            if let Ok(t) = u32::try_from(c.a) {
-                if let Some(x) = self.texts.get_mut(t as usize) {
-                    *x = Bytes::from_bytes(&[]);
-                }
+        if let Some(t) = c.aside() {
+            if let Some(x) = self.texts.get_mut(t) {
+                *x = Bytes::from_bytes(&[]);
+            }
+            if let Ok(t) = u32::try_from(t) {
                 self.free.push(t);
             }
         }
-        c.hash = DEAD;
+        *c = Cell {
+            check: 0,
+            slot1: 0,
+            key: DEAD,
+        };
         self.live -= 1;
         self.dead += 1;
     }
@@ -854,7 +926,7 @@ impl Index {
             for (b, item) in batch.iter_mut().zip(items.by_ref()) {
                 let key = KeyRef::parse(k, item);
                 let h = Self::hash(rs, slot32, k, key);
-                hint(self.cell_addr((h as usize) & mask));
+                hint(self.cell_addr((check_of(h) as usize) & mask));
                 *b = Some((h, key));
             }
             for b in &mut batch {
@@ -1247,6 +1319,13 @@ mod tests {
             assert!(!ix.contains(&rs, DNS_NAMES, KeyRef::Text(t)), "{t}");
         }
         assert_eq!(ix.len(), 3);
+    }
+
+    #[test]
+    fn four_cells_to_a_line() {
+        // The table's footprint is what its lookups pay for in cache misses.
+        assert_eq!(std::mem::size_of::<Cell>(), 16);
+        assert_eq!(std::mem::align_of::<Cell>(), 16);
     }
 
     #[test]
