@@ -763,8 +763,10 @@ impl Baselines {
 
     /// Addresses that checking `ev` will read first, for the caller to prefetch a few events
     /// ahead (the entries are spread over megabytes: each lookup is a cache miss): the
-    /// baseline of each side and the index cells of a flow's peer and service, of a DNS
-    /// query's name, of an HL7 message's type (and peer, with PHI). Guessed from the event
+    /// baseline of each side and the index cells of a flow's peer and service, and of a DNS
+    /// query's name. Not an HL7 message's: a hospital's HL7 feeds are a few interfaces
+    /// whose entries stay in cache (the bench's 69,114 messages bring 269 entries), so
+    /// building its entry twice only cost instructions. Guessed from the event
     /// alone (a side's device by its MAC, else its address; no inventory lookup), so a wrong
     /// guess costs one useless prefetch; nothing is read here but the baselines' small key
     /// map and the event. An entry's home cell is hinted with the next cell when that one is
@@ -794,10 +796,7 @@ impl Baselines {
             return;
         };
         let k = &flow.key;
-        if !matches!(
-            &ev.kind,
-            EventKind::Flow(_) | EventKind::Dns(_) | EventKind::Hl7(_)
-        ) {
+        if !matches!(&ev.kind, EventKind::Flow(_) | EventKind::Dns(_)) {
             return;
         }
         // A side's device: its MAC's key when that has a baseline, else its address's.
@@ -834,33 +833,6 @@ impl Baselines {
                     if let Some((c, h)) = self.idx.start(&self.seed, i, index::DNS_NAMES, key) {
                         self.text_hint = Some((c, h, i, index::DNS_NAMES));
                         self.idx.lines_from(c).into_iter().for_each(&mut out);
-                    }
-                }
-            }
-            EventKind::Hl7(h) => {
-                let dst = side(&self.keys, flow.dest_mac, k.dst_ip);
-                // The sender's side (the client's when the message goes to the server).
-                let (me, peer, peer_ip) = if h.direction == model::Direction::ToServer {
-                    (src, dst, k.dst_ip)
-                } else {
-                    (dst, src, k.src_ip)
-                };
-                if let Some((_, i)) = me {
-                    if let Some(s) = self.slots.get(i) {
-                        hint_state(&s.b, &mut out);
-                    }
-                    hl7_entry(h, &mut scratch);
-                    let key = KeyRef::Text(&scratch);
-                    if let Some((c, h)) = self.idx.start(&self.seed, i, index::HL7_TYPES, key) {
-                        self.text_hint = Some((c, h, i, index::HL7_TYPES));
-                        self.idx.lines_from(c).into_iter().for_each(&mut out);
-                    }
-                    if h.has_phi() {
-                        let (pk, key) = peer_of(&self.internal, peer, peer_ip);
-                        self.idx
-                            .hint_lines(&self.seed, i, pk, key)
-                            .into_iter()
-                            .for_each(&mut out);
                     }
                 }
             }

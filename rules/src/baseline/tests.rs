@@ -700,6 +700,36 @@ fn prefetch_hints_cover_the_cells_a_flow_check_reads() {
 }
 
 #[test]
+fn an_hl7_message_is_not_prefetched() {
+    // HL7 feeds are a few interfaces whose entries stay in cache: the prefetch builds no
+    // entry for a message (its check still finds the learned type).
+    let mut r = Rig::new(cfg(3600, 64));
+    r.see(flow(0, SERVER, "10.1.0.50", 2575));
+    let mut e = flow(1, SERVER, "10.1.0.50", 2575);
+    let mut h = model::hl7::Hl7Event::new(model::Direction::ToServer, "mllp");
+    h.set(model::hl7::Hl7Text::SendingApplication, Some("PUMP"));
+    h.set(model::hl7::Hl7Text::ReceivingApplication, Some("SRV"));
+    h.set(model::hl7::Hl7Text::MessageType, Some("ORU^R01"));
+    e.kind = EventKind::Hl7(Box::new(h));
+    let again = Event {
+        ts: e.ts,
+        flow: e.flow.clone(),
+        kind: e.kind.clone(),
+    };
+    r.see(e);
+    assert!(r
+        .b
+        .get(&pump())
+        .is_some_and(|b| b.contains("hl7_types", "PUMP>SRV ORU^R01")));
+    // A call after a flow's hints its volume hours first; a second call starts clean.
+    let mut hints = Vec::new();
+    r.b.prefetch_hints(&again, |p| hints.push(p));
+    hints.clear();
+    r.b.prefetch_hints(&again, |p| hints.push(p));
+    assert!(hints.is_empty(), "{hints:?}");
+}
+
+#[test]
 fn prefetch_hints_cover_a_dns_name_and_then_its_text() {
     // A DNS query's name is hinted at its home cell, lowercased as the check looks it up,
     // and the next call hints the name's bytes kept aside (the cell has arrived by then).
