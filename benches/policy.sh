@@ -16,6 +16,8 @@
 #   enforcing  every event checked against its device's baseline and the policy rules
 #   geo        enforcing with a GeoIP City database (GEOIP_DB=..., default: the GeoLite2
 #              file of .venv's maxminddb-geolite2 when installed; skipped without)
+#   georules   rules with that database and learning off: what geo is compared with (the
+#              database is read whole at start, whether baselines use it or not)
 # Reports every run, the median CPU seconds (user+sys) and wall time of each, the ratios of
 # the medians to off, and, since each round runs every mode once (the machine's load
 # drifts less within a round than across rounds), the median and mean of the per-round
@@ -48,7 +50,8 @@ GEOIP_DB=${GEOIP_DB:-$(ls .venv/lib/python3*/site-packages/_maxminddb_geolite2/G
 MODES=(off rules enforcing)
 if [ -n "$GEOIP_DB" ]; then
     { cat "$OUT/enforcing.toml"; printf '[geoip]\ncity_db = "%s"\n' "$GEOIP_DB"; } > "$OUT/geo.toml"
-    MODES+=(geo)
+    { cat "$OUT/rules.toml"; printf '[geoip]\ncity_db = "%s"\n' "$GEOIP_DB"; } > "$OUT/georules.toml"
+    MODES+=(georules geo)
 fi
 
 run() { # mode, round
@@ -99,4 +102,5 @@ paired() { # A, B
 paired enforcing rules
 paired enforcing off
 paired rules off
+if [ -n "$GEOIP_DB" ]; then paired geo georules; fi
 rm -rf "$RUN"
