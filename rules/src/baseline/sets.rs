@@ -166,11 +166,7 @@ impl Sets {
     pub fn count(&self, kind: &str) -> usize {
         match &self.packed {
             None => self.map.get(kind).map_or(0, HashSet::len),
-            Some(_) => self
-                .counts()
-                .into_iter()
-                .find(|(k, _)| *k == kind)
-                .map_or(0, |(_, n)| n),
+            Some(_) => self.entries_of(kind).len(),
         }
     }
 

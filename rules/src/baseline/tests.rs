@@ -999,6 +999,7 @@ proptest::proptest! {
                         proptest::prop_assert!(ix.contains(&rs, k, KeyRef::parse(k, t)));
                     }
                 }
+                proptest::prop_assert_eq!(packed.count(name), set.len());
                 let mut a = packed.entries_of(name);
                 let mut b = as_map.entries_of(name);
                 a.sort_unstable();
