@@ -278,6 +278,10 @@ impl serde::Serialize for Sets {
     }
 }
 
+/// The most kinds one baseline's sets may name (there are ten; a record naming thousands is
+/// refused before the reading, which looks for a repeated kind, turns quadratic).
+const MAX_KINDS: usize = 64;
+
 /// The most bytes of entry text one baseline may hold (the packed form's offsets are 32
 /// bits; the state store's records are far smaller).
 const MAX_TEXT: usize = u32::MAX as usize;
@@ -360,6 +364,11 @@ impl<'de> Visitor<'de> for SetsVisitor {
             };
             // A kind given twice keeps its last list.
             p.kinds.retain(|k| k.0 != kind);
+            if p.kinds.len() >= MAX_KINDS {
+                return Err(serde::de::Error::custom(format!(
+                    "more than {MAX_KINDS} kinds of baseline entries"
+                )));
+            }
             p.kinds.push((kind, from, to));
         }
         Ok(Sets {

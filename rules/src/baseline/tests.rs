@@ -928,6 +928,32 @@ fn stored_records_of_earlier_versions_load_as_written() {
     }
 }
 
+#[test]
+fn a_record_naming_thousands_of_kinds_is_refused() {
+    // Ten kinds exist; a hostile record naming 50,000 is an error, read in linear time.
+    let kinds: Vec<String> = (0..50_000).map(|i| format!("\"k{i}\":[\"x\"]")).collect();
+    let rec = format!(
+        r#"{{"device":"d","state":"locked","first_seen_us":0,"learn_until_us":0,"sets":{{{}}}}}"#,
+        kinds.join(",")
+    );
+    let err = serde_json::from_str::<DeviceBaseline>(&rec)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("more than 64 kinds"), "{err}");
+    // Sixty-four, a kind given twice among them, still read.
+    let kinds: Vec<String> = (0..64)
+        .chain([0])
+        .map(|i| format!("\"k{i}\":[\"x\"]"))
+        .collect();
+    let rec = format!(
+        r#"{{"device":"d","state":"locked","first_seen_us":0,"learn_until_us":0,"sets":{{{}}}}}"#,
+        kinds.join(",")
+    );
+    let b: DeviceBaseline = serde_json::from_str(&rec).unwrap();
+    assert_eq!(b.sets.kinds().len(), 64);
+}
+
 /// A `sets` value written by hand: kinds in the order given (a kind may come twice).
 fn sets_json(sets: &[(u8, Vec<u8>)]) -> String {
     const ENTRIES: [&str; 6] = [
