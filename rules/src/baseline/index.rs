@@ -49,6 +49,12 @@ fn is_peer(k: Kind) -> bool {
     k == PEERS || k == EXTERNAL_PEERS
 }
 
+/// Whether the entries of the kind named `name` are kept as text beside the cells (all
+/// but peers and services, whose entries are mostly keys packed into the cells).
+pub(super) fn kept_as_text(name: &str) -> bool {
+    kind_of(name).is_some_and(|k| !is_peer(k) && k != SERVICES)
+}
+
 /// A service's transport, as its entry names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Proto {
@@ -510,8 +516,12 @@ impl Cell {
     }
 
     /// The place of the bytes kept aside, for a live cell whose key is so kept.
+    fn tag(&self) -> u8 {
+        ((self.key >> 56) & 15) as u8
+    }
+
     fn aside(&self) -> Option<usize> {
-        match ((self.key >> 56) & 15) as u8 {
+        match self.tag() {
             T_DEV | T_TEXT | T_IP6 | T_NET6 if self.is_live() => {
                 usize::try_from(self.key & 0xffff_ffff).ok()
             }
@@ -521,7 +531,7 @@ impl Cell {
 
     /// Whether it holds text (a `Dev` or `Text` key).
     fn holds_text(&self) -> bool {
-        matches!(((self.key >> 56) & 15) as u8, T_DEV | T_TEXT)
+        matches!(self.tag(), T_DEV | T_TEXT)
     }
 }
 
@@ -941,7 +951,18 @@ impl Index {
 
     /// Removes the entries of one kind's set of baseline `slot`.
     pub(super) fn remove_set(&mut self, rs: &RandomState, slot: usize, k: Kind, set: &ItemSet) {
-        for item in set {
+        self.remove_entries(rs, slot, k, &mut set.iter().map(String::as_str));
+    }
+
+    /// Removes entries of kind `k` from baseline `slot` (those present).
+    fn remove_entries(
+        &mut self,
+        rs: &RandomState,
+        slot: usize,
+        k: Kind,
+        items: &mut dyn Iterator<Item = &str>,
+    ) {
+        for item in items {
             self.remove(rs, slot, k, KeyRef::parse(k, item));
         }
     }
@@ -971,9 +992,7 @@ impl Index {
     pub(super) fn remove_sets(&mut self, rs: &RandomState, slot: usize, sets: &Sets) {
         sets.each(|name, _, _, items| {
             if let Some(k) = kind_of(name) {
-                for item in items {
-                    self.remove(rs, slot, k, KeyRef::parse(k, item));
-                }
+                self.remove_entries(rs, slot, k, items);
             }
         });
     }

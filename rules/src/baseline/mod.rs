@@ -550,13 +550,13 @@ impl Baselines {
     }
 
     /// [`Self::restore`], handing the index cells each batch of entries will write to
-    /// `hint` first (a prefetch: see [`index::Index::add_set_hinted`]).
+    /// `hint` first (a prefetch: the index writes each batch of 16 together).
     pub fn restore_hinted(&mut self, all: Vec<DeviceBaseline>, mut hint: impl FnMut(*const u8)) {
-        // The index sized once for every entry, its list of texts for the kinds that are
-        // text (peers and services are mostly packed keys).
+        // The index sized once for every entry, its list of texts for the kinds kept as
+        // text (peers and services are mostly keys packed into the cells).
         let (entries, texts) = all
             .iter()
-            .map(|b| b.sets.upper_len(&["peers", "external_peers", "services"]))
+            .map(|b| b.sets.upper_len(index::kept_as_text))
             .fold((0, 0), |(a, t), (x, y)| (a + x, t + y));
         self.idx.reserve(entries);
         self.idx.reserve_texts(texts);
@@ -1264,8 +1264,9 @@ impl Baselines {
                     continue;
                 }
                 // At the cap, `add` summarises peers into /16s first.
-                let summarise =
-                    (k == index::PEERS || k == index::EXTERNAL_PEERS) && b.sets.count(kind) >= max;
+                // Learning changes the sets: packed entries become hash sets here, once.
+                let summarise = (k == index::PEERS || k == index::EXTERNAL_PEERS)
+                    && b.sets.map_mut().get(kind).map_or(0, HashSet::len) >= max;
                 if summarise {
                     // The set's entries are replaced by their summaries: out of the index.
                     if let Some(set) = b.sets.map_mut().get(kind) {

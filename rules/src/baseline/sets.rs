@@ -175,13 +175,13 @@ impl Sets {
         self.counts().iter().map(|(_, n)| n).sum()
     }
 
-    /// At least the number of entries, all kinds, and of those not of `packed_kinds` (for
-    /// sizing the index: exact unless packed entries repeat).
-    pub(super) fn upper_len(&self, packed_kinds: &[&str]) -> (usize, usize) {
+    /// At least the number of entries, all kinds, and of those of the kinds `is_text` names
+    /// (for sizing the index: exact unless packed entries repeat).
+    pub(super) fn upper_len(&self, is_text: impl Fn(&str) -> bool) -> (usize, usize) {
         let (mut all, mut texts) = (0, 0);
         self.each(|name, _, n, _| {
             all += n;
-            if !packed_kinds.contains(&name) {
+            if is_text(name) {
                 texts += n;
             }
         });
